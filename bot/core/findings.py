@@ -1,0 +1,188 @@
+"""Plain result types shared by every stage and every front door.
+
+A broken file is a finding, not an exception: the evaluation always ends
+in a `Report`, and reporters only ever read these types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+REPORT_VERSION = 1
+
+
+class Severity(IntEnum):
+    """Ordered so the worst wins: ``max(severities)`` is the verdict."""
+
+    NOTICE = 1
+    WARNING = 2
+    ERROR = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[str(text).strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r}: expected error, warning or notice") from None
+
+
+class Source:
+    """Where a finding came from (a str enum kept as plain strings for JSON)."""
+
+    PARSE = "parse"
+    SCHEMA = "schema"
+    POLICY = "policy"
+    CONFIG = "config"
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """The identity of a Kubernetes object, as reported."""
+
+    api_version: str = ""
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rsplit("/", 1)[0] if "/" in self.api_version else ""
+
+    def key(self) -> tuple[str, str, str, str]:
+        """Identity used for duplicates and plans: group/kind/namespace/name (version ignored)."""
+        return (self.group, self.kind, self.namespace, self.name)
+
+    def display(self) -> str:
+        ns = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind}/{ns}{self.name}" if self.kind else ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"apiVersion": self.api_version, "kind": self.kind, "namespace": self.namespace, "name": self.name}
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """Why a finding does not count: an annotation, a config exception or an approval."""
+
+    kind: str  # "annotation" | "exception" | "approval"
+    reason: str
+    by: str = ""
+    expires: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: Severity
+    message: str
+    file: str = ""
+    line: int = 0
+    column: int = 0
+    source: str = Source.POLICY
+    resource: ResourceRef | None = None
+    path: str = ""  # dotted field path, e.g. spec.template.spec.containers[0].image
+    suggestion: str | None = None  # replacement text for the line, for suggested changes
+    remediation: str = ""  # how to fix, in one or two sentences
+    waived: Waiver | None = None
+    in_diff: bool = True  # False: outside what the change touched (reported, never blocking by itself)
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity is Severity.ERROR and self.waived is None
+
+    def with_(self, **changes: Any) -> Finding:
+        return dataclasses.replace(self, **changes)
+
+    def sort_key(self) -> tuple:
+        return (self.file, self.line, self.column, -int(self.severity), self.rule, self.message)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity.label,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "source": self.source,
+            "resource": self.resource.to_json() if self.resource else None,
+            "path": self.path,
+            "remediation": self.remediation,
+            "suggestion": self.suggestion,
+            "waived": self.waived.to_json() if self.waived else None,
+        }
+
+
+@dataclass
+class Report:
+    """Everything one evaluation found. Its JSON form (``to_json``) is versioned."""
+
+    findings: list[Finding] = field(default_factory=list)
+    files_checked: int = 0
+    resources_checked: int = 0
+    deleted: list[ResourceRef] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # run-level notes (skipped files, fallbacks)
+    timings: dict[str, float] = field(default_factory=dict)
+    kubernetes_version: str = ""
+
+    def sorted_findings(self) -> list[Finding]:
+        return sorted(self.findings, key=Finding.sort_key)
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.sorted_findings() if f.blocking]
+
+    @property
+    def waived(self) -> list[Finding]:
+        return [f for f in self.sorted_findings() if f.waived is not None]
+
+    def worst(self) -> Severity | None:
+        active = [f.severity for f in self.findings if f.waived is None]
+        return max(active) if active else None
+
+    def counts(self) -> dict[str, int]:
+        c = Counter(f.severity.label for f in self.findings if f.waived is None)
+        return {
+            "error": c.get("error", 0),
+            "warning": c.get("warning", 0),
+            "notice": c.get("notice", 0),
+            "waived": sum(1 for f in self.findings if f.waived is not None),
+        }
+
+    def passed(self, fail_on_warn: bool = False) -> bool:
+        worst = self.worst()
+        threshold = Severity.WARNING if fail_on_warn else Severity.ERROR
+        return worst is None or worst < threshold
+
+    def exit_code(self, fail_on_warn: bool = False) -> int:
+        return 0 if self.passed(fail_on_warn) else 1
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed(),
+            "files": self.files_checked,
+            "resources": self.resources_checked,
+            **self.counts(),
+            "deleted": len(self.deleted),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": REPORT_VERSION,
+            "kubernetesVersion": self.kubernetes_version,
+            "summary": self.summary(),
+            "findings": [f.to_json() for f in self.sorted_findings()],
+            "deleted": [r.to_json() for r in self.deleted],
+            "notices": list(self.notices),
+        }
