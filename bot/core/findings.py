@@ -135,6 +135,8 @@ class Report:
     notices: list[str] = field(default_factory=list)  # run-level notes (skipped files, fallbacks)
     timings: dict[str, float] = field(default_factory=dict)
     kubernetes_version: str = ""
+    # Policies or config that the change itself edits: compiled and tested, never used to judge it.
+    policy_changes: list[dict[str, Any]] = field(default_factory=list)
 
     def sorted_findings(self) -> list[Finding]:
         return sorted(self.findings, key=Finding.sort_key)
@@ -185,4 +187,5 @@ class Report:
             "findings": [f.to_json() for f in self.sorted_findings()],
             "deleted": [r.to_json() for r in self.deleted],
             "notices": list(self.notices),
+            "policyChanges": list(self.policy_changes),
         }

@@ -1,0 +1,230 @@
+"""`gitops-bot`: the same verdict as the App, on your machine or in any CI.
+
+Exit codes: 0 nothing blocking, 1 blocking findings (or failing policy tests),
+2 usage, configuration or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.core.evaluate import EvalOptions, evaluate
+from bot.core.findings import Finding, Report
+from bot.core.workspace import Workspace
+from bot.errors import GitOpsBotError
+
+EXIT_OK, EXIT_BLOCKING, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bot import reporters
+
+    parser = argparse.ArgumentParser(prog="gitops-bot", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"gitops-bot {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check", help="validate manifests against schemas and policies")
+    check.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="directories or files (default: .)")
+    check.add_argument("--base", metavar="REF", help="judge only what changed since this git ref (like a pull request)")
+    check.add_argument("--strict", action="store_true", default=None, help="unknown fields are errors")
+    check.add_argument("--kubernetes-version", metavar="X.Y", help="Kubernetes version of the schemas")
+    check.add_argument("--config", metavar="FILE", help="use this file instead of the repository's .gitops-bot.yaml")
+    check.add_argument("--policy", action="append", default=[], metavar="DIR", help="extra Rego policy directory (repeatable)")
+    check.add_argument("--engine", choices=("regorus", "opa"), help="Rego engine (default: regorus)")
+    check.add_argument("--no-policies", action="store_true", help="schema validation only")
+    check.add_argument("--format", "-o", default="text", choices=reporters.FORMATS, help="output format (default: text)")
+    check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    check.add_argument("--fail-on-warn", action="store_true", help="warnings block too (exit 1)")
+    check.add_argument("--verbose", "-v", action="store_true", help="list skipped files")
+
+    test = sub.add_parser("test-policies", help="run the test_ rules of *_test.rego files (like `opa test`)")
+    test.add_argument("dirs", nargs="*", metavar="DIR", help="policy directories (default: the built-in library)")
+    test.add_argument("--engine", choices=("regorus", "opa"), default="regorus")
+    test.add_argument("--format", choices=("text", "json"), default="text")
+    test.add_argument("--verbose", "-v", action="store_true", help="list passing tests too")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "check":
+            return run_check(args)
+        return run_test_policies(args)
+    except GitOpsBotError as e:
+        print(f"gitops-bot: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _options(args: argparse.Namespace) -> EvalOptions:
+    config_bytes = None
+    if args.config:
+        try:
+            config_bytes = Path(args.config).read_bytes()
+        except OSError as e:
+            raise GitOpsBotError(f"--config {args.config}: {e.strerror}") from None
+    for d in args.policy:
+        if not Path(d).is_dir():
+            raise GitOpsBotError(f"--policy {d}: not a directory")
+    return EvalOptions(
+        kubernetes_version=args.kubernetes_version,
+        strict=args.strict,
+        engine=args.engine,
+        extra_policy_dirs=tuple(str(Path(d).resolve()) for d in args.policy),
+        policies=not args.no_policies,
+        config_bytes=config_bytes,
+        config_path=args.config or "",
+    )
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from bot import reporters
+
+    options = _options(args)
+    for p in args.paths:
+        if not Path(p).exists():
+            raise GitOpsBotError(f"{p}: no such file or directory")
+    status = _Status(enabled=sys.stderr.isatty() and args.format == "text" and not args.output)
+    reports = []
+    if args.base:
+        reports.append(_check_change(args.base, args.paths, options, status))
+    else:
+        for path in args.paths:
+            reports.append(_check_path(Path(path), options, status))
+    status.clear()
+    report = _merge(reports)
+    config_errors = [f for f in report.findings if f.rule == "config/invalid" and not report.policy_changes]
+    if config_errors:
+        for f in config_errors:
+            print(f"gitops-bot: {f.file}:{f.line}: {f.message}", file=sys.stderr)
+        return EXIT_USAGE
+    color = sys.stdout.isatty() and not args.output and "NO_COLOR" not in os.environ
+    text = reporters.get(args.format, color=color, verbose=args.verbose).render(report)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return report.exit_code(fail_on_warn=args.fail_on_warn)
+
+
+def _check_path(path: Path, options: EvalOptions, status: _Status) -> Report:
+    status.show(f"checking {path} …")
+    if path.is_dir():
+        report = evaluate(Workspace.from_directory(path), options=options)
+        return _relative_to_cwd(report, path)
+    root = path.parent
+    scoped = dataclasses.replace(options, changed_paths=[path.name])
+    return _relative_to_cwd(evaluate(Workspace.from_directory(root), options=scoped), root)
+
+
+def _check_change(base_ref: str, paths: Sequence[str], options: EvalOptions, status: _Status) -> Report:
+    from bot.pull.evaluate import evaluate_change
+    from bot.pull.local import LocalPullContext, git_root
+
+    root = git_root(paths[0] if paths else ".")
+    status.show(f"checking changes since {base_ref} …")
+    scopes = [Path(p).resolve().relative_to(root.resolve()).as_posix() for p in paths]
+    ctx = _ScopedContext(LocalPullContext(root, base_ref), [s for s in scopes if s != "."])
+    return _relative_to_cwd(evaluate_change(ctx, options), root)
+
+
+class _ScopedContext:
+    """Limit a change to the PATH arguments given with --base."""
+
+    def __init__(self, ctx, scopes: list[str]):  # type: ignore[no-untyped-def]
+        self._ctx, self._scopes = ctx, scopes
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._ctx, name)
+
+    def changed_files(self):  # type: ignore[no-untyped-def]
+        files = self._ctx.changed_files()
+        if not self._scopes:
+            return files
+        return [f for f in files if any(f.path == s or f.path.startswith(s.rstrip("/") + "/") for s in self._scopes)]
+
+
+def _relative_to_cwd(report: Report, root: Path) -> Report:
+    prefix = os.path.relpath(root.resolve(), Path.cwd())
+
+    def rel(file: str) -> str:
+        return file if not file or prefix == "." else Path(prefix, file).as_posix()
+
+    report.findings = [f.with_(file=rel(f.file)) for f in report.findings]
+    report.notices = [n.replace("skipped ", f"skipped {prefix}/", 1) if prefix != "." else n for n in report.notices]
+    for change in report.policy_changes:
+        change["file"] = rel(change.get("file", ""))
+    return report
+
+
+def _merge(reports: list[Report]) -> Report:
+    if len(reports) == 1:
+        return reports[0]
+    merged = Report(kubernetes_version=reports[0].kubernetes_version if reports else "")
+    seen: set[Finding] = set()
+    for r in reports:
+        merged.findings.extend(f for f in r.findings if f not in seen)
+        seen.update(r.findings)
+        merged.files_checked += r.files_checked
+        merged.resources_checked += r.resources_checked
+        merged.deleted.extend(r.deleted)
+        merged.notices.extend(r.notices)
+        merged.policy_changes.extend(r.policy_changes)
+        for k, v in r.timings.items():
+            merged.timings[k] = merged.timings.get(k, 0) + v
+    return merged
+
+
+class _Status:
+    """A one-line progress note on a terminal's stderr; silent when piped."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def show(self, text: str) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\033[K" + text)
+            sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def run_test_policies(args: argparse.Namespace) -> int:
+    from bot.core.rego.policyset import builtin_policy_dir
+    from bot.core.rego.testing import run_policy_tests
+
+    dirs = args.dirs or [str(builtin_policy_dir())]
+    for d in dirs:
+        if not Path(d).is_dir():
+            raise GitOpsBotError(f"{d}: not a directory")
+    results = run_policy_tests(dirs, engine=args.engine)
+    failed = [r for r in results if not r.passed]
+    if args.format == "json":
+        print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
+    else:
+        for r in results:
+            if args.verbose or not r.passed:
+                mark = "PASS" if r.passed else "FAIL"
+                print(f"{mark}  {r.file}: {r.package}.{r.name}{'  ' + r.error if r.error else ''}")
+        print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if not results:
+        print(f"gitops-bot: no test_ rules found in {', '.join(dirs)}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_BLOCKING if failed else EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,317 @@
+"""`.gitops-bot.yaml`: the repository's own settings, validated before anything trusts them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import fnmatch
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import yaml
+
+from bot.core.findings import Finding, ResourceRef, Severity, Source, Waiver
+from bot.errors import ConfigError
+
+CONFIG_FILE = ".gitops-bot.yaml"
+CONFIG_FILES = (".gitops-bot.yaml", ".gitops-bot.yml")
+MAX_CONFIG_BYTES = 256 * 1024
+DEFAULT_INCLUDE = ("**/*.yaml", "**/*.yml", "**/*.json", "*.yaml", "*.yml", "*.json")
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    key: str  # dotted path of the offending key, "" for the whole file
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        key = f"{self.key}: " if self.key else ""
+        return f"{where}{key}{self.message}"
+
+
+class InvalidConfigError(ConfigError):
+    """The file exists but breaks the schema; ``problems`` name each key and line."""
+
+    def __init__(self, path: str, problems: list[ConfigProblem]):
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  {path}:{p}" for p in problems)
+        super().__init__(f"invalid {path}:\n{lines}")
+
+    def findings(self) -> list[Finding]:
+        return [
+            Finding(
+                rule="config/invalid",
+                severity=Severity.ERROR,
+                message=f"{p.key + ': ' if p.key else ''}{p.message}",
+                file=self.path,
+                line=p.line,
+                source=Source.CONFIG,
+                remediation="Fix .gitops-bot.yaml; the keys it accepts are listed in the README (Configuration).",
+            )
+            for p in self.problems
+        ]
+
+
+@dataclass(frozen=True)
+class ExceptionRule:
+    """A config-level waiver: a rule (or *) for resources matching a selector, with a reason and optional expiry."""
+
+    rule: str
+    reason: str
+    expires: dt.date | None = None
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+    file: str = ""
+    line: int = 0  # where it is declared in the config file, for "expired" notices
+
+    def expired(self, today: dt.date) -> bool:
+        return self.expires is not None and today > self.expires
+
+    def matches(self, finding: Finding) -> bool:
+        if self.rule not in ("*", finding.rule):
+            return False
+        res = finding.resource or ResourceRef()
+        pairs = ((self.kind, res.kind), (self.namespace, res.namespace), (self.name, res.name), (self.file, finding.file))
+        return all(not pattern or fnmatch.fnmatchcase(value, pattern) for pattern, value in pairs)
+
+    def waiver(self) -> Waiver:
+        return Waiver(kind="exception", reason=self.reason, expires=self.expires.isoformat() if self.expires else "")
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    """Validated settings; defaults are what a repository without the file gets."""
+
+    kubernetes_version: str | None = None
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    exclude: tuple[str, ...] = ()
+    strict: bool = False
+    unknown_kinds: str = "notice"
+    crds: tuple[str, ...] = ()
+    policy_engine: str | None = None
+    policy_dirs: tuple[str, ...] = ()
+    policy_namespaces: tuple[str, ...] = ("main",)
+    builtin_policies: bool = True
+    rule_overrides: dict[str, Severity | None] = field(default_factory=dict)  # None: disabled
+    exceptions: tuple[ExceptionRule, ...] = ()
+    max_file_bytes: int | None = None
+    max_documents: int | None = None
+    neutral_on_warnings: bool = False
+    fail_on_warnings: bool = False
+    review_comments: bool = True
+    sticky_comment: bool = True
+    command_prefix: str = "/gitops"
+    approver_users: tuple[str, ...] = ()
+    approver_teams: tuple[str, ...] = ()
+    allow_author_approval: bool = False
+    auto_plan: bool = False
+    source: str = ""  # the file it came from, "" for defaults
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def selects(self, path: str) -> bool:
+        """True when ``path`` is in scope (matches include, not exclude)."""
+        if any(_glob_match(path, g) for g in self.exclude):
+            return False
+        return any(_glob_match(path, g) for g in self.include)
+
+
+def _glob_match(path: str, pattern: str) -> bool:
+    pattern = pattern.strip().lstrip("./") if pattern.startswith("./") else pattern.strip()
+    if pattern.endswith("/"):
+        pattern += "**"
+    if fnmatch.fnmatchcase(path, pattern):
+        return True
+    # "**/" also matches zero directories, as in gitignore-style globs.
+    return "**/" in pattern and fnmatch.fnmatchcase(path, pattern.replace("**/", ""))
+
+
+@cache
+def config_schema() -> dict[str, Any]:
+    return json.loads(resources.files("bot").joinpath("schemas/gitops-bot-config.json").read_text())
+
+
+def find_config(read: Any) -> tuple[str, bytes] | None:
+    """First config file that exists, read through ``read(path) -> bytes | None``."""
+    for name in CONFIG_FILES:
+        data = read(name)
+        if data is not None:
+            return name, data
+    return None
+
+
+def load_repo_config(data: bytes | None, path: str = CONFIG_FILE, *, today: dt.date | None = None) -> RepoConfig:
+    """Parse and validate the config; raises `InvalidConfigError` naming every bad key and its line."""
+    if data is None:
+        return RepoConfig()
+    if len(data) > MAX_CONFIG_BYTES:
+        raise InvalidConfigError(path, [ConfigProblem("", 1, f"file is larger than {MAX_CONFIG_BYTES} bytes")])
+    try:
+        text = data.decode("utf-8-sig")
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.load(text, Loader=_NoAliasLoader) if root is not None else {}
+    except UnicodeDecodeError:
+        raise InvalidConfigError(path, [ConfigProblem("", 1, "file is not UTF-8 text")]) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(e, "problem", None) or str(e)
+        raise InvalidConfigError(path, [ConfigProblem("", line, f"YAML syntax error: {problem}")]) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InvalidConfigError(path, [ConfigProblem("", 1, "the top level must be a mapping of keys")])
+    problems = sorted(
+        (_problem(err, root) for err in jsonschema.Draft202012Validator(config_schema()).iter_errors(raw)),
+        key=lambda p: (p.line, p.key),
+    )
+    if problems:
+        raise InvalidConfigError(path, problems)
+    return _build(raw, path, root, today or dt.date.today())
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Config files have no need for anchors; refusing aliases removes the YAML-bomb risk."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases are not allowed in .gitops-bot.yaml", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+# Dates stay strings (the schema checks their shape), as Kubernetes treats them.
+_NoAliasLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _line_of(root: yaml.Node | None, path: list[Any]) -> int:
+    node, line = root, (root.start_mark.line + 1 if root is not None else 1)
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == part:
+                    node, line = value, key.start_mark.line + 1
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _problem(err: jsonschema.ValidationError, root: yaml.Node | None) -> ConfigProblem:
+    path = list(err.absolute_path)
+    key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed)) if isinstance(err.instance, dict) else []
+        name = extra[0] if extra else "?"
+        close = difflib.get_close_matches(name, allowed, n=1)
+        hint = f' (did you mean "{close[0]}"?)' if close else f" (allowed: {', '.join(allowed)})"
+        full = f"{key}.{name}" if key else name
+        return ConfigProblem(full, _line_of(root, [*path, name]), f"unknown key{hint}")
+    if err.validator == "required":
+        return ConfigProblem(key, _line_of(root, path), err.message.replace("'", '"'))
+    if err.validator == "enum":
+        options = ", ".join(json.dumps(o) for o in err.validator_value)
+        return ConfigProblem(key, _line_of(root, path), f"{json.dumps(err.instance)} is not one of {options}")
+    if err.validator == "oneOf" and key.startswith("rules"):
+        return ConfigProblem(
+            key, _line_of(root, path), 'expected "off", "error", "warning", "notice", true/false or {enabled, severity}'
+        )
+    if err.validator == "pattern" and path and path[-1] == "kubernetesVersion":
+        return ConfigProblem(key, _line_of(root, path), f'{json.dumps(err.instance)} is not a version like "1.31"')
+    if err.validator == "pattern" and path and path[-1] == "expires":
+        return ConfigProblem(key, _line_of(root, path), f"{json.dumps(err.instance)} is not a date like 2027-01-31")
+    if err.validator == "type":
+        return ConfigProblem(key, _line_of(root, path), f"expected {err.validator_value}, got {json.dumps(err.instance, default=str)[:60]}")
+    return ConfigProblem(key, _line_of(root, path), err.message)
+
+
+def _rule_override(value: Any) -> Severity | None | bool:
+    """True: keep default; None: disabled; Severity: re-levelled."""
+    if value is False or value == "off":
+        return None
+    if value is True:
+        return True
+    if isinstance(value, str):
+        return Severity.parse(value)
+    if value.get("enabled") is False:
+        return None
+    return Severity.parse(value["severity"]) if "severity" in value else True
+
+
+def _build(raw: dict[str, Any], path: str, root: yaml.Node | None, today: dt.date) -> RepoConfig:
+    policies = raw.get("policies", {})
+    github = raw.get("github", {})
+    commands = raw.get("commands", {})
+    limits = raw.get("limits", {})
+    overrides: dict[str, Severity | None] = {}
+    for rule_id, value in raw.get("rules", {}).items():
+        level = _rule_override(value)
+        if level is not True:
+            overrides[rule_id] = level  # type: ignore[assignment]
+    exceptions = []
+    for i, item in enumerate(raw.get("exceptions", [])):
+        expires = None
+        if "expires" in item:
+            try:
+                expires = dt.date.fromisoformat(item["expires"])
+            except ValueError:
+                raise InvalidConfigError(
+                    path, [ConfigProblem(f"exceptions[{i}].expires", _line_of(root, ["exceptions", i, "expires"]), "not a valid date")]
+                ) from None
+        sel = item.get("resources", {})
+        exceptions.append(
+            ExceptionRule(
+                rule=item["rule"],
+                reason=item["reason"],
+                expires=expires,
+                kind=sel.get("kind", ""),
+                namespace=sel.get("namespace", ""),
+                name=sel.get("name", ""),
+                file=sel.get("file", ""),
+                line=_line_of(root, ["exceptions", i]),
+            )
+        )
+    approvers = commands.get("approvers", {})
+    return RepoConfig(
+        kubernetes_version=raw.get("kubernetesVersion"),
+        include=tuple(raw.get("include", DEFAULT_INCLUDE)),
+        exclude=tuple(raw.get("exclude", ())),
+        strict=bool(raw.get("strict", False)),
+        unknown_kinds=raw.get("unknownKinds", "notice"),
+        crds=tuple(raw.get("crds", ())),
+        policy_engine=policies.get("engine"),
+        policy_dirs=tuple(policies.get("directories", ())),
+        policy_namespaces=tuple(policies.get("namespaces", ("main",))),
+        builtin_policies=bool(policies.get("builtin", True)),
+        rule_overrides=overrides,
+        exceptions=tuple(exceptions),
+        max_file_bytes=limits.get("maxFileBytes"),
+        max_documents=limits.get("maxDocuments"),
+        neutral_on_warnings=bool(github.get("neutralOnWarnings", False)),
+        fail_on_warnings=bool(github.get("failOnWarnings", False)),
+        review_comments=bool(github.get("reviewComments", True)),
+        sticky_comment=bool(github.get("stickyComment", True)),
+        command_prefix=commands.get("prefix", "/gitops"),
+        approver_users=tuple(approvers.get("users", ())),
+        approver_teams=tuple(approvers.get("teams", ())),
+        allow_author_approval=bool(commands.get("allowAuthorApproval", False)),
+        auto_plan=bool(commands.get("autoPlan", False)),
+        source=path,
+        raw=raw,
+    )

@@ -1,0 +1,243 @@
+"""The evaluation core: files before + files after + config + policies -> `Report`.
+
+Every front door (the App's worker, `gitops-bot check`, benchmarks) calls
+`evaluate`. It never prints, posts or touches GitHub; what it reads comes
+through `Workspace` objects.
+
+For a pull request or `check --base`, call `bot.pull.evaluate.evaluate_change(ctx)`
+with a `PullContext`: it scopes the evaluation to the changed files and uses
+the base side as the trusted tree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+
+from bot.core import policy_changes
+from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_repo_config
+from bot.core.findings import Finding, Report, ResourceRef, Severity
+from bot.core.kustomize import find_patch_files
+from bot.core.manifests import LoadLimits, LoadResult, load_workspace
+from bot.core.policy_loader import load_policies
+from bot.core.resource import Resource
+from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
+from bot.core.waivers import (
+    annotation_waivers,
+    expired_exception_notices,
+    waive_by_annotations,
+    waive_by_exceptions,
+)
+from bot.core.workspace import Workspace
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class EvalOptions:
+    """What the caller decides; anything left None comes from `.gitops-bot.yaml`, then the defaults."""
+
+    kubernetes_version: str | None = None
+    strict: bool | None = None
+    engine: str | None = None
+    changed_paths: Collection[str] | None = None  # judge only these files (None: every manifest)
+    deleted_paths: Collection[str] = ()
+    extra_policy_dirs: Sequence[str] = ()  # local directories (CLI --policy)
+    policies: bool = True  # False: schema validation only (benchmarks, --no-policies)
+    config_bytes: bytes | None = None  # CLI --config: overrides the trusted tree's file
+    config_path: str = ""
+    today: dt.date | None = None
+    progress: Progress | None = field(default=None, repr=False)
+
+
+def evaluate(
+    head: Workspace,
+    *,
+    base: Workspace | None = None,
+    trusted: Workspace | None = None,
+    options: EvalOptions | None = None,
+) -> Report:
+    """Judge ``head`` (only ``options.changed_paths`` when given) with config and policies from ``trusted``.
+
+    ``trusted`` defaults to ``base``, then ``head``: a pull request never judges itself
+    with the policies it edits.
+    """
+    options = options or EvalOptions()
+    trusted = trusted or base or head
+    today = options.today or dt.date.today()
+    report = Report()
+    clock = _Clock(report)
+
+    with clock("config"):
+        try:
+            config = _load_config(trusted, options, today)
+        except InvalidConfigError as e:
+            report.findings.extend(e.findings())
+            report.notices.append(f"{e.path} is invalid; nothing else was checked")
+            return report
+    version = options.kubernetes_version or config.kubernetes_version or DEFAULT_KUBERNETES_VERSION
+    report.kubernetes_version = version
+    strict = config.strict if options.strict is None else options.strict
+
+    with clock("load"):
+        paths = _paths_to_check(head, config, options.changed_paths)
+        patch_files, kustomize_findings = find_patch_files(head)
+        limits = _limits(config)
+        loaded = load_workspace(head, paths, limits, patch_files=patch_files)
+        report.findings.extend(f for f in kustomize_findings if f.file in set(paths))
+        report.findings.extend(loaded.findings)
+        report.notices.extend(f"skipped {file}: {reason}" for file, reason in loaded.skipped)
+        report.files_checked = len(paths) - len(loaded.skipped)
+        report.resources_checked = len(loaded.resources)
+
+    with clock("schema"):
+        validator = SchemaValidator(version, strict=strict, unknown_kinds=config.unknown_kinds)
+        crds = [r for r in loaded.resources if r.kind == "CustomResourceDefinition"]
+        crds += _crds_from_config(head, config, limits, exclude=set(paths))
+        report.findings.extend(f for f in validator.add_crds(crds) if f.file in set(paths))
+        for resource in loaded.resources:
+            report.findings.extend(validator.validate(resource))
+        _progress(options, len(loaded.resources))
+
+    with clock("policy"):
+        if options.policies:
+            for policy_set in load_policies(trusted, config, options.extra_policy_dirs, engine=options.engine):
+                report.findings.extend(policy_set.evaluate(loaded.resources))
+
+    with clock("waivers"):
+        by_resource: dict[tuple[str, ResourceRef], dict] = {}
+        for resource in loaded.resources:
+            waivers, problems = annotation_waivers(resource)
+            report.findings.extend(problems)
+            if waivers:
+                by_resource.setdefault((resource.file, resource.ref), {}).update(waivers)
+        report.findings = _waive_by_annotations(report.findings, by_resource)
+        report.findings = _apply_overrides(report.findings, config.rule_overrides)
+        report.findings = waive_by_exceptions(report.findings, config.exceptions, today)
+        report.findings.extend(expired_exception_notices(config.exceptions, config.source, today))
+
+    if base is not None and options.changed_paths is not None:
+        with clock("deleted"):
+            report.deleted = _deleted_objects(base, head, options, loaded, limits, patch_files)
+
+    if options.changed_paths is not None and trusted is not head:
+        with clock("policy_changes"):
+            changes = policy_changes.check(head, trusted, config, options.changed_paths, engine=options.engine)
+            report.findings.extend(changes.findings)
+            report.policy_changes = changes.results
+    return report
+
+
+class _Clock:
+    def __init__(self, report: Report):
+        self.report = report
+
+    def __call__(self, stage: str) -> _Clock:
+        self.stage = stage
+        return self
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.report.timings[self.stage] = round(time.perf_counter() - self.start, 4)
+
+
+def _progress(options: EvalOptions, done: int) -> None:
+    if options.progress:
+        options.progress(done, done)
+
+
+def _load_config(trusted: Workspace, options: EvalOptions, today: dt.date) -> RepoConfig:
+    if options.config_bytes is not None:
+        return load_repo_config(options.config_bytes, options.config_path or ".gitops-bot.yaml", today=today)
+    found = find_config(trusted.read)
+    if found is None:
+        return RepoConfig()
+    name, data = found
+    return load_repo_config(data, name, today=today)
+
+
+def _limits(config: RepoConfig) -> LoadLimits:
+    defaults = LoadLimits()
+    return LoadLimits(
+        max_bytes=config.max_file_bytes or defaults.max_bytes,
+        max_documents=config.max_documents or defaults.max_documents,
+        max_depth=defaults.max_depth,
+        max_nodes=defaults.max_nodes,
+    )
+
+
+def _paths_to_check(head: Workspace, config: RepoConfig, changed: Collection[str] | None) -> list[str]:
+    candidates = head.paths if changed is None else [p for p in sorted(set(changed)) if head.exists(p)]
+    return [p for p in candidates if config.selects(p)]
+
+
+def _crds_from_config(head: Workspace, config: RepoConfig, limits: LoadLimits, exclude: set[str]) -> list[Resource]:
+    """CRDs from the configured locations, loaded even when the change does not touch them."""
+    if not config.crds:
+        return []
+    wanted = [
+        p
+        for p in head.paths
+        if p not in exclude
+        and p.endswith((".yaml", ".yml", ".json"))
+        and any(_under(p, loc) for loc in config.crds)
+    ]
+    loaded = load_workspace(head, wanted, limits)
+    return [r for r in loaded.resources if r.kind == "CustomResourceDefinition"]
+
+
+def _under(path: str, location: str) -> bool:
+    import fnmatch
+
+    loc = location.strip().removeprefix("./")
+    if any(ch in loc for ch in "*?["):
+        return fnmatch.fnmatchcase(path, loc)
+    return path == loc or path.startswith(loc.rstrip("/") + "/")
+
+
+def _waive_by_annotations(findings: list[Finding], by_resource: dict) -> list[Finding]:
+    if not by_resource:
+        return findings
+    out: list[Finding] = []
+    for f in findings:
+        waivers = by_resource.get((f.file, f.resource)) if f.resource else None
+        out.extend(waive_by_annotations([f], waivers) if waivers else [f])
+    return out
+
+
+def _apply_overrides(findings: list[Finding], overrides: dict[str, Severity | None]) -> list[Finding]:
+    """Config `rules:` re-levels or disables any rule id (schema and policy alike)."""
+    if not overrides:
+        return findings
+    out = []
+    for f in findings:
+        if f.rule in overrides:
+            level = overrides[f.rule]
+            if level is None:
+                continue
+            f = f.with_(severity=level)
+        out.append(f)
+    return out
+
+
+def _deleted_objects(
+    base: Workspace,
+    head: Workspace,
+    options: EvalOptions,
+    loaded: LoadResult,
+    limits: LoadLimits,
+    patch_files: set[str],
+) -> list[ResourceRef]:
+    """Objects defined in the changed files at base that no changed file defines any more."""
+    changed = set(options.changed_paths or ()) | set(options.deleted_paths)
+    before = load_workspace(base, [p for p in sorted(changed) if base.exists(p)], limits, patch_files=patch_files)
+    after_keys = {r.ref.key() for r in loaded.resources if not r.is_patch}
+    gone: dict[tuple[str, str, str, str], ResourceRef] = {}
+    for r in before.resources:
+        if not r.is_patch and r.ref.key() not in after_keys:
+            gone.setdefault(r.ref.key(), r.ref)
+    return [gone[k] for k in sorted(gone)]

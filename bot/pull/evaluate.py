@@ -1,0 +1,27 @@
+"""Judge a change the same way everywhere: the App's pull requests and `gitops-bot check --base`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from bot.core.evaluate import EvalOptions, evaluate
+from bot.core.findings import Report
+from bot.pull.context import PullContext
+
+
+def evaluate_change(ctx: PullContext, options: EvalOptions | None = None) -> Report:
+    """Changed files at head, judged with config and policies from base (the trusted side)."""
+    options = options or EvalOptions()
+    head = ctx.workspace(ctx.head_sha())
+    base_sha = ctx.base_sha()
+    if base_sha is None:
+        return evaluate(head, options=options)
+    base = ctx.workspace(base_sha)
+    changed = ctx.changed_files()
+    scoped = dataclasses.replace(
+        options,
+        changed_paths=[c.path for c in changed if c.status != "removed"],
+        deleted_paths=[c.path for c in changed if c.status == "removed"]
+        + [c.previous_path for c in changed if c.previous_path],
+    )
+    return evaluate(head, base=base, trusted=base, options=scoped)
