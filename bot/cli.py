@@ -203,7 +203,7 @@ class _Status:
 
 
 def run_test_policies(args: argparse.Namespace) -> int:
-    from bot.core.rego.policyset import builtin_policy_dir
+    from bot.core.rego.sources import builtin_policy_dir
     from bot.core.rego.testing import run_policy_tests
 
     dirs = args.dirs or [str(builtin_policy_dir())]

@@ -1,0 +1,87 @@
+"""The one interface every Rego engine adapter offers, and the factory that picks one."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol
+
+from bot.errors import ConfigError, PolicyError
+
+ENGINES: tuple[str, ...] = ("regorus", "opa")
+DEFAULT_ENGINE = "regorus"
+
+_PACKAGE_RE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
+# Both engines print "file.rego:LINE" (regorus as "--> file.rego:3:35").
+_LOCATION_RE = re.compile(r"([\w./\\-]+\.rego):(\d+)")
+
+
+class RegoEngine(Protocol):
+    """A compiled set of Rego modules plus a data document, queried once per Kubernetes document.
+
+    Build one per policy set and reuse it: compiling is the expensive part. An
+    instance is not safe for concurrent use; callers serialise or clone.
+    """
+
+    name: str
+
+    def add_module(self, filename: str, source: str) -> None:
+        """Parse one module (Rego v1, falling back to v0); raises PolicyError("compile <file>: <msg>")."""
+
+    def add_data(self, data: dict) -> None:
+        """Deep-merge ``data`` into the data document."""
+
+    def set_data(self, data: dict) -> None:
+        """Replace the whole data document (per-evaluation facts such as the inventory)."""
+
+    def compile(self) -> None:
+        """Type-check every module together, so errors surface at load time rather than per document."""
+
+    def evaluate(self, query: str, input: Any | None) -> Any:
+        """Value of the single expression ``query`` (JSON types; sets as lists), or None when undefined."""
+
+    def packages(self) -> list[str]:
+        """Package names of the modules added (``main``, ``gitops.builtin.image_tag``), sorted, unique."""
+
+
+def make_engine(name: str = DEFAULT_ENGINE) -> RegoEngine:
+    """A fresh engine by name; an unknown name is a configuration error that lists the valid ones."""
+    if name == "regorus":
+        from bot.core.rego.regorus_engine import RegorusEngine
+
+        return RegorusEngine()
+    if name == "opa":
+        from bot.core.rego.opa_engine import OpaGolibEngine
+
+        return OpaGolibEngine()
+    raise ConfigError(f"unknown Rego engine {name!r}: expected one of {', '.join(ENGINES)}")
+
+
+def package_of(source: str) -> str:
+    """The package a module declares, read from its text ("" when it has none)."""
+    match = _PACKAGE_RE.search(_strip_comments(source))
+    return match.group(1) if match else ""
+
+
+def _strip_comments(source: str) -> str:
+    return "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+
+
+def compile_error(default_file: str, message: str) -> PolicyError:
+    """A PolicyError that names the file the engine blamed (or ``default_file``), without engine noise."""
+    text = clean_engine_message(message)
+    match = _LOCATION_RE.search(text)
+    file = match.group(1) if match else default_file
+    return PolicyError(f"compile {file}: {text}")
+
+
+def clean_engine_message(message: str) -> str:
+    """Drop native stack traces and blank lines that engines append to their messages."""
+    text = message.split("Stack backtrace:", 1)[0]
+    lines = [line.rstrip() for line in text.splitlines() if line.strip()]
+    return "\n".join(lines)
+
+
+def error_line(message: str) -> int:
+    """Line number the engine blamed, 0 when none; used to pick the more informative of two parse errors."""
+    match = _LOCATION_RE.search(message)
+    return int(match.group(2)) if match else 0

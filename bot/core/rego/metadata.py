@@ -1,0 +1,91 @@
+"""Read Rego METADATA comment blocks (YAML inside ``# METADATA`` comments) from module text."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from bot.core.findings import Severity
+from bot.core.rego.engine import package_of
+from bot.errors import PolicyError
+
+_MARKER = "METADATA"
+
+
+@dataclass(frozen=True)
+class RuleMetadata:
+    """What the docs, the config validator and every finding say about one policy package."""
+
+    id: str
+    title: str
+    severity: Severity | None
+    description: str
+    remediation: str
+    package: str
+
+
+def parse_package_metadata(source: str) -> RuleMetadata | None:
+    """The package-scoped METADATA block (else the first one) of a module; None when it has none.
+
+    Raises PolicyError when the block is not YAML or names an unknown severity:
+    a typo there would silently change how findings block a merge.
+    """
+    package = package_of(source)
+    blocks = list(_metadata_blocks(source))
+    if not blocks:
+        return None
+    chosen = next((b for b, before_package in blocks if before_package or b.get("scope") == "package"), None)
+    block = chosen if chosen is not None else blocks[0][0]
+    custom = block.get("custom") if isinstance(block.get("custom"), dict) else {}
+    return RuleMetadata(
+        id=_text(custom.get("id")),
+        title=_text(block.get("title")),
+        severity=_severity(custom.get("severity"), package),
+        description=_text(block.get("description")),
+        remediation=_text(custom.get("remediation")),
+        package=package,
+    )
+
+
+def _metadata_blocks(source: str):
+    """Yield (parsed block, whether the package statement follows it directly); lines are 1-based."""
+    lines = source.splitlines()
+    i = 0
+    while i < len(lines):
+        if lines[i].strip() != f"# {_MARKER}" and lines[i].strip() != f"#{_MARKER}":
+            i += 1
+            continue
+        start = i + 1
+        i = start
+        while i < len(lines) and lines[i].lstrip().startswith("#"):
+            i += 1
+        body = textwrap.dedent("\n".join(line.lstrip()[1:] for line in lines[start:i]))
+        following = lines[i].strip() if i < len(lines) else ""
+        yield _parse_yaml(body, start), following.startswith("package ")
+
+
+def _parse_yaml(body: str, line: int) -> dict[str, Any]:
+    try:
+        parsed = yaml.safe_load(body) or {}
+    except yaml.YAMLError as e:
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise PolicyError(f"METADATA block at line {line}: not valid YAML: {problem}") from None
+    if not isinstance(parsed, dict):
+        raise PolicyError(f"METADATA block at line {line}: expected a mapping of annotations")
+    return parsed
+
+
+def _severity(value: Any, package: str) -> Severity | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Severity.parse(str(value))
+    except ValueError as e:
+        raise PolicyError(f"METADATA of package {package}: {e}") from None
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()

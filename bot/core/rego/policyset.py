@@ -1,0 +1,185 @@
+"""A compiled set of policies (built-in library + conftest-style user policies) and how it judges resources."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.core.findings import Finding, Severity, Source
+from bot.core.rego.engine import DEFAULT_ENGINE, RegoEngine, make_engine
+from bot.core.rego.inventory import INVENTORY_PATH, build_inventory
+from bot.core.rego.metadata import RuleMetadata, parse_package_metadata
+from bot.core.rego.results import package_findings
+from bot.core.rego.sources import (
+    builtin_sources,
+    deep_merge,
+    directory_sources,
+    merge_data_files,
+    split_sources,
+    workspace_sources,
+)
+from bot.core.rego.targets import RuleTarget, combined_query, find_targets, package_documents, single_query
+from bot.core.resource import Resource
+from bot.core.workspace import Workspace
+from bot.errors import PolicyError
+
+BUILTIN_NAMESPACE = "gitops.builtin"
+POLICY_ERROR_RULE = "policy-error"
+
+
+@dataclass
+class PolicySet:
+    """Built once per policy source (compiling is the slow part), then asked about any number of documents.
+
+    ``evaluate`` swaps the inventory into the engine's data, so calls are serialised by a lock.
+    """
+
+    engine: RegoEngine
+    namespaces: tuple[str, ...]
+    data: dict
+    metadata: dict[str, RuleMetadata]  # by package, for every package that has METADATA
+    rules: list[RuleMetadata]  # the built-in rules, for docs and config validation
+    targets: list[RuleTarget]  # the rules queried for each document
+    _query: str = field(init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._query = combined_query(self.targets)
+
+    @classmethod
+    def load(
+        cls,
+        sources: list[tuple[str, str]],
+        *,
+        namespaces: Sequence[str] = ("main",),
+        data: dict | None = None,
+        engine: str = DEFAULT_ENGINE,
+        builtin: bool = True,
+    ) -> PolicySet:
+        """Compile ``sources`` ((filename, text): .rego modules and .json/.yaml data; tests are skipped).
+
+        Raises PolicyError naming the file when a module does not compile.
+        """
+        all_sources = [*(builtin_sources() if builtin else ()), *sources]
+        modules, _tests, data_files = split_sources(all_sources)
+        rego = make_engine(engine)
+        metadata: dict[str, RuleMetadata] = {}
+        for filename, text in modules:
+            rego.add_module(filename, text)
+            try:
+                meta = parse_package_metadata(text)
+            except PolicyError as e:
+                raise PolicyError(f"compile {filename}: {e}") from None
+            if meta is not None:
+                metadata.setdefault(meta.package, meta)
+        rego.compile()
+        base_data = merge_data_files(data_files, base=data)
+        rules = [
+            _builtin_rule(pkg, metadata.get(pkg)) for pkg in rego.packages() if _is_builtin_rule_package(pkg)
+        ]
+        metadata.update((rule.package, rule) for rule in rules)
+        wanted = set(namespaces)
+        targets = find_targets(modules, lambda pkg: _is_builtin_rule_package(pkg) or pkg in wanted)
+        return cls(rego, tuple(namespaces), base_data, metadata, sorted(rules, key=lambda r: r.id), targets)
+
+    @classmethod
+    def from_directories(cls, dirs: Sequence[str | Path], **kw: Any) -> PolicySet:
+        """Policies from the local file system (the CLI)."""
+        return cls.load(directory_sources(dirs), **kw)
+
+    @classmethod
+    def from_workspace(cls, ws: Workspace, dirs: Sequence[str], **kw: Any) -> PolicySet:
+        """Policies from a repository tree; the caller passes the trusted (base) side."""
+        return cls.load(workspace_sources(ws, dirs), **kw)
+
+    def evaluate(
+        self, resources: Sequence[Resource], *, severity_overrides: Mapping[str, Severity | None] = {}
+    ) -> list[Finding]:
+        """Findings of every policy for every resource; kustomize patches are skipped (partial objects)."""
+        targets = [r for r in resources if not r.is_patch]
+        if not targets or not self.targets:
+            return []
+        inventory = {INVENTORY_PATH[0]: {INVENTORY_PATH[1]: build_inventory(targets)}}
+        # Per-run facts win over any user data file that happens to use the same key.
+        data = deep_merge(_without_inventory(self.data), inventory)
+        findings: list[Finding] = []
+        with self._lock:
+            self.engine.set_data(data)
+            for resource in targets:
+                findings.extend(self._evaluate_one(resource, severity_overrides))
+        return findings
+
+    def _evaluate_one(self, resource: Resource, overrides: Mapping[str, Severity | None]) -> list[Finding]:
+        values = self._query_rules(resource)
+        findings: list[Finding] = []
+        broken = {
+            t.package: v for t, v in zip(self.targets, values, strict=True) if isinstance(v, PolicyError)
+        }
+        for package, error in broken.items():
+            findings.append(_error_finding(resource, package, error))
+        for package, document in package_documents(self.targets, values).items():
+            if package not in broken:
+                findings.extend(
+                    package_findings(
+                        package,
+                        document,
+                        resource,
+                        metadata=self.metadata.get(package),
+                        severity_overrides=overrides,
+                    )
+                )
+        return findings
+
+    def _query_rules(self, resource: Resource) -> list[Any]:
+        """One engine call per document; on an error, retry rule by rule so one broken rule is isolated."""
+        try:
+            values = self.engine.evaluate(self._query, resource.obj)
+            if isinstance(values, list) and len(values) == len(self.targets):
+                return values
+        except PolicyError:
+            pass
+        out: list[Any] = []
+        for target in self.targets:
+            try:
+                out.append(self.engine.evaluate(single_query(target), resource.obj))
+            except PolicyError as e:
+                out.append(e)
+        return out
+
+
+def _is_builtin_rule_package(package: str) -> bool:
+    return package.startswith(BUILTIN_NAMESPACE + ".")
+
+
+def _builtin_rule(package: str, meta: RuleMetadata | None) -> RuleMetadata:
+    """Built-in rules without METADATA still get an id: the package's last segment in kebab-case."""
+    fallback_id = package.rsplit(".", 1)[-1].replace("_", "-")
+    if meta is None:
+        return RuleMetadata(fallback_id, "", None, "", "", package)
+    return (
+        meta
+        if meta.id
+        else RuleMetadata(fallback_id, meta.title, meta.severity, meta.description, meta.remediation, package)
+    )
+
+
+def _without_inventory(data: dict) -> dict:
+    gitops = data.get(INVENTORY_PATH[0])
+    if not isinstance(gitops, dict) or INVENTORY_PATH[1] not in gitops:
+        return data
+    return {**data, INVENTORY_PATH[0]: {k: v for k, v in gitops.items() if k != INVENTORY_PATH[1]}}
+
+
+def _error_finding(resource: Resource, package: str, error: PolicyError) -> Finding:
+    return Finding(
+        rule=POLICY_ERROR_RULE,
+        severity=Severity.ERROR,
+        message=f"policy package {package} could not be evaluated for this document: {error}",
+        file=resource.file,
+        line=resource.line,
+        source=Source.POLICY,
+        resource=resource.ref,
+    )

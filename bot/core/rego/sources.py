@@ -1,0 +1,132 @@
+"""Where policy text comes from (directories, a workspace, the built-in library) and how data files merge."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.core.workspace import Workspace
+from bot.errors import PolicyError
+
+REGO_SUFFIX = ".rego"
+TEST_SUFFIX = "_test.rego"
+DATA_SUFFIXES = (".json", ".yaml", ".yml")
+_SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__"}
+
+Source = tuple[str, str]  # (filename, text)
+
+
+def builtin_policy_dir() -> Path:
+    """The built-in library: ``policies/`` in a checkout, ``bot/builtin_policies/`` when installed."""
+    checkout = Path(__file__).parents[3] / "policies"
+    return checkout if checkout.is_dir() else Path(__file__).parents[2] / "builtin_policies"
+
+
+@functools.cache
+def builtin_sources() -> tuple[Source, ...]:
+    """Read once per process: the library never changes while the bot runs."""
+    root = builtin_policy_dir()
+    return tuple(directory_sources([root], label_root=root.name)) if root.is_dir() else ()
+
+
+def is_policy_file(name: str) -> bool:
+    return name.endswith(REGO_SUFFIX) or name.endswith(DATA_SUFFIXES)
+
+
+def directory_sources(dirs: Sequence[str | Path], *, label_root: str | None = None) -> list[Source]:
+    """Every .rego and data file under ``dirs`` (a single file is accepted too), in a stable order."""
+    sources: list[Source] = []
+    for directory in dirs:
+        root = Path(directory)
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            if _SKIPPED_DIRS & set(path.parts) or path.is_symlink() or not is_policy_file(path.name):
+                continue
+            label = (Path(label_root) / path.relative_to(root)).as_posix() if label_root else path.as_posix()
+            try:
+                sources.append((label, path.read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError) as e:
+                raise PolicyError(f"read {label}: {e}") from None
+    return sources
+
+
+def workspace_sources(ws: Workspace, dirs: Sequence[str]) -> list[Source]:
+    """Policy files of a repository tree (read at a trusted ref by the caller)."""
+    prefixes = [d.strip("/") for d in dirs]
+    sources: list[Source] = []
+    for path in ws.paths:
+        if not is_policy_file(path) or not any(
+            p in ("", ".") or path == p or path.startswith(p + "/") for p in prefixes
+        ):
+            continue
+        raw = ws.read(path)
+        if raw is None:
+            continue
+        try:
+            sources.append((path, raw.decode("utf-8")))
+        except UnicodeDecodeError as e:
+            raise PolicyError(f"read {path}: {e}") from None
+    return sources
+
+
+def split_sources(sources: Iterable[Source]) -> tuple[list[Source], list[Source], list[Source]]:
+    """(policy modules, ``*_test.rego`` modules, data files)."""
+    modules, tests, data = [], [], []
+    for name, text in sources:
+        if name.endswith(TEST_SUFFIX):
+            tests.append((name, text))
+        elif name.endswith(REGO_SUFFIX):
+            modules.append((name, text))
+        elif name.endswith(DATA_SUFFIXES):
+            data.append((name, text))
+    return modules, tests, data
+
+
+def merge_data_files(files: Iterable[Source], base: dict | None = None) -> dict:
+    """Deep-merge every data file at the root of ``data``, like ``conftest --data``; conflicts are errors.
+
+    Kubernetes manifests kept beside policies (examples, test inputs) are not data and are skipped.
+    """
+    merged: dict = dict(base or {})
+    for name, text in files:
+        document = _load_data_file(name, text)
+        if document is not None:
+            merged = deep_merge(merged, document, where=name)
+    return merged
+
+
+def _load_data_file(name: str, text: str) -> dict | None:
+    try:
+        docs = [json.loads(text)] if name.endswith(".json") else list(yaml.safe_load_all(text))
+    except (ValueError, yaml.YAMLError) as e:
+        raise PolicyError(
+            f"data {name}: not valid {'JSON' if name.endswith('.json') else 'YAML'}: {e}"
+        ) from None
+    docs = [d for d in docs if d is not None]
+    if not docs or len(docs) > 1 or _is_manifest(docs[0]):
+        return None
+    if not isinstance(docs[0], dict):
+        raise PolicyError(f"data {name}: expected a mapping at the top level")
+    return docs[0]
+
+
+def _is_manifest(doc: Any) -> bool:
+    return isinstance(doc, dict) and "apiVersion" in doc and "kind" in doc
+
+
+def deep_merge(left: dict, right: dict, *, where: str = "") -> dict:
+    """Objects merge key by key; equal leaves coexist; different leaves at one path are a PolicyError."""
+    out = dict(left)
+    for key, value in right.items():
+        if key not in out:
+            out[key] = value
+        elif isinstance(out[key], dict) and isinstance(value, dict):
+            out[key] = deep_merge(out[key], value, where=where)
+        elif out[key] != value:
+            raise PolicyError(f"data {where}: conflicting value for key {key!r}")
+    return out

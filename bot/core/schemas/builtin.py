@@ -1,0 +1,36 @@
+"""Compiled validators for built-in kinds, cached per process: (version, strict, patch, apiVersion, kind)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from bot.core.schemas.derive import add_int_ranges, partial_copy
+from bot.core.schemas.engine import CompiledSchema, SchemaDocuments, compile_schema
+from bot.core.schemas.enums import add_known_enums
+from bot.core.schemas.registry import DEFINITIONS_URI, load_definitions, load_kind_schema
+
+
+@lru_cache(maxsize=16)
+def _documents(version: str, strict: bool, patch: bool) -> SchemaDocuments:
+    if patch:
+        full = _documents(version, strict, False).documents[DEFINITIONS_URI]
+        return SchemaDocuments({DEFINITIONS_URI: partial_copy(full)})
+    definitions = load_definitions(version, strict)
+    add_known_enums(definitions)
+    add_int_ranges(definitions)
+    return SchemaDocuments({DEFINITIONS_URI: definitions})
+
+
+@lru_cache(maxsize=1024)
+def builtin_validator(
+    version: str, strict: bool, patch: bool, api_version: str, kind: str, engine: str
+) -> CompiledSchema | None:
+    """The compiled schema of a built-in kind, or None when the version ships none for it.
+
+    ``patch``: the partial form for strategic-merge patches (nothing required, directives allowed).
+    """
+    schema = load_kind_schema(version, strict, api_version, kind)
+    if schema is None:
+        return None
+    schema = partial_copy(schema) if patch else schema
+    return compile_schema(schema, _documents(version, strict, patch), engine)

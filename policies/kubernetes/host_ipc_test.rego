@@ -1,0 +1,31 @@
+package gitops.builtin.host_ipc
+
+import rego.v1
+
+test_deployment_denied if {
+	results := deny with input as {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"template": {"spec": {"hostIPC": true, "containers": [{"name": "a"}]}}}}
+	results == {{
+		"msg": `Deployment "web" shares the host IPC namespace (hostIPC: true); remove hostIPC or set it to false`,
+		"path": "spec.template.spec.hostIPC",
+		"suggestion": {"path": "spec.template.spec", "set": {"hostIPC": false}},
+	}}
+}
+
+test_pod_denied_at_spec if {
+	results := deny with input as {"kind": "Pod", "metadata": {"name": "p"}, "spec": {"hostIPC": true, "containers": []}}
+	{r.path | some r in results} == {"spec.hostIPC"}
+}
+
+test_cronjob_denied_at_nested_spec if {
+	results := deny with input as {"kind": "CronJob", "metadata": {"name": "c"}, "spec": {"jobTemplate": {"spec": {"template": {"spec": {"hostIPC": true}}}}}}
+	{r.path | some r in results} == {"spec.jobTemplate.spec.template.spec.hostIPC"}
+}
+
+test_false_or_absent_passes if {
+	count(deny) == 0 with input as {"kind": "Pod", "metadata": {"name": "p"}, "spec": {"hostIPC": false}}
+	count(deny) == 0 with input as {"kind": "Pod", "metadata": {"name": "p"}, "spec": {}}
+}
+
+test_non_workload_ignored if {
+	count(deny) == 0 with input as {"kind": "ConfigMap", "metadata": {"name": "x"}, "spec": {"hostIPC": true}}
+}
