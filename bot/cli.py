@@ -106,7 +106,8 @@ def run_check(args: argparse.Namespace) -> int:
     config_errors = [f for f in report.findings if f.rule == "config/invalid" and not report.policy_changes]
     if config_errors:
         for f in config_errors:
-            print(f"gitops-bot: {f.file}:{f.line}: {f.message}", file=sys.stderr)
+            where = f"{f.file}:{f.line}: " if f.line else (f"{f.file}: " if f.file else "")
+            print(f"gitops-bot: {where}{f.message}", file=sys.stderr)
         return EXIT_USAGE
     color = sys.stdout.isatty() and not args.output and "NO_COLOR" not in os.environ
     text = reporters.get(args.format, color=color, verbose=args.verbose).render(report)

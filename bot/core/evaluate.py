@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from bot.core import policy_changes
 from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_repo_config
-from bot.core.findings import Finding, Report, ResourceRef, Severity
+from bot.core.findings import Finding, Report, ResourceRef, Severity, Source
 from bot.core.kustomize import find_patch_files
 from bot.core.manifests import LoadLimits, LoadResult, load_workspace
 from bot.core.policy_loader import load_policies
@@ -31,6 +31,7 @@ from bot.core.waivers import (
     waive_by_exceptions,
 )
 from bot.core.workspace import Workspace
+from bot.errors import ConfigError, PolicyError
 
 Progress = Callable[[int, int], None]
 
@@ -93,7 +94,12 @@ def evaluate(
         report.resources_checked = len(loaded.resources)
 
     with clock("schema"):
-        validator = SchemaValidator(version, strict=strict, unknown_kinds=config.unknown_kinds)
+        try:
+            validator = SchemaValidator(version, strict=strict, unknown_kinds=config.unknown_kinds)
+        except ConfigError as e:
+            report.findings.append(_config_finding(str(e), config.source))
+            return report
+        report.kubernetes_version = validator.kubernetes_version
         crds = [r for r in loaded.resources if r.kind == "CustomResourceDefinition"]
         crds += _crds_from_config(head, config, limits, exclude=set(paths))
         report.findings.extend(f for f in validator.add_crds(crds) if f.file in set(paths))
@@ -103,7 +109,12 @@ def evaluate(
 
     with clock("policy"):
         if options.policies:
-            for policy_set in load_policies(trusted, config, options.extra_policy_dirs, engine=options.engine):
+            try:
+                policy_sets = load_policies(trusted, config, options.extra_policy_dirs, engine=options.engine)
+            except PolicyError as e:
+                report.findings.append(_config_finding(f"the repository's policies do not compile: {e}", config.source))
+                policy_sets = []
+            for policy_set in policy_sets:
                 report.findings.extend(policy_set.evaluate(loaded.resources))
 
     with clock("waivers"):
@@ -197,6 +208,17 @@ def _under(path: str, location: str) -> bool:
     if any(ch in loc for ch in "*?["):
         return fnmatch.fnmatchcase(path, loc)
     return path == loc or path.startswith(loc.rstrip("/") + "/")
+
+
+def _config_finding(message: str, config_file: str) -> Finding:
+    return Finding(
+        rule="config/invalid",
+        severity=Severity.ERROR,
+        message=message,
+        file=config_file,
+        source=Source.CONFIG,
+        remediation="Fix the setting named in the message (README: Configuration).",
+    )
 
 
 def _waive_by_annotations(findings: list[Finding], by_resource: dict) -> list[Finding]:

@@ -1,0 +1,82 @@
+"""The whole core on real trees: exact rules, files and lines, waivers kept, change scoping."""
+
+import datetime as dt
+from pathlib import Path
+
+from bot.core.evaluate import EvalOptions, evaluate
+from bot.core.findings import ResourceRef
+from bot.core.workspace import Workspace
+from bot.pull.evaluate import evaluate_change
+from bot.pull.fake import FakePullContext
+
+SAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "sample-repo"
+
+
+def sample_files() -> dict[str, bytes]:
+    return {p.relative_to(SAMPLE).as_posix(): p.read_bytes() for p in SAMPLE.rglob("*") if p.is_file()}
+
+
+def test_sample_repo_verdict_is_exact():
+    report = evaluate(Workspace.from_directory(SAMPLE), options=EvalOptions(today=dt.date(2026, 11, 26)))
+    blocking = sorted((f.file, f.line, f.rule) for f in report.blocking)
+    assert blocking == [
+        ("apps/payments/deployment.yaml", 18, "image-tag"),
+        ("apps/payments/deployment.yaml", 19, "privilege-escalation"),
+        ("apps/payments/deployment.yaml", 19, "run-as-non-root"),
+        ("apps/payments/deployment.yaml", 20, "privileged-container"),
+        ("apps/payments/secret.yaml", 7, "plain-secret"),
+        ("apps/payments/widget.yaml", 7, "schema/type"),
+        ("apps/payments/widget.yaml", 8, "schema/enum"),
+        ("apps/podinfo/overlays/production/scale-patch.yaml", 7, "schema/type"),
+        ("infrastructure/legacy-ingress.yaml", 1, "schema/removed-api-version"),
+    ]
+    waived = {(f.rule, f.waived.kind) for f in report.waived}
+    assert waived == {("rbac-cluster-admin", "annotation"), ("service-exposure", "exception")}
+    assert report.kubernetes_version == "1.31"
+    assert report.exit_code() == 1
+    # The staging patch sets only spec.replicas: a partial object, never "missing selector".
+    assert not [f for f in report.findings if "staging" in f.file]
+    # Helm templates and kustomizations are skipped with a notice, never parse errors.
+    assert not [f for f in report.findings if f.file.startswith("charts/")]
+    assert any("charts/monitoring/templates/deployment.yaml" in n for n in report.notices)
+    # Secret values never reach a message.
+    assert not [f for f in report.findings if "hunter2" in f.message]
+
+
+def test_rule_overrides_and_disabling():
+    files = sample_files()
+    files[".gitops-bot.yaml"] = b'crds: [crds/]\nrules: {image-tag: warning, plain-secret: off, schema/unknown-kind: error}\n'
+    report = evaluate(Workspace.from_dict(files))
+    rules = {(f.rule, f.severity.label) for f in report.findings}
+    assert ("image-tag", "warning") in rules
+    assert not [r for r in rules if r[0] == "plain-secret"]
+    assert ("schema/unknown-kind", "error") in rules
+
+
+def test_invalid_config_blocks_with_its_line_and_checks_nothing_else():
+    files = sample_files()
+    files[".gitops-bot.yaml"] = b"version: 1\nkubernetesVersion: 1.31\n"
+    report = evaluate(Workspace.from_dict(files))
+    assert [(f.rule, f.file, f.line) for f in report.findings] == [("config/invalid", ".gitops-bot.yaml", 2)]
+    assert report.exit_code() == 1
+
+
+def test_pull_request_scope_uses_base_config_and_lists_deleted_objects():
+    base = sample_files()
+    head = dict(base)
+    head["apps/new/deployment.yaml"] = base["apps/podinfo/base/deployment.yaml"].replace(b"6.7.1", b"latest")
+    del head["apps/podinfo/base/configmap.yaml"]
+    # The PR also tries to switch off the rule it breaks; the base config judges it.
+    head[".gitops-bot.yaml"] = base[".gitops-bot.yaml"].replace(b"single-replica: notice", b"image-tag: off")
+    report = evaluate_change(FakePullContext(head=head, base=base))
+    assert sorted({f.file for f in report.findings if f.source != "config"}) == ["apps/new/deployment.yaml"]
+    assert [f.rule for f in report.blocking] == ["image-tag"]
+    assert report.deleted == [ResourceRef("v1", "ConfigMap", "podinfo", "podinfo-config")]
+    assert report.policy_changes == [{"file": ".gitops-bot.yaml", "name": "configuration", "passed": True, "error": ""}]
+
+
+def test_change_without_manifests_passes_and_says_so():
+    base = {"README.md": b"hello\n"}
+    head = {"README.md": b"hello again\n"}
+    report = evaluate_change(FakePullContext(head=head, base=base))
+    assert report.findings == [] and report.resources_checked == 0 and report.passed()
