@@ -288,11 +288,20 @@ def test_the_node_limit_is_configurable():
 
 
 @pytest.mark.timeout(30)
-def test_an_alias_that_contains_itself_is_stopped():
+def test_an_alias_that_contains_itself_is_an_alias_problem_at_its_anchor():
     result = load_fixture(HOSTILE / "recursive-alias.yaml")
 
-    assert [f.rule for f in result.findings] == ["parse/too-deep"]
+    assert rules(result) == [("parse/alias-limit", 4)]
+    assert "refers to the mapping or list that contains it" in result.findings[0].message
     assert result.resources == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"apiVersion: v1\nkind: A\nx: &m\n  <<: *m\n", b"apiVersion: v1\nkind: A\nx: &m\n  b: [1, {<<: *m}]\n"],
+)
+def test_a_mapping_that_merges_itself_is_stopped_at_its_anchor(data):
+    assert rules(load_manifest("a.yaml", data)) == [("parse/alias-limit", 3)]
 
 
 @pytest.mark.timeout(30)
@@ -372,6 +381,7 @@ def test_duplicate_keys_are_reported_at_the_second_occurrence_naming_the_first()
 
     assert [(f.rule, f.line, f.column) for f in result.findings] == [("parse/duplicate-key", 12, 3)]
     assert "'replicas'" in result.findings[0].message and "line 6" in result.findings[0].message
+    assert result.findings[0].path == "spec.replicas"
     assert result.resources == []
 
 
@@ -455,3 +465,80 @@ def test_load_result_extend_concatenates_every_list():
     first.extend(load_fixture(HOSTILE / "latin1.yaml"))
 
     assert first.skipped == [("a", "x")] and [f.rule for f in first.findings] == ["parse/encoding"]
+
+
+def test_a_broken_document_between_good_ones_keeps_document_indexes_right():
+    good = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\n"
+    data = good % b"first" + b"---\na: [\n" * 3 + b"---\n" + good % b"last"
+
+    result = load_manifest("a.yaml", data)
+
+    assert [(f.rule, f.line) for f in result.findings] == [("parse/yaml-syntax", n) for n in (6, 8, 10)]
+    assert [(r.name, r.doc_index, r.line) for r in result.resources] == [("first", 0, 1), ("last", 4, 11)]
+
+
+@pytest.mark.timeout(60)
+def test_syntax_errors_are_capped_per_file_so_resuming_stays_bounded():
+    result = load_manifest("a.yaml", b"---\na: [\n" * 100_000)
+
+    assert [f.rule for f in result.findings] == ["parse/yaml-syntax"] * 20
+
+
+def test_a_duplicate_key_only_drops_its_own_document():
+    data = b"apiVersion: v1\nkind: A\n---\napiVersion: v1\nkind: B\nkind: C\n---\napiVersion: v1\nkind: D\n"
+
+    result = load_manifest("a.yaml", data)
+
+    assert rules(result) == [("parse/duplicate-key", 6)]
+    assert [(r.kind, r.doc_index) for r in result.resources] == [("A", 0), ("D", 2)]
+
+
+def test_empty_and_null_identity_fields_count_as_missing():
+    result = load_manifest("a.yaml", b"apiVersion: v1\nkind:\nmetadata: {name: a}\n")
+
+    assert rules(result) == [("parse/missing-apiversion-or-kind", 2)]
+    assert "has no kind" in result.findings[0].message
+
+
+def test_an_empty_file_and_a_comment_only_file_give_nothing():
+    for data in (b"", b"# nothing here\n", b"---\n---\n"):
+        result = load_manifest("a.yaml", data)
+        assert (result.resources, result.findings, result.skipped) == ([], [], [])
+
+
+@pytest.mark.timeout(60)
+def test_a_large_list_expands_with_each_item_keyed_from_its_own_root():
+    items = "".join(f"- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: cm{i}\n" for i in range(3000))
+    data = f"apiVersion: v1\nkind: List\nitems:\n{items}".encode()
+
+    result = load_manifest("dump.yaml", data)
+
+    assert len(result.resources) == 3000
+    last = result.resources[-1]
+    assert (last.name, last.line, last.position(("metadata", "name"))) == ("cm2999", 4 + 4 * 2999, (7 + 4 * 2999, 5))
+    assert len(last.positions) == 5
+
+
+@pytest.fixture
+def pure_python_composer(monkeypatch):
+    """Where PyYAML was built without libyaml, the pure-Python composer must give the same answers."""
+    import bot.core.yamlpos as yamlpos
+
+    monkeypatch.setattr(yamlpos, "_NodeLoader", yaml.SafeLoader)
+
+
+@pytest.mark.timeout(60)
+def test_the_pure_python_composer_gives_the_same_positions_and_limits(pure_python_composer):
+    deployment = load_fixture(MANIFESTS / "multi-doc.yaml").resources[1]
+
+    assert deployment.position(parse_path("spec.template.spec.containers[1].image")) == (26, 11)
+    assert rules(load_fixture(HOSTILE / "billion-laughs.yaml")) == [("parse/alias-limit", 1)]
+    assert rules(load_fixture(HOSTILE / "duplicate-key.yaml")) == [("parse/duplicate-key", 12)]
+    assert rules(load_fixture(HOSTILE / "syntax-error-third-doc.yaml")) == [("parse/yaml-syntax", 17)]
+
+
+@pytest.mark.timeout(60)
+def test_the_pure_python_composer_turns_runaway_recursion_into_too_deep(pure_python_composer):
+    data = b"apiVersion: v1\nkind: ConfigMap\ndata: " + b"[" * 5000 + b"]" * 5000 + b"\n"
+
+    assert [f.rule for f in load_manifest("deep.yaml", data).findings] == ["parse/too-deep"]
