@@ -1,7 +1,9 @@
 """Which Rego policies judge a change: built-ins, the trusted tree's policy directories, local extras.
 
-Compiled policy sets are cached per process by the content hash of their
-sources, so the App compiles a repository's policies once, not per delivery.
+Compiled policy sets are cached by the content hash of their sources, so the
+App compiles a repository's policies once, not per delivery. The cache is per
+thread: the regorus engine is "unsendable" (PyO3 panics when an engine built on
+one thread is used on another), and worker threads each keep their own.
 """
 
 from __future__ import annotations
@@ -18,8 +20,14 @@ from bot.core.workspace import Workspace
 DEFAULT_ENGINE = "regorus"
 POLICY_SUFFIXES = (".rego", ".json", ".yaml", ".yml")
 _CACHE_SIZE = 32
-_cache: OrderedDict[tuple, PolicySet] = OrderedDict()
-_lock = threading.Lock()
+_local = threading.local()
+
+
+def _thread_cache() -> OrderedDict[tuple, PolicySet]:
+    cache = getattr(_local, "cache", None)
+    if cache is None:
+        cache = _local.cache = OrderedDict()
+    return cache
 
 
 def policy_files(ws: Workspace, dirs: Sequence[str]) -> list[str]:
@@ -36,15 +44,13 @@ def _fingerprint(ws: Workspace, paths: Sequence[str]) -> str:
 
 
 def _cached(key: tuple, build) -> PolicySet:  # type: ignore[no-untyped-def]
-    with _lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    policy_set = build()
-    with _lock:
-        _cache[key] = policy_set
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+    cache = _thread_cache()
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    policy_set = cache[key] = build()
+    while len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
     return policy_set
 
 

@@ -80,3 +80,24 @@ def test_change_without_manifests_passes_and_says_so():
     head = {"README.md": b"hello again\n"}
     report = evaluate_change(FakePullContext(head=head, base=base))
     assert report.findings == [] and report.resources_checked == 0 and report.passed()
+
+
+def test_evaluations_on_several_threads_share_no_engine():
+    """regorus engines panic when used from another thread; each worker thread must get its own."""
+    import threading
+
+    results: list[object] = []
+
+    def run() -> None:
+        try:
+            results.append(len(evaluate(Workspace.from_directory(SAMPLE)).blocking))
+        except BaseException as e:  # a PyO3 panic is a BaseException
+            results.append(repr(e))
+
+    run()
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [9, 9, 9, 9]

@@ -9,7 +9,7 @@ from bot.core.rego import ENGINES, PolicySet, builtin_policy_dir
 from bot.core.rego.inventory import build_inventory, inventory_key
 from bot.core.resource import Resource
 from bot.core.workspace import Workspace
-from bot.errors import PolicyError
+from bot.errors import ConfigError, PolicyError
 
 DUPLICATES = """# METADATA
 # title: Objects are defined once
@@ -173,20 +173,25 @@ def test_bad_metadata_names_its_file():
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_rule_failing_at_runtime_is_isolated(engine):
+    broken = 'package broken\nimport rego.v1\nx := 1 if true\nx := 2 if true\ndeny contains x if true\nwarn contains "still here" if true\n'
     sources = [
         ("ok.rego", 'package main\nimport rego.v1\ndeny contains "plain deny" if true\n'),
-        (
-            "broken.rego",
-            "package broken\nimport rego.v1\nx := 1 if true\nx := 2 if true\ndeny contains x if true\n",
-        ),
+        ("broken.rego", broken),
     ]
     policies = PolicySet.load(sources, engine=engine, builtin=False, namespaces=("main", "broken"))
     findings = policies.evaluate([configmap("a", "cm.yaml", 1)])
-    assert sorted((f.rule, f.severity, f.line) for f in findings) == [
-        ("main.deny", Severity.ERROR, 3),
-        ("policy-error", Severity.ERROR, 1),
+    assert sorted((f.rule, f.severity, f.line, f.message[:40]) for f in findings) == [
+        ("broken.warn", Severity.WARNING, 3, "still here"),
+        ("main.deny", Severity.ERROR, 3, "plain deny"),
+        ("policy-error", Severity.ERROR, 1, "policy package broken could not be evalu"),
     ]
     error = next(f for f in findings if f.rule == "policy-error")
     assert error.message.startswith(
         "policy package broken could not be evaluated for this document: evaluate "
     )
+
+
+def test_missing_policy_directory_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        PolicySet.from_directories([tmp_path / "nope"], builtin=False)
+    assert str(err.value) == f"policy path {tmp_path / 'nope'} does not exist"

@@ -77,12 +77,11 @@ class PolicySet:
                 metadata.setdefault(meta.package, meta)
         rego.compile()
         base_data = merge_data_files(data_files, base=data)
-        rules = [
-            _builtin_rule(pkg, metadata.get(pkg)) for pkg in rego.packages() if _is_builtin_rule_package(pkg)
-        ]
-        metadata.update((rule.package, rule) for rule in rules)
         wanted = set(namespaces)
         targets = find_targets(modules, lambda pkg: _is_builtin_rule_package(pkg) or pkg in wanted)
+        rule_packages = sorted({t.package for t in targets if _is_builtin_rule_package(t.package)})
+        rules = [_builtin_rule(pkg, metadata.get(pkg)) for pkg in rule_packages]
+        metadata.update((rule.package, rule) for rule in rules)
         return cls(rego, tuple(namespaces), base_data, metadata, sorted(rules, key=lambda r: r.id), targets)
 
     @classmethod
@@ -114,23 +113,16 @@ class PolicySet:
 
     def _evaluate_one(self, resource: Resource, overrides: Mapping[str, Severity | None]) -> list[Finding]:
         values = self._query_rules(resource)
-        findings: list[Finding] = []
+        # A rule that failed is one error finding; the other rules of its package still report.
         broken = {
             t.package: v for t, v in zip(self.targets, values, strict=True) if isinstance(v, PolicyError)
         }
-        for package, error in broken.items():
-            findings.append(_error_finding(resource, package, error))
+        findings = [_error_finding(resource, package, error) for package, error in broken.items()]
         for package, document in package_documents(self.targets, values).items():
-            if package not in broken:
-                findings.extend(
-                    package_findings(
-                        package,
-                        document,
-                        resource,
-                        metadata=self.metadata.get(package),
-                        severity_overrides=overrides,
-                    )
-                )
+            metadata = self.metadata.get(package)
+            findings.extend(
+                package_findings(package, document, resource, metadata=metadata, severity_overrides=overrides)
+            )
         return findings
 
     def _query_rules(self, resource: Resource) -> list[Any]:

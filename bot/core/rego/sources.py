@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from bot.core.workspace import Workspace
-from bot.errors import PolicyError
+from bot.errors import ConfigError, PolicyError
 
 REGO_SUFFIX = ".rego"
 TEST_SUFFIX = "_test.rego"
@@ -43,6 +43,8 @@ def directory_sources(dirs: Sequence[str | Path], *, label_root: str | None = No
     sources: list[Source] = []
     for directory in dirs:
         root = Path(directory)
+        if not root.exists():
+            raise ConfigError(f"policy path {root} does not exist")
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:
             if _SKIPPED_DIRS & set(path.parts) or path.is_symlink() or not is_policy_file(path.name):

@@ -1,0 +1,43 @@
+"""gunicorn settings for the App: ``gunicorn 'bot.web:create_app()' -c python:bot.gunicorn_conf``.
+
+The embedded queue's worker threads must start inside each worker process
+(threads do not survive fork), as soon as it has loaded the app: queued
+deliveries from before a restart are then processed without waiting for a request.
+"""
+
+import os
+from typing import Any
+
+from gunicorn.glogging import CONFIG_DEFAULTS
+
+bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = 30
+graceful_timeout = 20
+accesslog = "-"
+control_socket_disable = True  # gunicorn >= 25: several instances on one host must not share ~/.gunicorn
+preload_app = False  # each worker builds its own app (and queue connections) after the fork
+
+# One stream for gunicorn's and the bot's log lines (gunicorn's defaults print its own lines twice
+# once a dict config is given, because its loggers also propagate to root).
+logconfig_dict = {
+    **CONFIG_DEFAULTS,
+    "root": {"level": os.environ.get("GITOPS_BOT_LOG_LEVEL", "INFO"), "handlers": ["error_console"]},
+    "loggers": {name: {**config, "propagate": False} for name, config in CONFIG_DEFAULTS["loggers"].items()},
+}
+
+
+def post_worker_init(worker: Any) -> None:
+    from bot.web import start_workers
+
+    start_workers(worker.wsgi)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    # Runs in the exiting worker: give running jobs part of the graceful timeout, then hand them back.
+    app = getattr(worker, "wsgi", None)
+    runtime = getattr(app, "extensions", {}).get("gitops_bot")
+    if runtime is not None:
+        runtime.queue.stop(timeout=max(server.cfg.graceful_timeout / 2, 0.5))

@@ -1,0 +1,22 @@
+"""merge_group: the merge queue built a candidate commit; it must pass before it lands."""
+
+from __future__ import annotations
+
+from bot.handlers.requests import evaluation_request
+from bot.handlers.routing import HandlerContext, Payload, router
+
+
+@router.register("merge_group", "checks_requested")
+def on_merge_group(payload: Payload, ctx: HandlerContext) -> None:
+    group = payload["merge_group"]
+    ctx.service.evaluate(
+        evaluation_request(
+            installation_id=payload["installation"]["id"],
+            repo_full_name=payload["repository"]["full_name"],
+            head_sha=group["head_sha"],
+            base_sha=group["base_sha"],
+            pull_number=None,
+            trigger="merge_group.checks_requested",
+            delivery_id=ctx.delivery_id,
+        )
+    )

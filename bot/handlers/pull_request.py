@@ -1,0 +1,32 @@
+"""pull_request: evaluate the PR head against its base whenever the code or the base changes."""
+
+from __future__ import annotations
+
+from bot.handlers.requests import evaluation_request
+from bot.handlers.routing import HandlerContext, Payload, router
+from bot.settings import AppSettings
+
+
+def _base_changed(payload: Payload, settings: AppSettings) -> str | None:
+    """An edit of the title or body changes nothing we judge; a new base branch does."""
+    if payload.get("action") == "edited" and "base" not in (payload.get("changes") or {}):
+        return "pull request edited without a base branch change"
+    return None
+
+
+@router.register(
+    "pull_request", "opened", "synchronize", "reopened", "ready_for_review", "edited", screen=_base_changed
+)
+def on_pull_request(payload: Payload, ctx: HandlerContext) -> None:
+    pull = payload["pull_request"]
+    request = evaluation_request(
+        installation_id=payload["installation"]["id"],
+        repo_full_name=payload["repository"]["full_name"],
+        head_sha=pull["head"]["sha"],
+        base_sha=pull["base"]["sha"],
+        pull_number=payload["number"],
+        trigger=f"pull_request.{payload['action']}",
+        delivery_id=ctx.delivery_id,
+        head_repo_full_name=((pull["head"].get("repo") or {}).get("full_name") or ""),
+    )
+    ctx.service.evaluate(request)

@@ -1,0 +1,45 @@
+"""The durable buffer between the webhook front and the evaluations: one Protocol, two backends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from bot.settings import AppSettings
+
+# Called by a worker for each queued delivery; raising means "retry later".
+DeliveryHandler = Callable[[str, dict[str, Any], str], None]  # (event, payload, delivery_id)
+
+
+class JobQueue(Protocol):
+    backend: str
+
+    def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any]) -> bool:
+        """Store a delivery durably; False if this delivery id was already accepted (GitHub redelivery)."""
+
+    def ping(self) -> bool:
+        """True when the queue can accept work right now (used by /readyz)."""
+
+    def depth(self) -> int:
+        """Deliveries accepted but not yet claimed by a worker."""
+
+    def start_workers(self, handler: DeliveryHandler) -> None:
+        """Start in-process workers, if this backend has any (idempotent within one process)."""
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop in-process workers, waiting up to ``timeout`` s; unfinished jobs are handed back to the queue."""
+
+
+def make_queue(settings: AppSettings) -> JobQueue:
+    """The queue named by ``settings.queue_backend``."""
+    if settings.queue_backend == "redis":
+        from bot.queue.redis_queue import RedisQueue
+
+        return RedisQueue(settings)
+    from bot.queue.sqlite_queue import SqliteQueue
+
+    return SqliteQueue(
+        settings.data_dir / "queue.sqlite3",
+        lease_seconds=settings.job_lease_seconds,
+        worker_threads=settings.worker_threads,
+    )

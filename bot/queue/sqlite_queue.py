@@ -1,0 +1,303 @@
+"""Embedded durable queue: one SQLite file (WAL) shared by every process, worker threads in each.
+
+A delivery is written before GitHub gets its 202, so a crash or restart never
+loses it. A worker claims a job with a lease; if the worker dies, the lease
+expires and any worker (in any process) claims the job again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.queue import DeliveryHandler
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    delivery_id  TEXT PRIMARY KEY,          -- X-GitHub-Delivery: the dedupe key
+    event        TEXT NOT NULL,
+    payload      TEXT NOT NULL,             -- the JSON body as received
+    status       TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    available_at REAL NOT NULL,             -- retry backoff: not claimable before this
+    lease_until  REAL,                      -- running jobs past this are re-queued
+    claim_token  TEXT,                      -- who holds the lease; guards late completions
+    last_error   TEXT,
+    received_at  REAL NOT NULL,
+    updated_at   REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_status ON deliveries (status, received_at);
+"""
+
+CLAIMABLE = """
+SELECT 1 FROM deliveries
+ WHERE (status = 'queued' AND available_at <= :now) OR (status = 'running' AND lease_until < :now)
+ LIMIT 1
+"""
+
+CLAIM = """
+UPDATE deliveries
+   SET status = 'running', attempts = attempts + 1, lease_until = :now + :lease,
+       claim_token = :token, updated_at = :now
+ WHERE delivery_id = (
+        SELECT delivery_id FROM deliveries
+         WHERE (status = 'queued' AND available_at <= :now)
+            OR (status = 'running' AND lease_until < :now)
+         ORDER BY received_at LIMIT 1)
+RETURNING delivery_id, event, payload, attempts
+"""
+
+# Jobs whose workers died this many times are poison: keep them, stop claiming them.
+GIVE_UP_ON_EXPIRED = """
+UPDATE deliveries SET status = 'failed', updated_at = :now,
+       last_error = 'lease expired on the last attempt (worker died or job too slow)'
+ WHERE status = 'running' AND lease_until < :now AND attempts >= :max_attempts
+"""
+
+KEEP_DONE_SECONDS = 14 * 24 * 3600  # GitHub lets users redeliver recent deliveries; keep ids to dedupe them
+
+
+class SqliteQueue:
+    """A `JobQueue` over a SQLite file; safe to share between processes and threads."""
+
+    backend = "sqlite"
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        lease_seconds: int = 600,
+        worker_threads: int = 2,
+        max_attempts: int = 3,
+        backoff_seconds: float = 5.0,
+        poll_seconds: float = 0.5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = Path(path)
+        self.lease_seconds = lease_seconds
+        self.worker_threads = worker_threads
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.poll_seconds = poll_seconds
+        self._clock = clock
+        self._local = threading.local()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._started_pid: int | None = None
+        self._active: set[str] = set()  # claim tokens of jobs running in this process
+        self._start_lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = self._connect()
+        try:
+            db.executescript(SCHEMA)
+        finally:
+            db.close()
+
+    # -- connections -------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes, which is what we need
+        db.execute("PRAGMA busy_timeout=30000")
+        return db
+
+    def _db(self) -> sqlite3.Connection:
+        """One connection per thread and process (a connection must not cross a fork)."""
+        key = (os.getpid(), threading.get_ident())
+        if getattr(self._local, "key", None) != key:
+            self._local.db = self._connect()
+            self._local.key = key
+        return self._local.db
+
+    # -- JobQueue ----------------------------------------------------------------------------------
+
+    def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any]) -> bool:
+        now = self._clock()
+        cursor = self._db().execute(
+            "INSERT OR IGNORE INTO deliveries (delivery_id, event, payload, status, available_at,"
+            " received_at, updated_at) VALUES (?, ?, ?, 'queued', ?, ?, ?)",
+            (delivery_id, event, json.dumps(payload, separators=(",", ":")), now, now, now),
+        )
+        if cursor.rowcount == 1:
+            self._wake.set()
+            return True
+        return False
+
+    def ping(self) -> bool:
+        try:
+            self._db().execute("SELECT 1 FROM deliveries LIMIT 1").fetchall()
+            return True
+        except sqlite3.Error as e:
+            log.warning("queue %s unreachable: %s", self.path, e)
+            return False
+
+    def depth(self) -> int:
+        return self._db().execute("SELECT COUNT(*) FROM deliveries WHERE status = 'queued'").fetchone()[0]
+
+    def status(self, delivery_id: str) -> dict[str, Any] | None:
+        """The stored row of one delivery (for operators and tests)."""
+        cursor = self._db().execute(
+            "SELECT delivery_id, event, status, attempts, last_error FROM deliveries WHERE delivery_id = ?",
+            (delivery_id,),
+        )
+        row = cursor.fetchone()
+        return dict(zip([c[0] for c in cursor.description], row, strict=True)) if row else None
+
+    def start_workers(self, handler: DeliveryHandler) -> None:
+        with self._start_lock:
+            if self._started_pid == os.getpid() or self.worker_threads <= 0:
+                return
+            # After a fork the parent's threads do not exist here: start our own.
+            self._started_pid = os.getpid()
+            self._stop.clear()
+            self._threads = []
+            self.recover()
+            for n in range(self.worker_threads):
+                thread = threading.Thread(
+                    target=self._work, args=(handler,), name=f"gitops-bot-queue-{n}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+            log.info(
+                "queue %s: %d worker threads started in pid %d", self.path, self.worker_threads, os.getpid()
+            )
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the workers; jobs still running after ``timeout`` go back to the queue at once.
+
+        On a graceful restart this saves waiting for their leases to expire; if such a job still
+        finishes here, its completion no longer matches the claim and it simply runs again.
+        """
+        self._stop.set()
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(deadline - time.monotonic(), 0))
+        self._threads = []
+        self._started_pid = None
+        self.release(list(self._active))
+
+    def release(self, tokens: list[str]) -> int:
+        if not tokens:
+            return 0
+        now = self._clock()
+        marks = ",".join("?" * len(tokens))
+        released = (
+            self._db()
+            .execute(
+                "UPDATE deliveries SET status = 'queued', available_at = ?, lease_until = NULL, claim_token = NULL,"
+                f" updated_at = ? WHERE status = 'running' AND claim_token IN ({marks})",
+                (now, now, *tokens),
+            )
+            .rowcount
+        )
+        if released:
+            log.warning(
+                "queue %s: %d unfinished deliveries handed back for another worker", self.path, released
+            )
+        return released
+
+    # -- work --------------------------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Re-queue jobs whose lease expired (their worker died) and forget old finished ids."""
+        now = self._clock()
+        db = self._db()
+        db.execute(GIVE_UP_ON_EXPIRED, {"now": now, "max_attempts": self.max_attempts})
+        requeued = db.execute(
+            "UPDATE deliveries SET status = 'queued', available_at = ?, updated_at = ?, claim_token = NULL"
+            " WHERE status = 'running' AND lease_until < ?",
+            (now, now, now),
+        ).rowcount
+        db.execute(
+            "DELETE FROM deliveries WHERE status = 'done' AND updated_at < ?", (now - KEEP_DONE_SECONDS,)
+        )
+        if requeued:
+            log.warning("queue %s: re-queued %d deliveries whose worker died", self.path, requeued)
+        return requeued
+
+    def claim(self) -> tuple[str, str, dict[str, Any], str] | None:
+        """Atomically take the oldest claimable job: (delivery_id, event, payload, claim token)."""
+        now = self._clock()
+        db = self._db()
+        if db.execute(CLAIMABLE, {"now": now}).fetchone() is None:
+            return None  # idle polls stay read-only: no write lock, no contention with enqueue
+        token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        db.execute("BEGIN IMMEDIATE")  # take the write lock before reading, so two claimers never race
+        try:
+            db.execute(GIVE_UP_ON_EXPIRED, {"now": now, "max_attempts": self.max_attempts})
+            row = db.execute(CLAIM, {"now": now, "lease": self.lease_seconds, "token": token}).fetchone()
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if row is None:
+            return None
+        delivery_id, event, payload, _attempts = row
+        return delivery_id, event, json.loads(payload), token
+
+    def complete(self, delivery_id: str, token: str) -> None:
+        self._db().execute(
+            "UPDATE deliveries SET status = 'done', lease_until = NULL, last_error = NULL, updated_at = ?"
+            " WHERE delivery_id = ? AND claim_token = ?",
+            (self._clock(), delivery_id, token),
+        )
+
+    def fail(self, delivery_id: str, token: str, error: str) -> str:
+        """Record a failed attempt: back to the queue with backoff, or 'failed' after the last attempt."""
+        now = self._clock()
+        db = self._db()
+        row = db.execute("SELECT attempts FROM deliveries WHERE delivery_id = ?", (delivery_id,)).fetchone()
+        attempts = row[0] if row else self.max_attempts
+        status = "failed" if attempts >= self.max_attempts else "queued"
+        delay = self.backoff_seconds * (2 ** (attempts - 1))
+        db.execute(
+            "UPDATE deliveries SET status = ?, available_at = ?, lease_until = NULL, last_error = ?,"
+            " updated_at = ? WHERE delivery_id = ? AND claim_token = ?",
+            (status, now + delay, error[:2000], now, delivery_id, token),
+        )
+        return status
+
+    def run_once(self, handler: DeliveryHandler) -> bool:
+        """Claim and run one job; False when nothing was claimable."""
+        job = self.claim()
+        if job is None:
+            return False
+        delivery_id, event, payload, token = job
+        self._active.add(token)
+        try:
+            handler(event, payload, delivery_id)
+        except Exception as e:
+            status = self.fail(delivery_id, token, f"{type(e).__name__}: {e}")
+            log.exception(
+                "[%s] delivery failed (%s)", delivery_id, "giving up" if status == "failed" else "will retry"
+            )
+        else:
+            self.complete(delivery_id, token)
+        finally:
+            self._active.discard(token)
+        return True
+
+    def _work(self, handler: DeliveryHandler) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.run_once(handler)
+            except sqlite3.Error:
+                log.exception("queue %s: claim failed", self.path)
+                worked = False
+            if not worked:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()

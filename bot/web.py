@@ -1,0 +1,203 @@
+"""The App's web front: verify, dedupe, queue and answer GitHub within milliseconds."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import importlib
+import json
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from bot.handlers import DeliveryLog, dispatch, ignore_reason
+from bot.metrics import BotMetrics, event_label
+from bot.queue import JobQueue, make_queue
+from bot.settings import AppSettings
+
+log = logging.getLogger("bot.web")
+EXTENSION = "gitops_bot"
+
+
+def signature_of(body: bytes, secret: str) -> str:
+    """The value GitHub sends in X-Hub-Signature-256 for ``body``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_valid(body: bytes, secret: str, header: str | None) -> bool:
+    # Compare bytes: compare_digest rejects non-ASCII str, and the header is attacker-controlled.
+    received = (header or "").encode("latin-1", "replace")
+    return hmac.compare_digest(signature_of(body, secret).encode(), received)
+
+
+def load_factory(spec: str) -> Any:
+    """Import ``"package.module:callable"``."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"expected 'module:callable', got {spec!r}")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+class Runtime:
+    """Per-app state: settings, queue, metrics, the lazily built service and the embedded workers."""
+
+    def __init__(self, settings: AppSettings, queue: JobQueue, service: Any | None) -> None:
+        self.settings = settings
+        self.queue = queue
+        self.metrics = BotMetrics()
+        self.metrics.track_queue_depth(queue.depth)
+        self._service = service
+        self._service_lock = threading.Lock()
+
+    def service(self) -> Any:
+        """Built on first use, in the worker: constructing the GitHub edge must not slow the web front."""
+        with self._service_lock:
+            if self._service is None:
+                self._service = load_factory(self.settings.service_factory)(self.settings)
+            return self._service
+
+    def start_workers(self) -> None:
+        """Start this process's queue workers (idempotent; safe to call after a fork)."""
+        self.queue.start_workers(self.process_delivery)
+
+    def process_delivery(self, event: str, payload: dict[str, Any], delivery_id: str) -> None:
+        started = time.monotonic()
+        try:
+            service = MeteredService(self.service(), self.metrics)
+            dispatch(event, payload, delivery_id, service=service, settings=self.settings)
+        finally:
+            self.metrics.job_duration.labels(event=event_label(event)).observe(time.monotonic() - started)
+
+
+class MeteredService:
+    """Counts evaluation outcomes (the check run's conclusion, or "error") around the real service."""
+
+    CONCLUSIONS = frozenset({"success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required"})
+
+    def __init__(self, service: Any, metrics: BotMetrics) -> None:
+        self._service = service
+        self._metrics = metrics
+
+    def evaluate(self, request: Any) -> Any:
+        try:
+            outcome = self._service.evaluate(request)
+        except Exception:
+            self._metrics.evaluations.labels(outcome="error").inc()
+            raise
+        conclusion = getattr(outcome, "conclusion", None)
+        self._metrics.evaluations.labels(outcome=conclusion if conclusion in self.CONCLUSIONS else "other").inc()
+        return outcome
+
+
+webhook = Blueprint("webhook", __name__)
+
+
+def runtime() -> Runtime:
+    return current_app.extensions[EXTENSION]
+
+
+@webhook.before_app_request
+def ensure_workers() -> None:
+    # Fallback for `gunicorn bot.web:create_app()` without our config file: start on the first request.
+    runtime().start_workers()
+
+
+@webhook.post("/webhook")
+def receive_webhook() -> tuple[Response, int]:
+    rt = runtime()
+    event = request.headers.get("X-GitHub-Event", "")
+    delivery_id = request.headers.get("X-GitHub-Delivery", "")
+    dlog = DeliveryLog(log, {"delivery_id": delivery_id or "-"})
+    body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    if not signature_valid(body, rt.settings.webhook_secret, request.headers.get("X-Hub-Signature-256")):
+        rt.metrics.signature_failures.inc()
+        rt.metrics.delivery(event, "invalid_signature")
+        dlog.warning("event=%s rejected: missing or invalid X-Hub-Signature-256", event or "-")
+        return jsonify(status="error", reason="invalid signature"), 401
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    if not isinstance(payload, dict) or not event or not delivery_id:
+        rt.metrics.delivery(event, "bad_request")
+        reason = "body is not a JSON object" if not isinstance(payload, dict) else "missing GitHub headers"
+        dlog.warning("event=%s rejected: %s", event or "-", reason)
+        return jsonify(status="error", reason=reason), 400
+    action = payload.get("action") if isinstance(payload.get("action"), str) else ""
+    name = f"{event}.{action}" if action else event
+    reason = ignore_reason(event, payload, rt.settings)
+    if reason:
+        rt.metrics.delivery(event, "ignored")
+        dlog.info("event=%s ignored: %s", name, reason)
+        return jsonify(status="ignored", reason=reason), 200
+    try:
+        accepted = rt.queue.enqueue(delivery_id, event, payload)
+    except Exception:
+        rt.metrics.delivery(event, "error")
+        dlog.exception("event=%s could not be queued", name)
+        return jsonify(status="error", reason="queue unavailable"), 503
+    if not accepted:
+        rt.metrics.duplicates.inc()
+        rt.metrics.delivery(event, "duplicate")
+        dlog.info("event=%s duplicate delivery, already queued", name)
+        return jsonify(status="duplicate"), 200
+    rt.metrics.delivery(event, "queued")
+    dlog.info("event=%s queued", name)
+    return jsonify(status="queued"), 202
+
+
+@webhook.errorhandler(RequestEntityTooLarge)
+def too_large(error: RequestEntityTooLarge) -> tuple[Response, int]:
+    rt = runtime()
+    rt.metrics.delivery(request.headers.get("X-GitHub-Event", ""), "too_large")
+    DeliveryLog(log, {"delivery_id": request.headers.get("X-GitHub-Delivery", "-")}).warning(
+        "rejected: body larger than %d bytes", rt.settings.max_body_bytes
+    )
+    return jsonify(status="error", reason=f"body larger than {rt.settings.max_body_bytes} bytes"), 413
+
+
+@webhook.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    return jsonify(status="ok", pid=os.getpid()), 200
+
+
+@webhook.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    rt = runtime()
+    if rt.queue.ping():
+        return jsonify(status="ready", queue=rt.queue.backend), 200
+    return jsonify(
+        status="unavailable", queue=rt.queue.backend, reason=f"{rt.queue.backend} queue unreachable"
+    ), 503
+
+
+@webhook.get("/metrics")
+def metrics() -> Response:
+    return Response(generate_latest(runtime().metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def create_app(
+    settings: AppSettings | None = None, *, service: Any = None, queue: JobQueue | None = None
+) -> Flask:
+    """Flask app factory: ``gunicorn 'bot.web:create_app()'``. Fails fast on bad settings (ConfigError).
+
+    ``service`` defaults to ``settings.service_factory`` (GITOPS_BOT_SERVICE_FACTORY), built lazily;
+    ``queue`` to ``make_queue(settings)``.
+    """
+    settings = settings or AppSettings.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions[EXTENSION] = Runtime(settings, queue or make_queue(settings), service)
+    app.register_blueprint(webhook)
+    return app
+
+
+def start_workers(app: Flask) -> None:
+    """Start the embedded queue workers of ``app`` in this process (gunicorn post_worker_init hook)."""
+    app.extensions[EXTENSION].start_workers()

@@ -1,0 +1,87 @@
+"""Standalone queue worker: ``gitops-bot-worker`` / ``python -m bot.worker``.
+
+With GITOPS_BOT_QUEUE=redis it runs an RQ worker on the bot's queue; with the
+SQLite queue it runs the embedded worker threads in the foreground (useful
+when the web processes run with GITOPS_BOT_WORKER_THREADS=0).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from functools import cache
+from typing import Any
+
+from bot.errors import ConfigError
+from bot.handlers import dispatch
+from bot.settings import AppSettings
+from bot.web import load_factory
+
+log = logging.getLogger("bot.worker")
+
+
+@cache
+def _settings() -> AppSettings:
+    return AppSettings.from_env()
+
+
+@cache
+def _service() -> Any:
+    settings = _settings()
+    return load_factory(settings.service_factory)(settings)
+
+
+def process_delivery(event: str, payload: dict[str, Any], delivery_id: str) -> str:
+    """The RQ job function: one delivery through its handler (raising makes RQ retry it)."""
+    return dispatch(event, payload, delivery_id, service=_service(), settings=_settings())
+
+
+def run_rq_worker(settings: AppSettings) -> None:
+    from rq import Queue, Worker
+
+    from bot.queue.redis_queue import QUEUE_NAME, connect
+
+    connection = connect(settings.redis_url or "")
+    _service()  # build once before forking, so every job's work horse inherits it
+    worker = Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection)
+    worker.work(with_scheduler=True)  # the scheduler runs the delayed retries
+
+
+def run_sqlite_worker(settings: AppSettings) -> None:
+    from bot.queue.sqlite_queue import SqliteQueue
+
+    queue = SqliteQueue(
+        settings.data_dir / "queue.sqlite3",
+        lease_seconds=settings.job_lease_seconds,
+        worker_threads=max(settings.worker_threads, 1),
+    )
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    queue.start_workers(process_delivery)
+    stopping.wait()
+    queue.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = _settings()
+    except ConfigError as e:
+        print(f"gitops-bot-worker: {e}", file=sys.stderr)
+        return 2
+    if settings.queue_backend == "redis":
+        run_rq_worker(settings)
+    else:
+        run_sqlite_worker(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    # Run the importable module's main, not this __main__ copy: RQ imports "bot.worker" by name,
+    # and the service built before forking must live in that module to be inherited.
+    from bot.worker import main as worker_main
+
+    sys.exit(worker_main())

@@ -1,0 +1,123 @@
+"""The Redis + RQ backend end to end: real redis-server, gunicorn front, `python -m bot.worker`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from bot.queue.redis_queue import DEDUPE_KEY_PREFIX, job_id_for
+from tests.support.gunicorn import REPO_ROOT, free_port, post_webhook, run_gunicorn, subprocess_env, wait_for
+from tests.support.recording_service import read_records
+
+from .conftest import SECRET, base_env, load_example
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server_binary = shutil.which("redis-server")
+    assert server_binary, "redis-server is required (Debian package redis-server)"
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    server = subprocess.Popen(
+        [server_binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        wait_for(lambda: _pings(url), timeout=15)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _pings(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def worker_env(private_key_pem: str, tmp_path: Path, redis_url: str) -> dict[str, str]:
+    redis.Redis.from_url(redis_url).flushdb()
+    return base_env(private_key_pem, tmp_path, GITOPS_BOT_QUEUE="redis", GITOPS_BOT_REDIS_URL=redis_url)
+
+
+def test_deliveries_flow_through_redis_to_an_rq_worker(worker_env: dict[str, str], tmp_path: Path) -> None:
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bot.worker"],
+        cwd=REPO_ROOT,
+        env=subprocess_env(worker_env),
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "worker.log", "wb"),  # noqa: SIM115 - closed with the process
+    )
+    try:
+        with run_gunicorn(worker_env, workers=1) as url:
+            ready = requests.get(url + "/readyz", timeout=5)
+            assert (ready.status_code, ready.json()) == (200, {"status": "ready", "queue": "redis"})
+            pr = post_webhook(url, "pull_request", load_example("pull_request.opened"), SECRET, "r-1")
+            group = post_webhook(
+                url, "merge_group", load_example("merge_group.checks_requested"), SECRET, "r-2"
+            )
+            again = post_webhook(url, "pull_request", load_example("pull_request.opened"), SECRET, "r-1")
+            assert [pr.status_code, group.status_code, again.status_code] == [202, 202, 200]
+            assert again.json() == {"status": "duplicate"}
+            records = wait_for(
+                lambda: (
+                    len(read_records(tmp_path / "requests.jsonl")) >= 2
+                    and read_records(tmp_path / "requests.jsonl")
+                )
+            )
+    finally:
+        worker.terminate()
+        worker.wait(20)
+    assert sorted((r["delivery_id"], r["trigger"], r["head_sha"], r["base_sha"]) for r in records) == [
+        (
+            "r-1",
+            "pull_request.opened",
+            "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+            "f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
+        ),
+        (
+            "r-2",
+            "merge_group.checks_requested",
+            "2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d",
+            "380387fbc80638b734a49e1be1c4dfec1c01b33c",
+        ),
+    ]
+    connection = redis.Redis.from_url(worker_env["GITOPS_BOT_REDIS_URL"])
+    assert connection.ttl(DEDUPE_KEY_PREFIX + "r-1") > 0  # dedupe keys expire
+
+
+def test_job_ids_derive_from_delivery_ids() -> None:
+    assert (
+        job_id_for("72d3162e-cc78-11e3-81ab-4c9367dc0958") == "delivery-72d3162e-cc78-11e3-81ab-4c9367dc0958"
+    )
+    assert job_id_for("weird id/with:chars") == job_id_for("weird id/with:chars")
+    assert (
+        job_id_for("weird id/with:chars").startswith("delivery-")
+        and len(job_id_for("weird id/with:chars")) == 49
+    )
+
+
+def test_readyz_is_503_when_redis_is_unreachable(private_key_pem: str, tmp_path: Path) -> None:
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    env = base_env(private_key_pem, tmp_path, GITOPS_BOT_QUEUE="redis", GITOPS_BOT_REDIS_URL=closed)
+    with run_gunicorn(env, workers=1) as url:
+        ready = requests.get(url + "/readyz", timeout=10)
+        assert (ready.status_code, ready.json()) == (
+            503,
+            {"status": "unavailable", "queue": "redis", "reason": "redis queue unreachable"},
+        )
+        lost = post_webhook(url, "pull_request", load_example("pull_request.opened"), SECRET, "r-down")
+        assert (lost.status_code, lost.json()) == (503, {"status": "error", "reason": "queue unavailable"})

@@ -1,0 +1,1 @@
+"""Shared test helpers: real gunicorn processes, webhook signing, a recording service fake."""
