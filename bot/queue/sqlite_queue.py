@@ -280,7 +280,9 @@ class SqliteQueue:
         self._active.add(token)
         try:
             handler(event, payload, delivery_id)
-        except Exception as e:
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as e:  # also native panics (PyO3 raises them as BaseException): keep the thread alive
             status = self.fail(delivery_id, token, f"{type(e).__name__}: {e}")
             log.exception(
                 "[%s] delivery failed (%s)", delivery_id, "giving up" if status == "failed" else "will retry"

@@ -1,0 +1,90 @@
+"""The narrow set of GitHub operations the bot uses, as plain data: reporters and the pull context need nothing more."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.pull.context import ChangedFile
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    number: int
+    head_sha: str
+    base_sha: str
+    base_ref: str  # branch name the PR merges into
+    html_url: str
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    path: str
+    sha: str  # blob sha
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class Comment:
+    """An issue comment or a review comment: enough to find our own again."""
+
+    id: int
+    body: str
+    author: str  # login, e.g. "gitops-policy-bot[bot]"
+    author_type: str = ""  # "Bot" for Apps
+    path: str = ""  # review comments only
+
+
+@dataclass(frozen=True)
+class ReviewComment:
+    path: str
+    line: int
+    body: str
+    side: str = "RIGHT"
+    start_line: int | None = None  # multi-line suggestions
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "line": self.line, "side": self.side, "body": self.body}
+        if self.start_line is not None and self.start_line < self.line:
+            out["start_line"] = self.start_line
+            out["start_side"] = self.side
+        return out
+
+
+@dataclass(frozen=True)
+class CheckRunOutput:
+    title: str
+    summary: str
+    text: str = ""
+    annotations: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"title": self.title, "summary": self.summary}
+        if self.text:
+            out["text"] = self.text
+        if self.annotations:
+            out["annotations"] = list(self.annotations)
+        return out
+
+
+class RepoApi(Protocol):
+    """One repository seen through one installation token. Every call is retried on transient errors."""
+
+    full_name: str
+
+    def html_url(self) -> str: ...
+    def get_pull(self, number: int) -> PullInfo: ...
+    def pull_files(self, number: int) -> list[ChangedFile]: ...
+    def compare_files(self, base_sha: str, head_sha: str) -> list[ChangedFile]: ...
+    def tree(self, sha: str) -> list[TreeEntry]: ...
+    def blob(self, blob_sha: str) -> bytes: ...
+    def create_check_run(self, name: str, head_sha: str, output: CheckRunOutput | None = None) -> int: ...
+    def update_check_run(self, check_run_id: int, *, conclusion: str | None = None,
+                         output: CheckRunOutput | None = None) -> None: ...
+    def issue_comments(self, number: int) -> list[Comment]: ...
+    def create_issue_comment(self, number: int, body: str) -> int: ...
+    def edit_issue_comment(self, comment_id: int, body: str) -> None: ...
+    def review_comments(self, number: int) -> list[Comment]: ...
+    def create_review(self, number: int, commit_sha: str, body: str, comments: list[ReviewComment]) -> int: ...
+    def required_status_checks(self, branch: str) -> list[str] | None:
+        """Contexts the branch requires; None when the branch is not protected."""

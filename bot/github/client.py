@@ -1,0 +1,188 @@
+"""`RepoApi` over PyGithub: the only module that turns bot questions into GitHub REST calls."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import urllib.parse
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import requests
+from github import Auth, Github
+from github.GithubException import GithubException, UnknownObjectException
+from github.PullRequest import PullRequest
+from github.Repository import Repository
+
+from bot.errors import GitHubError
+from bot.github.api import CheckRunOutput, Comment, PullInfo, ReviewComment, TreeEntry
+from bot.github.auth import InstallationTokenCache
+from bot.github.blobs import BlobCache
+from bot.github.retry import RetryPolicy, call_with_retries
+from bot.pull.context import ChangedFile
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _changed_file(file: Any) -> ChangedFile:
+    return ChangedFile(
+        path=file.filename,
+        status=file.status,
+        previous_path=file.previous_filename or "",
+        patch=file.patch or "",
+    )
+
+
+class PyGithubRepo:
+    """One repository through one installation; every call retried per ``retry_policy``."""
+
+    def __init__(self, gh: Github, full_name: str, retry_policy: RetryPolicy,
+                 blob_cache: BlobCache | None = None) -> None:
+        self.full_name = full_name
+        self._gh = gh
+        self._policy = retry_policy
+        self._blobs = blob_cache or BlobCache(0)
+        self._repo: Repository = gh.get_repo(full_name)  # lazy: no request until needed
+        self._pulls: dict[int, PullRequest] = {}
+
+    def close(self) -> None:
+        """Release the HTTP connections of this client (one client per evaluation)."""
+        self._gh.close()
+
+    def _call(self, what: str, operation: Callable[[], T]) -> T:
+        try:
+            return call_with_retries(self._policy, operation, f"{what} ({self.full_name})")
+        except GithubException as exc:
+            message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
+            raise GitHubError(f"GitHub refused to {what} in {self.full_name}: {exc.status} {message}".rstrip()) from exc
+        except (requests.exceptions.RequestException, ConnectionError) as exc:
+            raise GitHubError(f"could not reach GitHub to {what} in {self.full_name}: {type(exc).__name__}") from exc
+
+    def _pull(self, number: int) -> PullRequest:
+        """A lazy PullRequest: requests happen on first attribute access, inside `_call`."""
+        if number not in self._pulls:
+            self._pulls[number] = self._repo.get_pull(number)
+        return self._pulls[number]
+
+    def html_url(self) -> str:
+        return self._call("read the repository", lambda: self._repo.html_url)
+
+    def get_pull(self, number: int) -> PullInfo:
+        pr = self._pull(number)
+        return self._call(f"read pull request #{number}",
+                          lambda: PullInfo(number, pr.head.sha, pr.base.sha, pr.base.ref, pr.html_url))
+
+    def pull_files(self, number: int) -> list[ChangedFile]:
+        pr = self._pull(number)
+        return self._call(f"list files of #{number}", lambda: [_changed_file(f) for f in pr.get_files()])
+
+    def compare_files(self, base_sha: str, head_sha: str) -> list[ChangedFile]:
+        return self._call(
+            f"compare {base_sha[:7]}...{head_sha[:7]}",
+            lambda: [_changed_file(f) for f in self._repo.compare(base_sha, head_sha).files],
+        )
+
+    def tree(self, sha: str) -> list[TreeEntry]:
+        tree = self._call(f"read the tree at {sha[:7]}", lambda: self._repo.get_git_tree(sha, recursive=True))
+        if tree.raw_data.get("truncated"):
+            log.warning("tree of %s at %s is truncated by GitHub; some files are not visible", self.full_name, sha)
+        return [TreeEntry(e.path, e.sha, e.size or 0) for e in tree.tree if e.type == "blob"]
+
+    def blob(self, blob_sha: str) -> bytes:
+        cached = self._blobs.get(blob_sha)
+        if cached is not None:
+            return cached
+        blob = self._call(f"read blob {blob_sha[:7]}", lambda: self._repo.get_git_blob(blob_sha))
+        data = base64.b64decode(blob.content or "") if blob.encoding == "base64" else (blob.content or "").encode()
+        self._blobs.put(blob_sha, data)
+        return data
+
+    def create_check_run(self, name: str, head_sha: str, output: CheckRunOutput | None = None) -> int:
+        extra: dict[str, Any] = {"output": output.to_json()} if output else {}
+        run = self._call("create a check run", lambda: self._repo.create_check_run(
+            name=name, head_sha=head_sha, status="in_progress", started_at=_utcnow(), **extra))
+        return run.id
+
+    def update_check_run(self, check_run_id: int, *, conclusion: str | None = None,
+                         output: CheckRunOutput | None = None) -> None:
+        fields: dict[str, Any] = {}
+        if conclusion:
+            fields.update(status="completed", conclusion=conclusion, completed_at=_utcnow())
+        if output:
+            fields["output"] = output.to_json()
+        run = self._repo.get_check_run(check_run_id)  # lazy: only the URL
+        self._call("update the check run", lambda: run.edit(**fields))
+
+    def issue_comments(self, number: int) -> list[Comment]:
+        issue = self._repo.get_issue(number)  # lazy
+        return self._call(f"list comments of #{number}", lambda: [
+            Comment(c.id, c.body or "", c.user.login if c.user else "", c.user.type if c.user else "")
+            for c in issue.get_comments()])
+
+    def create_issue_comment(self, number: int, body: str) -> int:
+        issue = self._repo.get_issue(number)
+        return self._call(f"comment on #{number}", lambda: issue.create_comment(body)).id
+
+    def edit_issue_comment(self, comment_id: int, body: str) -> None:
+        url = f"{self._repo.url}/issues/comments/{comment_id}"
+        self._call("edit a comment", lambda: self._repo.requester.requestJsonAndCheck(
+            "PATCH", url, input={"body": body}))
+
+    def review_comments(self, number: int) -> list[Comment]:
+        pr = self._pull(number)
+        return self._call(f"list review comments of #{number}", lambda: [
+            Comment(c.id, c.body or "", c.user.login if c.user else "", c.user.type if c.user else "", c.path or "")
+            for c in pr.get_review_comments()])
+
+    def create_review(self, number: int, commit_sha: str, body: str, comments: list[ReviewComment]) -> int:
+        payload = {"commit_id": commit_sha, "body": body, "event": "COMMENT",
+                   "comments": [c.to_json() for c in comments]}
+        url = f"{self._repo.url}/pulls/{number}/reviews"
+        _, data = self._call(f"review #{number}",
+                             lambda: self._repo.requester.requestJsonAndCheck("POST", url, input=payload))
+        return int(data["id"])
+
+    def required_status_checks(self, branch: str) -> list[str] | None:
+        url = f"{self._repo.url}/branches/{urllib.parse.quote(branch, safe='')}/protection/required_status_checks"
+        try:
+            _, data = call_with_retries(self._policy, lambda: self._repo.requester.requestJsonAndCheck("GET", url),
+                                        "read branch protection")
+        except UnknownObjectException:
+            return None
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise GitHubError(f"GitHub refused to read the protection of {branch}: {exc.status}") from exc
+        contexts = list(data.get("contexts") or [])
+        contexts += [c.get("context", "") for c in data.get("checks") or [] if c.get("context") not in contexts]
+        return contexts
+
+
+class GitHubClientFactory:
+    """Makes `RepoApi`s for installations; holds the process-wide token cache."""
+
+    def __init__(self, app_id: int, private_key: str, api_url: str,
+                 retry_policy: RetryPolicy | None = None, timeout_seconds: int = 30) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.tokens = InstallationTokenCache(app_id, private_key, self.api_url, self.retry_policy)
+        self.blobs = BlobCache()
+        self._timeout = timeout_seconds
+
+    def repo(self, installation_id: int, full_name: str) -> PyGithubRepo:
+        # Our own tenacity retries replace PyGithub's (retry=None). PyGithub's default pauses between
+        # requests (0.25 s, 1 s for writes) are off: one evaluation makes a handful of writes, and a
+        # secondary rate limit, should one come, is answered by waiting what GitHub asks for.
+        gh = Github(
+            auth=Auth.Token(self.tokens.token(installation_id)), base_url=self.api_url, retry=None,
+            timeout=self._timeout, lazy=True, seconds_between_requests=None, seconds_between_writes=None,
+            per_page=100,  # the maximum: fewer round trips for big pull requests
+        )
+        return PyGithubRepo(gh, full_name, self.retry_policy, self.blobs)

@@ -1,0 +1,65 @@
+"""`PullContext` over the GitHub API: one instance per delivery, everything loaded lazily and cached."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from bot.core.workspace import Workspace
+from bot.github.api import RepoApi, TreeEntry
+from bot.pull.context import ChangedFile
+
+# Blobs above this are not fetched: no manifest is that large, and the core caps file sizes anyway.
+MAX_BLOB_BYTES = 5 * 1024 * 1024
+
+
+class GitHubPullContext:
+    """The change from ``base`` to ``head`` in one repository.
+
+    ``pull_number`` given: changed files come from the pull request (with patches).
+    No pull number but a base: from comparing the two commits (merge queues).
+    No base: every file of head counts as added (whole-tree check).
+    Reads are proportional to the change: one recursive tree listing per side,
+    then only the blobs the core asks for.
+    """
+
+    def __init__(self, api: RepoApi, head: str, base: str | None = None, pull_number: int | None = None) -> None:
+        self._api = api
+        self._head = head
+        self._base = base
+        self._pull_number = pull_number
+        self._changed: list[ChangedFile] | None = None
+        self._workspaces: dict[str, Workspace] = {}
+        self._lock = threading.Lock()
+
+    def head_sha(self) -> str:
+        return self._head
+
+    def base_sha(self) -> str | None:
+        return self._base
+
+    def changed_files(self) -> list[ChangedFile]:
+        if self._changed is None:
+            if self._pull_number is not None:
+                self._changed = self._api.pull_files(self._pull_number)
+            elif self._base:
+                self._changed = self._api.compare_files(self._base, self._head)
+            else:
+                self._changed = [ChangedFile(path, "added") for path in self.workspace(self._head).paths]
+        return list(self._changed)
+
+    def workspace(self, sha: str) -> Workspace:
+        with self._lock:
+            if sha not in self._workspaces:
+                entries = {e.path: e for e in self._api.tree(sha)}
+                self._workspaces[sha] = Workspace(entries.keys(), self._reader(entries), label=sha)
+            return self._workspaces[sha]
+
+    def _reader(self, entries: dict[str, TreeEntry]) -> Callable[[str], bytes | None]:
+        def read(path: str) -> bytes | None:
+            entry = entries.get(path)
+            if entry is None or entry.size > MAX_BLOB_BYTES:
+                return None
+            return self._api.blob(entry.sha)
+
+        return read

@@ -1,0 +1,109 @@
+"""The one sticky PR comment: found again by a hidden marker and edited in place, never posted twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.findings import Report
+from bot.core.masking import mask_report, mask_secrets
+from bot.github.api import Comment, RepoApi
+from bot.reporters.github_check import plural, policy_changes_markdown, title, truncate
+
+MARKER = "<!-- gitops-policy-bot:summary -->"
+# Issue comment bodies are capped at 65,536 characters by GitHub.
+MAX_COMMENT_CHARS = 65_536
+MAX_LISTED_FINDINGS = 100
+WAIVER_ANNOTATION = "gitops-bot.io/skip.<rule-id>"
+
+
+@dataclass(frozen=True)
+class CommentContext:
+    html_url: str  # repository, e.g. https://github.com/acme/gitops
+    head_sha: str
+    check_name: str = "GitOps policy"
+    protection_warning: str = ""
+
+
+def file_link(ctx: CommentContext, path: str, line: int) -> str:
+    anchor = f"#L{line}" if line > 0 else ""
+    label = f"{path}:{line}" if line > 0 else path
+    return f"[`{label}`]({ctx.html_url}/blob/{ctx.head_sha}/{path}{anchor})"
+
+
+def render(report: Report, ctx: CommentContext) -> str:
+    """The comment body, masked and within GitHub's size limit; starts with the marker."""
+    report = mask_report(report)
+    counts = report.counts()
+    icon = "❌" if report.blocking else "✅"
+    lines = [
+        MARKER,
+        f"## {icon} {ctx.check_name}: {title(report)}",
+        "",
+        "| Blocking | Warnings | Notices | Waived |",
+        "| ---: | ---: | ---: | ---: |",
+        f"| {counts['error']} | {counts['warning']} | {counts['notice']} | {counts['waived']} |",
+    ]
+    if ctx.protection_warning:
+        lines += ["", ctx.protection_warning]
+    blocking = report.blocking
+    if blocking:
+        lines += ["", "### Blocking findings", "", "| Where | Rule | Message |", "| --- | --- | --- |"]
+        for f in blocking[:MAX_LISTED_FINDINGS]:
+            lines.append(f"| {file_link(ctx, f.file, f.line)} | `{f.rule}` | {_cell(f.message)} |")
+        if len(blocking) > MAX_LISTED_FINDINGS:
+            lines.append(f"\n… and {plural(len(blocking) - MAX_LISTED_FINDINGS, 'more blocking finding')} "
+                         "(see the check run).")
+    waived = report.waived
+    if waived:
+        lines += ["", "### Waivers applied", "", "| Where | Rule | Reason | By |", "| --- | --- | --- | --- |"]
+        for f in waived[:MAX_LISTED_FINDINGS]:
+            w = f.waived
+            assert w is not None
+            by = w.by or w.kind
+            lines.append(f"| {file_link(ctx, f.file, f.line)} | `{f.rule}` | {_cell(w.reason)} | {_cell(by)} |")
+    lines += policy_changes_markdown(report)
+    if blocking:
+        lines += [
+            "",
+            "### How to fix or waive",
+            "",
+            "Fix the manifest (each finding in the check run says how), or, when a rule does not apply to one "
+            "object, waive it there with a reason that reviewers will see:",
+            "",
+            "```yaml",
+            "metadata:",
+            "  annotations:",
+            f'    {WAIVER_ANNOTATION}: "<reason>"',
+            "```",
+        ]
+    lines += ["", f"<sub>Evaluated at {ctx.head_sha[:12]}. This comment is updated on every push.</sub>"]
+    body = mask_secrets("\n".join(lines))
+    return truncate(body, MAX_COMMENT_CHARS)
+
+
+def is_ours(comment: Comment, bot_login: str) -> bool:
+    """Our comment: carries the marker and was written by this App (any Bot when the slug is unknown)."""
+    if MARKER not in comment.body:
+        return False
+    return comment.author == bot_login if bot_login else comment.author_type == "Bot"
+
+
+def should_comment(report: Report) -> bool:
+    """A clean change gets no new comment (an existing one is still brought up to date)."""
+    return bool(report.findings or report.policy_changes)
+
+
+def upsert(api: RepoApi, pull_number: int, body: str, *, bot_login: str = "", create: bool = True) -> int | None:
+    """Edit our comment if it exists (only when the text changed), else create it; returns its id."""
+    existing = next((c for c in api.issue_comments(pull_number) if is_ours(c, bot_login)), None)
+    if existing is not None:
+        if existing.body != body:
+            api.edit_issue_comment(existing.id, body)
+        return existing.id
+    if not create:
+        return None
+    return api.create_issue_comment(pull_number, body)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")[:1000]

@@ -1,0 +1,197 @@
+"""The App's evaluation of one change: check run in progress, evaluate, publish verdict, comment and review."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_repo_config
+from bot.core.findings import Report
+from bot.core.masking import mask_secrets
+from bot.core.workspace import Workspace
+from bot.errors import GitHubError, GitOpsBotError
+from bot.github.api import CheckRunOutput, PullInfo, RepoApi
+from bot.github.client import GitHubClientFactory
+from bot.github.retry import RetryPolicy
+from bot.pull.evaluate import evaluate_change
+from bot.pull.github import GitHubPullContext
+from bot.reporters import github_check, github_comment, github_review
+
+if TYPE_CHECKING:
+    from bot.settings import AppSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvaluationRequest:
+    installation_id: int
+    repo_full_name: str  # "owner/name" of the base repository
+    head_sha: str
+    base_sha: str | None  # None: no base (e.g. check_suite without a PR) -> whole-tree check of head
+    pull_number: int | None  # None for merge_group and check_suite without PR
+    trigger: str  # "pull_request.opened", "check_run.rerequested", "merge_group.checks_requested", ...
+    delivery_id: str = ""
+    head_repo_full_name: str = ""  # fork PRs: head commits are readable through the base repo too
+
+
+@dataclass(frozen=True)
+class EvaluationOutcome:
+    check_run_id: int
+    conclusion: str  # success | failure | neutral
+    title: str
+    annotations: int = 0
+    comment_id: int | None = None
+    review_comments: int = 0
+    report: Report | None = field(default=None, compare=False, repr=False)
+    problems: tuple[str, ...] = ()  # best-effort steps that failed (comment, review, protection lookup)
+
+
+class GitHubService:
+    """Turns an `EvaluationRequest` into a completed check run (plus comment and review on pull requests)."""
+
+    def __init__(self, settings: AppSettings, *, client_factory: GitHubClientFactory | None = None,
+                 retry_policy: RetryPolicy | None = None) -> None:
+        self._settings = settings
+        self._factory = client_factory or GitHubClientFactory(
+            settings.app_id, settings.private_key, settings.api_url, retry_policy)
+
+    def evaluate(self, request: EvaluationRequest) -> EvaluationOutcome:
+        """Never leaves a check run in progress: on an error it is completed as failed, saying why."""
+        tag = f"[{request.delivery_id or '-'}] {request.repo_full_name}@{request.head_sha[:7]}"
+        api = self._factory.repo(request.installation_id, request.repo_full_name)
+        try:
+            return self._evaluate_with_check_run(api, request, tag)
+        finally:
+            close = getattr(api, "close", None)
+            if close is not None:
+                close()
+
+    def _evaluate_with_check_run(self, api: RepoApi, request: EvaluationRequest, tag: str) -> EvaluationOutcome:
+        check_run_id = api.create_check_run(self._settings.check_name, request.head_sha)
+        log.info("%s %s: check run %d in progress", tag, request.trigger, check_run_id)
+        try:
+            outcome = self._evaluate(api, check_run_id, request)
+        except GitHubError as exc:
+            self._fail_check_run(api, check_run_id, "GitHub did not answer as expected", str(exc), tag)
+            raise
+        except GitOpsBotError as exc:
+            # Bad input (config, policies, manifests) that retrying cannot fix: the verdict is the message.
+            log.warning("%s evaluation stopped: %s", tag, exc)
+            title = "The change could not be evaluated"
+            self._fail_check_run(api, check_run_id, title, str(exc), tag)
+            return EvaluationOutcome(check_run_id, "failure", title)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException:  # also Rust panics from native extensions (pyo3 PanicException)
+            log.exception("%s evaluation crashed", tag)
+            self._fail_check_run(api, check_run_id, "Internal error",
+                                 f"An internal error stopped the evaluation (delivery {request.delivery_id or '-'}). "
+                                 "Re-run the check; if it fails again, the App's logs have the details.", tag)
+            raise
+        log.info("%s %s: %s (%s)", tag, request.trigger, outcome.conclusion, outcome.title)
+        return outcome
+
+    def _evaluate(self, api: RepoApi, check_run_id: int, request: EvaluationRequest) -> EvaluationOutcome:
+        pull = api.get_pull(request.pull_number) if request.pull_number is not None else None
+        base_sha = request.base_sha or (pull.base_sha if pull else None)
+        ctx = GitHubPullContext(api, request.head_sha, base_sha, request.pull_number)
+        report = evaluate_change(ctx)
+        changed = ctx.changed_files()
+        head = ctx.workspace(request.head_sha)
+        config = _repo_config(ctx.workspace(base_sha) if base_sha else head)
+        problems: list[str] = []
+        warning = self._protection_warning(api, pull, problems)
+
+        check = github_check.publish(api, check_run_id, report, github_check.CheckContext(
+            changed_paths=[c.path for c in changed if c.status != "removed"],
+            protection_warning=warning,
+            neutral_on_warnings=config.neutral_on_warnings,
+            fail_on_warnings=config.fail_on_warnings,
+        ))
+        comment_id = None
+        review_comments = 0
+        if pull is not None:
+            comment_id = self._comment(api, pull, report, request.head_sha, warning, config, problems)
+            review_comments = self._review(api, pull, report, request.head_sha, changed, head, config, problems)
+        return EvaluationOutcome(check_run_id, check.conclusion, check.title, check.annotations, comment_id,
+                                 review_comments, report, tuple(problems))
+
+    def _comment(self, api: RepoApi, pull: PullInfo, report: Report, head_sha: str, warning: str,
+                 config: RepoConfig, problems: list[str]) -> int | None:
+        if not config.sticky_comment:
+            return None
+        try:
+            body = github_comment.render(report, github_comment.CommentContext(
+                _repo_html_url(pull), head_sha, self._settings.check_name, warning))
+            return github_comment.upsert(api, pull.number, body, bot_login=self._bot_login(),
+                                         create=github_comment.should_comment(report))
+        except GitHubError as exc:
+            log.warning("sticky comment on #%d failed: %s", pull.number, exc)
+            problems.append(f"comment: {exc}")
+            return None
+
+    def _review(self, api: RepoApi, pull: PullInfo, report: Report, head_sha: str, changed: list,
+                head: Workspace, config: RepoConfig, problems: list[str]) -> int:
+        if not config.review_comments:
+            return 0
+        try:
+            comments = github_review.plan(report, changed, lambda path: _text(head, path))
+            return github_review.post(api, pull.number, head_sha, comments, bot_login=self._bot_login(),
+                                      check_name=self._settings.check_name)
+        except GitHubError as exc:
+            log.warning("review on #%d failed: %s", pull.number, exc)
+            problems.append(f"review: {exc}")
+            return 0
+
+    def _protection_warning(self, api: RepoApi, pull: PullInfo | None, problems: list[str]) -> str:
+        """Best effort: a missing permission or a GitHub hiccup here never blocks the verdict."""
+        if pull is None:
+            return ""
+        try:
+            required = api.required_status_checks(pull.base_ref)
+        except Exception as exc:  # noqa: BLE001 - best effort, logged
+            log.info("could not read protection of %s: %s", pull.base_ref, exc)
+            problems.append(f"branch protection: {exc}")
+            return ""
+        docs = github_check.REQUIRED_CHECK_DOCS
+        if required is None:
+            return (f"> ⚠️ The base branch `{pull.base_ref}` is not protected: pull requests can merge whatever "
+                    f"this check says. [Make the check required]({docs}).")
+        if self._settings.check_name not in required:
+            return (f"> ⚠️ The base branch `{pull.base_ref}` does not require the **{self._settings.check_name}** "
+                    f"check: pull requests can merge while it fails. [Make the check required]({docs}).")
+        return ""
+
+    def _fail_check_run(self, api: RepoApi, check_run_id: int, title: str, message: str, tag: str) -> None:
+        try:
+            api.update_check_run(check_run_id, conclusion="failure",
+                                 output=CheckRunOutput(title, github_check.truncate(mask_secrets(message))))
+        except Exception:  # noqa: BLE001 - already failing; the original error is what matters
+            log.exception("%s could not mark check run %d as failed", tag, check_run_id)
+
+    def _bot_login(self) -> str:
+        slug = getattr(self._settings, "app_slug", "")
+        return f"{slug}[bot]" if slug else ""
+
+
+def _repo_config(trusted: Workspace) -> RepoConfig:
+    """The GitHub knobs of `.gitops-bot.yaml` at the trusted side; the core reports an invalid file itself."""
+    found = find_config(trusted.read)
+    if found is None:
+        return RepoConfig()
+    try:
+        return load_repo_config(found[1], found[0])
+    except InvalidConfigError:
+        return RepoConfig()
+
+
+def _text(workspace: Workspace, path: str) -> str | None:
+    data = workspace.read(path)
+    return None if data is None else data.decode("utf-8", "replace")
+
+
+def _repo_html_url(pull: PullInfo) -> str:
+    """https://github.com/o/r from https://github.com/o/r/pull/7 (saves a request for the repository)."""
+    return pull.html_url.rsplit("/pull/", 1)[0]
