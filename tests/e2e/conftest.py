@@ -35,8 +35,8 @@ def app_url(standin: GitHubStandIn, tmp_path_factory: pytest.TempPathFactory) ->
         "GITHUB_API_URL": standin.base_url,
         "GITOPS_BOT_APP_SLUG": SLUG,
         "GITOPS_BOT_DATA_DIR": str(tmp_path_factory.mktemp("e2e-data")),
-        # One worker thread: compiled regorus engines may not cross threads (see the report to the lead).
-        "GITOPS_BOT_WORKER_THREADS": "1",
+        # Several worker threads: each keeps its own compiled policies (regorus engines may not cross threads).
+        "GITOPS_BOT_WORKER_THREADS": "3",
     }
     with run_gunicorn(env) as url:
         yield url
