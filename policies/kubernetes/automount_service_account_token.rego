@@ -8,6 +8,7 @@
 #   disable automounting, which this rule cannot see.
 # custom:
 #   id: automount-service-account-token
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: notice
 #   remediation: Set automountServiceAccountToken to false in the pod spec (or on its ServiceAccount) unless the application talks to the Kubernetes API.
 package gitops.builtin.automount_service_account_token

@@ -6,6 +6,7 @@
 #   adds every one of them.
 # custom:
 #   id: dangerous-capabilities
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: error
 #   remediation: Remove the capability from securityContext.capabilities.add; drop ALL and add back only narrow ones such as NET_BIND_SERVICE.
 package gitops.builtin.dangerous_capabilities

@@ -5,6 +5,7 @@
 #   queues of every process on the node.
 # custom:
 #   id: host-ipc
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: error
 #   remediation: Remove hostIPC (or set it to false).
 package gitops.builtin.host_ipc

@@ -6,6 +6,7 @@
 #   NetworkPolicies.
 # custom:
 #   id: host-network
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: error
 #   remediation: Remove hostNetwork (or set it to false) and expose the pod through a Service.
 package gitops.builtin.host_network

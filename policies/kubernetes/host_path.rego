@@ -6,6 +6,7 @@
 #   direct path to taking over the node, and data on it ties the pod to a node.
 # custom:
 #   id: host-path
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: error
 #   remediation: Use a PersistentVolumeClaim, emptyDir, ConfigMap, Secret or projected volume instead of hostPath.
 package gitops.builtin.host_path

@@ -5,6 +5,7 @@
 #   signal them, trace them or read their environment and secrets.
 # custom:
 #   id: host-pid
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: error
 #   remediation: Remove hostPID (or set it to false).
 package gitops.builtin.host_pid

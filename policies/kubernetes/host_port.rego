@@ -6,6 +6,7 @@
 #   one stays Pending).
 # custom:
 #   id: host-port
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: warning
 #   remediation: Remove hostPort and expose the container through a Service (or an Ingress/Gateway).
 package gitops.builtin.host_port

@@ -6,6 +6,7 @@
 #   rollback does not bring the old code back.
 # custom:
 #   id: image-tag
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: error
 #   remediation: Set the image to an immutable tag (e.g. nginx:1.27.2) or a digest (nginx@sha256:...).
 package gitops.builtin.image_tag

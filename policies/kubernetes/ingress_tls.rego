@@ -5,6 +5,7 @@
 #   and data cross the network readable and modifiable by anyone on the path.
 # custom:
 #   id: ingress-tls
+#   kinds: [Ingress]
 #   severity: warning
 #   remediation: Add spec.tls with the hosts and a certificate Secret (cert-manager can issue it).
 package gitops.builtin.ingress_tls

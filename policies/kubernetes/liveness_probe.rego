@@ -8,6 +8,7 @@
 #   completion, and init containers finish before the pod starts.
 # custom:
 #   id: liveness-probe
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: warning
 #   remediation: Add a livenessProbe (httpGet, tcpSocket, grpc or exec) that fails only when a restart would help.
 package gitops.builtin.liveness_probe

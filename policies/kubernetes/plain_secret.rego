@@ -7,6 +7,7 @@
 #   SOPS-encrypted Secrets (with a top-level sops block) pass.
 # custom:
 #   id: plain-secret
+#   kinds: [Secret]
 #   severity: error
 #   remediation: Replace the Secret with a SealedSecret, an ExternalSecret, or encrypt it with SOPS; rotate any value that was committed.
 package gitops.builtin.plain_secret

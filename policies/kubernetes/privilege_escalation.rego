@@ -6,6 +6,7 @@
 #   turns many application bugs into root on the container.
 # custom:
 #   id: privilege-escalation
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: error
 #   remediation: Set securityContext.allowPrivilegeEscalation to false on every container.
 package gitops.builtin.privilege_escalation

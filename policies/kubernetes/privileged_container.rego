@@ -5,6 +5,7 @@
 #   compromise of it is a compromise of the node and everything running there.
 # custom:
 #   id: privileged-container
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: error
 #   remediation: Remove securityContext.privileged (or set it to false) and add only the specific capabilities the container needs.
 package gitops.builtin.privileged_container

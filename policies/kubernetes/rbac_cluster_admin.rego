@@ -6,6 +6,7 @@
 #   compromised pod bound to it owns the cluster.
 # custom:
 #   id: rbac-cluster-admin
+#   kinds: [RoleBinding, ClusterRoleBinding]
 #   severity: error
 #   remediation: Bind a Role or ClusterRole that lists only the permissions the subject needs (the built-in admin, edit or view roles are a start).
 package gitops.builtin.rbac_cluster_admin

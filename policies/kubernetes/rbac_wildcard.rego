@@ -6,6 +6,7 @@
 #   which quietly turns a narrow role into an admin one.
 # custom:
 #   id: rbac-wildcard
+#   kinds: [Role, ClusterRole]
 #   severity: error
 #   remediation: List the exact verbs, resources and API groups the subject needs.
 package gitops.builtin.rbac_wildcard

@@ -7,6 +7,7 @@
 #   path, which an emptyDir volume mounted there provides.
 # custom:
 #   id: read-only-root-filesystem
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: notice
 #   remediation: Set securityContext.readOnlyRootFilesystem to true and mount emptyDir volumes where the application writes (e.g. /tmp).
 package gitops.builtin.read_only_root_filesystem

@@ -8,6 +8,7 @@
 #   completion, and init containers finish before the pod starts.
 # custom:
 #   id: readiness-probe
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: warning
 #   remediation: Add a readinessProbe that succeeds only when the container can serve requests.
 package gitops.builtin.readiness_probe

@@ -8,6 +8,7 @@
 #   the node has idle CPU (CPU requests already guarantee a fair share).
 # custom:
 #   id: resources-limits
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: warning
 #   remediation: Set resources.limits.memory (usually equal to or a little above resources.requests.memory).
 package gitops.builtin.resources_limits

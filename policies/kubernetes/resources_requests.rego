@@ -7,6 +7,7 @@
 #   request, so that case passes.
 # custom:
 #   id: resources-requests
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: warning
 #   remediation: Set resources.requests.cpu and resources.requests.memory to what the container needs at steady state.
 package gitops.builtin.resources_requests

@@ -6,6 +6,7 @@
 #   authentication and rate limits are enforced.
 # custom:
 #   id: service-exposure
+#   kinds: [Service]
 #   severity: warning
 #   remediation: Use type ClusterIP behind an Ingress or Gateway; if direct exposure is intended, waive this finding.
 package gitops.builtin.service_exposure

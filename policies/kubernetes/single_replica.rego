@@ -7,6 +7,7 @@
 #   singletons.
 # custom:
 #   id: single-replica
+#   kinds: [Deployment]
 #   severity: notice
 #   remediation: Set spec.replicas to 2 or more (with a PodDisruptionBudget), or let a HorizontalPodAutoscaler manage it.
 package gitops.builtin.single_replica

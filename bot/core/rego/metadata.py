@@ -25,6 +25,9 @@ class RuleMetadata:
     description: str
     remediation: str
     package: str
+    # Kinds the rule can fire on (``custom.kinds``); empty means every kind. Only a speed-up:
+    # documents of other kinds skip the rule, so a wrong list would hide findings (tests compare).
+    kinds: tuple[str, ...] = ()
 
 
 def parse_package_metadata(source: str) -> RuleMetadata | None:
@@ -47,7 +50,16 @@ def parse_package_metadata(source: str) -> RuleMetadata | None:
         description=_text(block.get("description")),
         remediation=_text(custom.get("remediation")),
         package=package,
+        kinds=_kinds(custom.get("kinds"), package),
     )
+
+
+def _kinds(value: Any, package: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(k, str) and k for k in value):
+        raise PolicyError(f"METADATA of package {package}: custom.kinds must be a list of kind names")
+    return tuple(value)
 
 
 def _metadata_blocks(source: str):

@@ -43,11 +43,19 @@ class PolicySet:
     metadata: dict[str, RuleMetadata]  # by package, for every package that has METADATA
     rules: list[RuleMetadata]  # the built-in rules, for docs and config validation
     targets: list[RuleTarget]  # the rules queried for each document
-    _query: str = field(init=False, repr=False)
+    _queries: dict[str, tuple[list[RuleTarget], str]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def __post_init__(self) -> None:
-        self._query = combined_query(self.targets)
+    def targets_for(self, kind: str) -> tuple[list[RuleTarget], str]:
+        """The rules that can fire on ``kind`` (METADATA ``custom.kinds``) and their combined query, cached."""
+        if kind not in self._queries:
+            targets = [t for t in self.targets if self._applies(t.package, kind)]
+            self._queries[kind] = (targets, combined_query(targets))
+        return self._queries[kind]
+
+    def _applies(self, package: str, kind: str) -> bool:
+        meta = self.metadata.get(package)
+        return meta is None or not meta.kinds or kind in meta.kinds
 
     @classmethod
     def load(
@@ -107,39 +115,83 @@ class PolicySet:
         findings: list[Finding] = []
         with self._lock:
             self.engine.set_data(data)
-            for resource in targets:
-                findings.extend(self._evaluate_one(resource, severity_overrides))
+            for batch in _batches_by_kind(targets):
+                findings.extend(self._evaluate_batch(batch, severity_overrides))
         return findings
 
+    def _evaluate_batch(self, batch: list[Resource], overrides: Mapping[str, Severity | None]) -> list[Finding]:
+        """Documents of one kind in one engine call (``with input as``): the per-call cost dominates otherwise.
+
+        Any engine error falls back to one call per document, which isolates the broken rule.
+        """
+        targets, query = self.targets_for(batch[0].kind)
+        if not targets:
+            return []
+        if len(batch) > 1:
+            try:
+                rows = self.engine.evaluate(batch_query(query), {BATCH_KEY: [r.obj for r in batch]})
+            except PolicyError:
+                rows = None
+            if isinstance(rows, list) and len(rows) == len(batch) and all(
+                isinstance(v, list) and len(v) == len(targets) for v in rows
+            ):
+                findings: list[Finding] = []
+                for resource, values in zip(batch, rows, strict=True):
+                    findings.extend(self._findings_from(resource, targets, values, overrides))
+                return findings
+        return [f for resource in batch for f in self._evaluate_one(resource, overrides)]
+
     def _evaluate_one(self, resource: Resource, overrides: Mapping[str, Severity | None]) -> list[Finding]:
-        values = self._query_rules(resource)
+        targets, query = self.targets_for(resource.kind)
+        if not targets:
+            return []
+        values = self._query_rules(resource, targets, query)
+        return self._findings_from(resource, targets, values, overrides)
+
+    def _findings_from(
+        self, resource: Resource, targets: list[RuleTarget], values: list[Any], overrides: Mapping[str, Severity | None]
+    ) -> list[Finding]:
         # A rule that failed is one error finding; the other rules of its package still report.
-        broken = {
-            t.package: v for t, v in zip(self.targets, values, strict=True) if isinstance(v, PolicyError)
-        }
+        broken = {t.package: v for t, v in zip(targets, values, strict=True) if isinstance(v, PolicyError)}
         findings = [_error_finding(resource, package, error) for package, error in broken.items()]
-        for package, document in package_documents(self.targets, values).items():
+        for package, document in package_documents(targets, values).items():
             metadata = self.metadata.get(package)
             findings.extend(
                 package_findings(package, document, resource, metadata=metadata, severity_overrides=overrides)
             )
         return findings
 
-    def _query_rules(self, resource: Resource) -> list[Any]:
+    def _query_rules(self, resource: Resource, targets: list[RuleTarget], query: str) -> list[Any]:
         """One engine call per document; on an error, retry rule by rule so one broken rule is isolated."""
         try:
-            values = self.engine.evaluate(self._query, resource.obj)
-            if isinstance(values, list) and len(values) == len(self.targets):
+            values = self.engine.evaluate(query, resource.obj)
+            if isinstance(values, list) and len(values) == len(targets):
                 return values
         except PolicyError:
             pass
         out: list[Any] = []
-        for target in self.targets:
+        for target in targets:
             try:
                 out.append(self.engine.evaluate(single_query(target), resource.obj))
             except PolicyError as e:
                 out.append(e)
         return out
+
+
+BATCH_KEY = "__gitops_bot_documents"
+BATCH_SIZE = 256
+
+
+def batch_query(per_document_query: str) -> str:
+    """Evaluate ``per_document_query`` once per document of the batch input, in order."""
+    return f"[r | d := input.{BATCH_KEY}[_]; r := {per_document_query} with input as d]"
+
+
+def _batches_by_kind(resources: Sequence[Resource]) -> list[list[Resource]]:
+    by_kind: dict[str, list[Resource]] = {}
+    for r in resources:
+        by_kind.setdefault(r.kind, []).append(r)
+    return [group[i : i + BATCH_SIZE] for group in by_kind.values() for i in range(0, len(group), BATCH_SIZE)]
 
 
 def _is_builtin_rule_package(package: str) -> bool:
