@@ -39,6 +39,24 @@ MAX_SYNTAX_ERRORS = 20
 _DOCUMENT_MARKER = re.compile(r"^---(?:[ \t\r]|$)", re.MULTILINE)
 
 
+class _FastResolveLoader(_NodeLoader):  # type: ignore[misc, valid-type]
+    """Implicit tag resolution memoised per scalar value: manifests repeat the same keys and values,
+    and PyYAML's resolver (Python, regex per scalar) is otherwise most of the load time."""
+
+    _scalar_tags: dict[tuple[str, bool], str] = {}
+
+    def resolve(self, kind, value, implicit):  # type: ignore[no-untyped-def]
+        if kind is ScalarNode and implicit[0] and len(value) < 64:
+            key = (value, implicit[1])
+            tag = self._scalar_tags.get(key)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(self._scalar_tags) < 50_000:
+                    self._scalar_tags[key] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
+
 @dataclass(frozen=True)
 class LoadLimits:
     """Caps that keep one hostile file from costing more than a bounded amount of time and memory."""
@@ -194,7 +212,7 @@ def _load_from(
 
     Returns the next document index and the 0-based file line of a syntax error, or None.
     """
-    loader = _NodeLoader(text)
+    loader = _FastResolveLoader(text)
     line_offset = start_line + 1
     try:
         while loader.check_node():
