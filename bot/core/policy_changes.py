@@ -48,14 +48,12 @@ def check(
     except PolicyError as e:
         file = _file_named_in(str(e), edited)
         out.findings.append(
-            Finding(
-                rule="policy-change/compile",
-                severity=Severity.ERROR,
-                message=f"the edited policy does not compile: {e}",
-                file=file,
-                line=_line_named_in(str(e)),
-                source=Source.CONFIG,
-                remediation="Fix the Rego syntax; `gitops-bot test-policies DIR` shows the same error locally.",
+            _finding(
+                "policy-change/compile",
+                f"the edited policy does not compile: {e}",
+                file,
+                _line_named_in(str(e)),
+                "Fix the Rego syntax; `gitops-bot test-policies DIR` shows the same error locally.",
             )
         )
         out.results.append({"file": file, "name": "compile", "passed": False, "error": str(e)})
@@ -73,17 +71,20 @@ def check(
             out.results.append({"file": rel, "name": t.name, "passed": t.passed, "error": t.error})
             if not t.passed:
                 out.findings.append(
-                    Finding(
-                        rule="policy-change/test-failed",
-                        severity=Severity.ERROR,
-                        message=f"policy test {t.package}.{t.name} fails{': ' + t.error if t.error else ''}",
-                        file=rel,
-                        line=_test_line(head.read(rel), t.name),
-                        source=Source.CONFIG,
-                        remediation="Fix the policy or its test; run `gitops-bot test-policies` locally.",
+                    _finding(
+                        "policy-change/test-failed",
+                        f"policy test {t.package}.{t.name} fails{': ' + t.error if t.error else ''}",
+                        rel,
+                        _test_line(head.read(rel), t.name),
+                        "Fix the policy or its test; run `gitops-bot test-policies` locally.",
                     )
                 )
     return out
+
+
+def _finding(rule: str, message: str, file: str, line: int, remediation: str) -> Finding:
+    """Problems in policies the change edits block it: merging them would break every later check."""
+    return Finding(rule, Severity.ERROR, message, file=file, line=line, source=Source.CONFIG, remediation=remediation)
 
 
 def _file_named_in(message: str, candidates: list[str]) -> str:
