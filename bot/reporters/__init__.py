@@ -1,0 +1,58 @@
+"""Output formats for a `Report`: one module per format, chosen by name through `get`."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Protocol
+
+from bot.core.findings import Report
+from bot.errors import ConfigError
+
+FORMATS: tuple[str, ...] = ("text", "json", "sarif", "junit", "github")
+
+
+class Reporter(Protocol):
+    """Turns a finished report into the text of one output format.
+
+    Implementations mask credentials themselves (`bot.core.masking`), never
+    evaluate anything and never write: the caller decides where the text goes.
+    """
+
+    def render(self, report: Report) -> str: ...
+
+
+def get(name: str, *, color: bool = False, base_dir: str = "", verbose: bool = False) -> Reporter:
+    """The reporter for format ``name``; an unknown name is a usage error listing the valid ones.
+
+    ``base_dir`` is where the evaluated tree sits relative to the repository root
+    (or the current directory); it prefixes every file path so annotations and
+    SARIF locations resolve. ``color`` and ``verbose`` only affect ``text``.
+    """
+    # Imported here so each format module can import helpers from this package without a cycle.
+    from bot.reporters.github_actions import GitHubActionsReporter
+    from bot.reporters.json_report import JsonReporter
+    from bot.reporters.junit import JUnitReporter
+    from bot.reporters.sarif import SarifReporter
+    from bot.reporters.text import TextReporter
+
+    key = name.strip().lower()
+    if key == "text":
+        return TextReporter(color=color, base_dir=base_dir, verbose=verbose)
+    if key == "json":
+        return JsonReporter()
+    if key == "sarif":
+        return SarifReporter(base_dir=base_dir)
+    if key == "junit":
+        return JUnitReporter(base_dir=base_dir)
+    if key == "github":
+        return GitHubActionsReporter(base_dir=base_dir)
+    raise ConfigError(f"unknown format {name!r}: expected one of {', '.join(FORMATS)}")
+
+
+def located(base_dir: str, file: str) -> str:
+    """``file`` (relative to the evaluated tree) as seen from ``base_dir``'s parent: the repository root."""
+    if not file:
+        return ""
+    if not base_dir or base_dir in (".", "./"):
+        return file
+    return posixpath.normpath(posixpath.join(base_dir.replace("\\", "/"), file))

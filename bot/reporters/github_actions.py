@@ -1,0 +1,55 @@
+"""GitHub Actions workflow commands: each finding becomes an ``::error``/``::warning``/``::notice`` annotation.
+
+https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.findings import Finding, Report, Severity
+from bot.core.masking import mask_report
+from bot.reporters import located
+from bot.reporters.text import verdict_line
+
+COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE: "notice"}
+
+
+def escape_data(text: str) -> str:
+    """Message escaping, as @actions/core's ``escapeData`` does (% first, or it would double-escape)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Property escaping, as @actions/core's ``escapeProperty``: also ``:`` and ``,`` which delimit properties."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+@dataclass(frozen=True)
+class GitHubActionsReporter:
+    base_dir: str = ""
+
+    def render(self, report: Report) -> str:
+        report = mask_report(report)
+        # Waived findings are let through on purpose: annotating them would only be noise on the PR.
+        lines = [self.command(f) for f in report.sorted_findings() if f.waived is None]
+        # A plain line (not a command) ends the log with the verdict; the runner prints it as is.
+        lines.append(escape_data(verdict_line(report)))
+        return "\n".join(lines) + "\n"
+
+    def command(self, finding: Finding) -> str:
+        properties: list[tuple[str, str]] = []
+        if finding.file:
+            properties.append(("file", located(self.base_dir, finding.file)))
+            if finding.line > 0:
+                properties.append(("line", str(finding.line)))
+                if finding.column > 0:
+                    properties.append(("col", str(finding.column)))
+        properties.append(("title", finding.rule))
+        props = ",".join(f"{key}={escape_property(value)}" for key, value in properties)
+        message = finding.message
+        if finding.resource and finding.resource.display():
+            message = f"{finding.resource.display()}: {message}"
+        if finding.remediation:
+            message += f"\nfix: {finding.remediation}"
+        return f"::{COMMANDS[finding.severity]} {props}::{escape_data(message)}"
