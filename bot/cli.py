@@ -37,14 +37,20 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--kubernetes-version", metavar="X.Y", help="Kubernetes version of the schemas")
     check.add_argument("--config", metavar="FILE", help="use this file instead of the repository's .gitops-bot.yaml")
     check.add_argument("--policy", action="append", default=[], metavar="DIR", help="extra Rego policy directory (repeatable)")
-    check.add_argument("--engine", choices=("regorus", "opa"), help="Rego engine (default: regorus)")
+    check.add_argument(
+        "--engine", choices=("regorus", "opa", "opa-server"), help="Rego engine (default: regorus; opa-server: $OPA_URL)"
+    )
     check.add_argument("--no-policies", action="store_true", help="schema validation only")
     check.add_argument("--format", "-o", default="text", choices=reporters.FORMATS, help="output format (default: text)")
     check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
     check.add_argument("--fail-on-warn", action="store_true", help="warnings block too (exit 1)")
     check.add_argument("--verbose", "-v", action="store_true", help="list skipped files")
 
-    test = sub.add_parser("test-policies", help="run the test_ rules of *_test.rego files (like `opa test`)")
+    from bot.plan.command import add_plan_arguments
+
+    add_plan_arguments(sub.add_parser("plan", help="show what the reconciler will change, object by object"))
+
+    test = sub.add_parser("test-policies", help="run the test_ rules of *_test.rego files (like `opa test`) and Gatekeeper suites (like `gator verify`)")
     test.add_argument("dirs", nargs="*", metavar="DIR", help="policy directories (default: the built-in library)")
     test.add_argument("--engine", choices=("regorus", "opa"), default="regorus")
     test.add_argument("--format", choices=("text", "json"), default="text")
@@ -58,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return run_check(args)
+        if args.command == "plan":
+            return run_plan(args)
         return run_test_policies(args)
     except GitOpsBotError as e:
         print(f"gitops-bot: {e}", file=sys.stderr)
@@ -67,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _options(args: argparse.Namespace) -> EvalOptions:
+    from bot.backends import edge_backends
+
     config_bytes = None
     if args.config:
         try:
@@ -84,6 +94,7 @@ def _options(args: argparse.Namespace) -> EvalOptions:
         policies=not args.no_policies,
         config_bytes=config_bytes,
         config_path=args.config or "",
+        backends=edge_backends(os.environ),
     )
 
 
@@ -203,7 +214,19 @@ class _Status:
             sys.stderr.flush()
 
 
+def run_plan(args: argparse.Namespace) -> int:
+    from bot.plan.command import run_plan_command
+
+    text = run_plan_command(args)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return EXIT_OK
+
+
 def run_test_policies(args: argparse.Namespace) -> int:
+    from bot.core.gatekeeper.suites import run_gatekeeper_suites
     from bot.core.rego.sources import builtin_policy_dir
     from bot.core.rego.testing import run_policy_tests
 
@@ -212,6 +235,7 @@ def run_test_policies(args: argparse.Namespace) -> int:
         if not Path(d).is_dir():
             raise GitOpsBotError(f"{d}: not a directory")
     results = run_policy_tests(dirs, engine=args.engine)
+    results += run_gatekeeper_suites(dirs, engine=args.engine)
     failed = [r for r in results if not r.passed]
     if args.format == "json":
         print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
@@ -222,7 +246,7 @@ def run_test_policies(args: argparse.Namespace) -> int:
                 print(f"{mark}  {r.file}: {r.package}.{r.name}{'  ' + r.error if r.error else ''}")
         print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if not results:
-        print(f"gitops-bot: no test_ rules found in {', '.join(dirs)}", file=sys.stderr)
+        print(f"gitops-bot: no test_ rules or gatekeeper suites found in {', '.join(dirs)}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_BLOCKING if failed else EXIT_OK
 

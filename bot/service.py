@@ -6,7 +6,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot.commands.approvals import apply_approvals, approvals_in
+from bot.commands.events import CommentEvent
+from bot.commands.permissions import Approvers
+from bot.commands.run import CommandResult, CommandSettings, run_commands
 from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_repo_config
+from bot.core.evaluate import EvalOptions
 from bot.core.findings import Report
 from bot.core.masking import mask_secrets
 from bot.core.workspace import Workspace
@@ -23,6 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MAX_PLAN_COMMENTS = 5  # a plan longer than this is a reason to narrow it, not to flood the pull request
+
 
 @dataclass(frozen=True)
 class EvaluationRequest:
@@ -34,6 +41,8 @@ class EvaluationRequest:
     trigger: str  # "pull_request.opened", "check_run.rerequested", "merge_group.checks_requested", ...
     delivery_id: str = ""
     head_repo_full_name: str = ""  # fork PRs: head commits are readable through the base repo too
+    # merge_group: the queued PR whose approvals (its comments) also apply to the merge group's findings.
+    approvals_from: int | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,9 @@ class GitHubService:
         pull = api.get_pull(request.pull_number) if request.pull_number is not None else None
         base_sha = request.base_sha or (pull.base_sha if pull else None)
         ctx = GitHubPullContext(api, request.head_sha, base_sha, request.pull_number)
-        report = evaluate_change(ctx)
+        approvals_pull = request.pull_number if request.pull_number is not None else request.approvals_from
+        options = EvalOptions(pull_request=pull.facts() if pull else None)
+        report = with_approvals(api, approvals_pull, evaluate_change(ctx, options), self._bot_login())
         changed = ctx.changed_files()
         head = ctx.workspace(request.head_sha)
         config = _repo_config(ctx.workspace(base_sha) if base_sha else head)
@@ -117,6 +128,21 @@ class GitHubService:
             review_comments = self._review(api, pull, report, request.head_sha, changed, head, config, problems)
         return EvaluationOutcome(check_run_id, check.conclusion, check.title, check.annotations, comment_id,
                                  review_comments, report, tuple(problems))
+
+    def run_commands(self, event: CommentEvent) -> list[CommandResult]:
+        """The `/gitops ...` commands of one PR comment, with the prefix and approvers of the base branch."""
+        api = self._factory.repo(event.installation_id, event.repo_full_name)
+        try:
+            pull = api.get_pull(event.pull_number)
+            ctx = GitHubPullContext(api, pull.head_sha, pull.base_sha, pull.number)
+            config = _repo_config(ctx.workspace(pull.base_sha))
+            settings = CommandSettings(config.command_prefix, Approvers(
+                config.approver_users, config.approver_teams, config.allow_author_approval), self._bot_login())
+            return run_commands(event, settings, _PullCommandHost(self, api, event, pull, settings.bot_login))
+        finally:
+            close = getattr(api, "close", None)
+            if close is not None:
+                close()
 
     def _comment(self, api: RepoApi, pull: PullInfo, report: Report, head_sha: str, warning: str,
                  config: RepoConfig, problems: list[str]) -> int | None:
@@ -174,6 +200,60 @@ class GitHubService:
     def _bot_login(self) -> str:
         slug = getattr(self._settings, "app_slug", "")
         return f"{slug}[bot]" if slug else ""
+
+
+def with_approvals(api: RepoApi, pull_number: int | None, report: Report, bot_login: str) -> Report:
+    """Approvals live in the bot's own PR comments (`/gitops approve-policies`); only those are trusted."""
+    if pull_number is None or not report.blocking:
+        return report
+    return apply_approvals(report, approvals_in(api.issue_comments(pull_number), bot_login))
+
+
+class _PullCommandHost:
+    """`bot.commands.run.CommandHost` for one pull request through the GitHub API."""
+
+    def __init__(self, service: GitHubService, api: RepoApi, event: CommentEvent, pull: PullInfo,
+                 bot_login: str) -> None:
+        self._service, self._api, self._event, self._pull = service, api, event, pull
+        self._bot_login = bot_login
+
+    def react(self, content: str) -> None:
+        """Best effort: a missing reaction must not stop (or repeat) the command itself."""
+        try:
+            self._api.add_reaction(self._event.comment_id, content)
+        except GitHubError as exc:
+            log.warning("could not react %s to comment %d: %s", content, self._event.comment_id, exc)
+
+    def reply(self, body: str) -> None:
+        self._api.create_issue_comment(self._pull.number, mask_secrets(body))
+
+    def repo_role(self, login: str) -> str:
+        return self._api.collaborator_role(login)
+
+    def in_team(self, org: str, team_slug: str, login: str) -> bool:
+        return self._api.team_member(org, team_slug, login)
+
+    def current_report(self) -> tuple[Report, str]:
+        ctx = GitHubPullContext(self._api, self._pull.head_sha, self._pull.base_sha, self._pull.number)
+        report = with_approvals(self._api, self._pull.number, evaluate_change(ctx), self._bot_login)
+        return report, self._pull.head_sha
+
+    def evaluate(self) -> None:
+        self._service.evaluate(EvaluationRequest(
+            self._event.installation_id, self._event.repo_full_name, self._pull.head_sha, self._pull.base_sha,
+            self._pull.number, "issue_comment.command", self._event.delivery_id))
+
+    def plan(self, paths: tuple[str, ...]) -> int | None:
+        from bot.plan import plan_change, render_plan_comments  # renders with kustomize: only when asked
+
+        ctx = GitHubPullContext(self._api, self._pull.head_sha, self._pull.base_sha, self._pull.number)
+        parts = render_plan_comments(plan_change(ctx, scopes=[p for p in paths if p != "."]))
+        for body in parts[:MAX_PLAN_COMMENTS]:
+            self.reply(body)
+        if len(parts) > MAX_PLAN_COMMENTS:
+            self.reply(f"The plan has {len(parts)} parts; only the first {MAX_PLAN_COMMENTS} are posted. "
+                       "Narrow it with paths: `plan apps/web`, or run `gitops-bot plan` locally.")
+        return len(parts)
 
 
 def _repo_config(trusted: Workspace) -> RepoConfig:

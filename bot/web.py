@@ -94,6 +94,10 @@ class MeteredService:
         self._metrics.evaluations.labels(outcome=conclusion if conclusion in self.CONCLUSIONS else "other").inc()
         return outcome
 
+    def run_commands(self, event: Any) -> Any:
+        """PR comment commands (`/gitops ...`); not counted as evaluations here."""
+        return self._service.run_commands(event)
+
 
 webhook = Blueprint("webhook", __name__)
 

@@ -3,11 +3,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v redis-server >/dev/null 2>&1 || ! command -v git >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server git >/dev/null
-fi
+if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+apt_install() {
+  [ -n "${APT_UPDATED:-}" ] || { $SUDO apt-get update -qq; APT_UPDATED=1; }
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+# Redis for the distributed-queue tests, git for `check --base` and the plan tests.
+command -v redis-server >/dev/null 2>&1 && command -v git >/dev/null 2>&1 || apt_install redis-server git
+# `gitops-bot plan` renders kustomize roots with `kustomize build` or `kubectl kustomize` (kustomize v5;
+# the machine image ships kubectl). Debian's kubernetes-client (kustomize v2) is only a last resort.
+command -v kustomize >/dev/null 2>&1 || command -v kubectl >/dev/null 2>&1 || apt_install kubernetes-client
 
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip

@@ -97,8 +97,15 @@ class RepoConfig:
     unknown_kinds: str = "notice"
     crds: tuple[str, ...] = ()
     policy_engine: str | None = None
+    opa_url: str = ""  # policies.opa: the OPA server backend (bot.backends.opa_server)
+    opa_timeout_seconds: float | None = None
+    opa_push_policies: bool = True
+    kubeconform_enabled: bool = False  # kubeconform: the schema backend (bot.backends.kubeconform)
+    kubeconform_schema_locations: tuple[str, ...] = ()
+    kubeconform_timeout_seconds: float | None = None
     policy_dirs: tuple[str, ...] = ()
     policy_namespaces: tuple[str, ...] = ("main",)
+    change_namespaces: tuple[str, ...] = ("gitops.change",)  # change-aware rules (bot.core.change_policies)
     builtin_policies: bool = True
     rule_overrides: dict[str, Severity | None] = field(default_factory=dict)  # None: disabled
     exceptions: tuple[ExceptionRule, ...] = ()
@@ -296,8 +303,15 @@ def _build(raw: dict[str, Any], path: str, root: yaml.Node | None, today: dt.dat
         unknown_kinds=raw.get("unknownKinds", "notice"),
         crds=tuple(raw.get("crds", ())),
         policy_engine=policies.get("engine"),
+        opa_url=policies.get("opa", {}).get("url", ""),
+        opa_timeout_seconds=policies.get("opa", {}).get("timeoutSeconds"),
+        opa_push_policies=bool(policies.get("opa", {}).get("pushPolicies", True)),
+        kubeconform_enabled=bool(raw.get("kubeconform", {}).get("enabled", False)),
+        kubeconform_schema_locations=tuple(raw.get("kubeconform", {}).get("schemaLocations", ())),
+        kubeconform_timeout_seconds=raw.get("kubeconform", {}).get("timeoutSeconds"),
         policy_dirs=tuple(policies.get("directories", ())),
         policy_namespaces=tuple(policies.get("namespaces", ("main",))),
+        change_namespaces=tuple(policies.get("changeNamespaces", ("gitops.change",))),
         builtin_policies=bool(policies.get("builtin", True)),
         rule_overrides=overrides,
         exceptions=tuple(exceptions),

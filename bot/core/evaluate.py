@@ -17,8 +17,11 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from bot.core import policy_changes
+from bot.core.backends import OPA_SERVER_ENGINE, Backends
+from bot.core.change_policies import judge_changes
 from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_repo_config
 from bot.core.findings import Finding, Report, ResourceRef, Severity, Source
+from bot.core.gatekeeper.hook import check_gatekeeper
 from bot.core.kustomize import find_patch_files
 from bot.core.manifests import LoadLimits, LoadResult, load_workspace
 from bot.core.policy_loader import load_policies
@@ -51,6 +54,8 @@ class EvalOptions:
     config_path: str = ""
     today: dt.date | None = None
     progress: Progress | None = field(default=None, repr=False)
+    backends: Backends | None = None  # kubeconform / OPA server plugged in by the front door (bot.backends)
+    pull_request: dict | None = None  # {"author", "labels", "base_ref"} for change-aware rules (the App fills it)
 
 
 def evaluate(
@@ -93,6 +98,11 @@ def evaluate(
         report.files_checked = len(paths) - len(loaded.skipped)
         report.resources_checked = len(loaded.resources)
 
+    before: LoadResult | None = None
+    if base is not None and options.changed_paths is not None:
+        with clock("load_base"):
+            before = _load_before(base, config, options, limits, patch_files)
+
     with clock("schema"):
         try:
             validator = SchemaValidator(version, strict=strict, unknown_kinds=config.unknown_kinds)
@@ -103,19 +113,33 @@ def evaluate(
         crds = [r for r in loaded.resources if r.kind == "CustomResourceDefinition"]
         crds += _crds_from_config(head, config, limits, exclude=set(paths))
         report.findings.extend(f for f in validator.add_crds(crds) if f.file in set(paths))
-        for resource in loaded.resources:
-            report.findings.extend(validator.validate(resource))
+        external = options.backends.schema_backend(config, validator.kubernetes_version, strict) if options.backends else None
+        if external is not None:
+            report.findings.extend(external.validate(head, loaded.resources, validator))
+        else:
+            for resource in loaded.resources:
+                report.findings.extend(validator.validate(resource))
         _progress(options, len(loaded.resources))
 
     with clock("policy"):
         if options.policies:
             try:
-                policy_sets = load_policies(trusted, config, options.extra_policy_dirs, engine=options.engine)
+                policy_sets = _policy_sets(trusted, config, options, report)
             except PolicyError as e:
                 report.findings.append(_config_finding(f"the repository's policies do not compile: {e}", config.source))
                 policy_sets = []
             for policy_set in policy_sets:
                 report.findings.extend(policy_set.evaluate(loaded.resources))
+            report.findings = check_gatekeeper(
+                report.findings, loaded.resources, trusted=trusted, config=config, limits=limits, engine=options.engine
+            )
+            if before is not None and policy_sets:  # no policy set: they did not compile, already reported
+                report.findings.extend(
+                    judge_changes(
+                        trusted, config, before.resources, loaded.resources, extra_dirs=options.extra_policy_dirs,
+                        engine=options.engine, pull_request=options.pull_request, head_files=paths,
+                    )
+                )
 
     with clock("waivers"):
         by_resource: dict[tuple[str, ResourceRef], dict] = {}
@@ -129,9 +153,9 @@ def evaluate(
         report.findings = waive_by_exceptions(report.findings, config.exceptions, today)
         report.findings.extend(expired_exception_notices(config.exceptions, config.source, today))
 
-    if base is not None and options.changed_paths is not None:
+    if before is not None:
         with clock("deleted"):
-            report.deleted = _deleted_objects(base, head, options, loaded, limits, patch_files)
+            report.deleted = _deleted_objects(before, loaded)
 
     if options.changed_paths is not None and trusted is not head:
         with clock("policy_changes"):
@@ -169,6 +193,22 @@ def _load_config(trusted: Workspace, options: EvalOptions, today: dt.date) -> Re
         return RepoConfig()
     name, data = found
     return load_repo_config(data, name, today=today)
+
+
+def _policy_sets(trusted: Workspace, config: RepoConfig, options: EvalOptions, report: Report) -> list:
+    """In-process policy sets, or the evaluators of a backend the front door plugged in (an OPA server)."""
+    engine = options.engine or config.policy_engine
+    backend = options.backends.policy_backend(config, engine) if options.backends else None
+    if backend is not None:
+        return backend.load(trusted, config, options.extra_policy_dirs)
+    if engine == OPA_SERVER_ENGINE:
+        report.findings.append(
+            _config_finding("policies.engine is opa-server but no OPA server is configured here", config.source).with_(
+                rule="policy/opa-unavailable", source=Source.POLICY
+            )
+        )
+        return []
+    return load_policies(trusted, config, options.extra_policy_dirs, engine=engine)
 
 
 def _limits(config: RepoConfig) -> LoadLimits:
@@ -246,17 +286,17 @@ def _apply_overrides(findings: list[Finding], overrides: dict[str, Severity | No
     return out
 
 
-def _deleted_objects(
-    base: Workspace,
-    head: Workspace,
-    options: EvalOptions,
-    loaded: LoadResult,
-    limits: LoadLimits,
-    patch_files: set[str],
-) -> list[ResourceRef]:
-    """Objects defined in the changed files at base that no changed file defines any more."""
+def _load_before(
+    base: Workspace, config: RepoConfig, options: EvalOptions, limits: LoadLimits, patch_files: set[str]
+) -> LoadResult:
+    """The changed and deleted files as they were at base (in scope of the config): the other side of each change."""
     changed = set(options.changed_paths or ()) | set(options.deleted_paths)
-    before = load_workspace(base, [p for p in sorted(changed) if base.exists(p)], limits, patch_files=patch_files)
+    paths = [p for p in sorted(changed) if base.exists(p) and config.selects(p)]
+    return load_workspace(base, paths, limits, patch_files=patch_files)
+
+
+def _deleted_objects(before: LoadResult, loaded: LoadResult) -> list[ResourceRef]:
+    """Objects defined in the changed files at base that no changed file defines any more."""
     after_keys = {r.ref.key() for r in loaded.resources if not r.is_patch}
     gone: dict[tuple[str, str, str, str], ResourceRef] = {}
     for r in before.resources:

@@ -15,6 +15,12 @@ class PullInfo:
     base_sha: str
     base_ref: str  # branch name the PR merges into
     html_url: str
+    author: str = ""  # login of the PR's author
+    labels: tuple[str, ...] = ()
+
+    def facts(self) -> dict[str, object]:
+        """What change-aware policies see as ``input.pull_request``."""
+        return {"author": self.author, "labels": list(self.labels), "base_ref": self.base_ref}
 
 
 @dataclass(frozen=True)
@@ -88,3 +94,9 @@ class RepoApi(Protocol):
     def create_review(self, number: int, commit_sha: str, body: str, comments: list[ReviewComment]) -> int: ...
     def required_status_checks(self, branch: str) -> list[str] | None:
         """Contexts the branch requires; None when the branch is not protected."""
+    def add_reaction(self, comment_id: int, content: str) -> None:
+        """React to an issue comment (eyes, +1, confused, ...)."""
+    def collaborator_role(self, username: str) -> str:
+        """admin | maintain | write | triage | read | none (none also for unknown users)."""
+    def team_member(self, org: str, team_slug: str, username: str) -> bool:
+        """True only for an active member of the team."""

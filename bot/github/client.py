@@ -77,7 +77,9 @@ class PyGithubRepo:
     def get_pull(self, number: int) -> PullInfo:
         pr = self._pull(number)
         return self._call(f"read pull request #{number}",
-                          lambda: PullInfo(number, pr.head.sha, pr.base.sha, pr.base.ref, pr.html_url))
+                          lambda: PullInfo(number, pr.head.sha, pr.base.sha, pr.base.ref, pr.html_url,
+                                                 author=pr.user.login if pr.user else "",
+                                                 labels=tuple(label.name for label in (pr.labels or ()))))
 
     def pull_files(self, number: int) -> list[ChangedFile]:
         pr = self._pull(number)
@@ -163,6 +165,38 @@ class PyGithubRepo:
         contexts = list(data.get("contexts") or [])
         contexts += [c.get("context", "") for c in data.get("checks") or [] if c.get("context") not in contexts]
         return contexts
+
+    def add_reaction(self, comment_id: int, content: str) -> None:
+        url = f"{self._repo.url}/issues/comments/{comment_id}/reactions"
+        self._call("react to a comment", lambda: self._repo.requester.requestJsonAndCheck(
+            "POST", url, input={"content": content}))
+
+    def collaborator_role(self, username: str) -> str:
+        url = f"{self._repo.url}/collaborators/{urllib.parse.quote(username, safe='')}/permission"
+        data = self._optional_json(f"read the permission of {username}", url)
+        if data is None:
+            return "none"
+        return str(data.get("role_name") or data.get("permission") or "none")
+
+    def team_member(self, org: str, team_slug: str, username: str) -> bool:
+        quote = urllib.parse.quote
+        url = (f"{self._gh.requester.base_url}/orgs/{quote(org, safe='')}/teams/{quote(team_slug, safe='')}"
+               f"/memberships/{quote(username, safe='')}")
+        data = self._optional_json(f"read the membership of {username} in {org}/{team_slug}", url)
+        return data is not None and data.get("state") == "active"
+
+    def _optional_json(self, what: str, url: str) -> dict[str, Any] | None:
+        """GET ``url``; None on 404 (GitHub's answer for "not a collaborator / not a member")."""
+        try:
+            _, data = call_with_retries(self._policy, lambda: self._repo.requester.requestJsonAndCheck("GET", url),
+                                        what)
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise GitHubError(f"GitHub refused to {what} in {self.full_name}: {exc.status}") from exc
+        except (requests.exceptions.RequestException, ConnectionError) as exc:
+            raise GitHubError(f"could not reach GitHub to {what}: {type(exc).__name__}") from exc
+        return data if isinstance(data, dict) else None
 
 
 class GitHubClientFactory:

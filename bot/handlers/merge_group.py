@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.handlers.requests import evaluation_request
 from bot.handlers.routing import HandlerContext, Payload, router
+
+
+# GitHub names merge-queue branches gh-readonly-queue/<base>/pr-<number>-<sha>.
+_QUEUED_PR = re.compile(r"^(?:refs/heads/)?gh-readonly-queue/.+/pr-(\d+)-[0-9a-f]+$")
+
+
+def queued_pull_number(head_ref: str) -> int | None:
+    match = _QUEUED_PR.match(head_ref or "")
+    return int(match.group(1)) if match else None
 
 
 @router.register("merge_group", "checks_requested")
@@ -18,5 +29,6 @@ def on_merge_group(payload: Payload, ctx: HandlerContext) -> None:
             pull_number=None,
             trigger="merge_group.checks_requested",
             delivery_id=ctx.delivery_id,
+            approvals_from=queued_pull_number(group.get("head_ref", "")),
         )
     )

@@ -172,8 +172,8 @@ def details_markdown(report: Report) -> str:
     waived = report.waived
     if waived:
         lines += ["", "### Waived", ""]
-        lines += [f"- `{f.rule}` in `{f.file}` line {f.line}: {f.waived.reason} ({f.waived.kind})"
-                  for f in waived if f.waived]
+        lines += [f"- `{f.rule}` in `{f.file}` line {f.line}: {f.waived.reason} ({f.waived.kind}"
+                  + (f" by {f.waived.by})" if f.waived.by else ")") for f in waived if f.waived]
     return truncate("\n".join(lines).strip())
 
 

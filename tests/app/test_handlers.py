@@ -43,6 +43,7 @@ def pr_request(trigger: str, delivery_id: str = "d-1") -> dict[str, Any]:
         "trigger": trigger,
         "delivery_id": delivery_id,
         "head_repo_full_name": "Codertocat/Hello-World",
+        "approvals_from": None,
     }
 
 
@@ -90,6 +91,7 @@ def test_check_suite_requested_without_pull_requests_checks_the_whole_tree() -> 
                 "trigger": "check_suite.requested",
                 "delivery_id": "d-1",
                 "head_repo_full_name": "",
+                "approvals_from": None,
             }
         ],
     )
@@ -128,6 +130,7 @@ def test_check_run_requested_action_on_our_check_run() -> None:
                 "trigger": "check_run.requested_action",
                 "delivery_id": "d-1",
                 "head_repo_full_name": "",
+                "approvals_from": None,
             }
         ],
     )
@@ -157,6 +160,8 @@ def test_merge_group_checks_the_queue_candidate() -> None:
                 "trigger": "merge_group.checks_requested",
                 "delivery_id": "d-1",
                 "head_repo_full_name": "",
+                # Approvals given on the queued PR (gh-readonly-queue/main/pr-104-…) apply in the queue too.
+                "approvals_from": 104,
             }
         ],
     )

@@ -60,6 +60,7 @@ def request(head: str, base: str | None, pull: int | None, trigger: str, **field
         "pull_number": pull,
         "trigger": trigger,
         "head_repo_full_name": fields.get("head_repo", ""),
+        "approvals_from": fields.get("approvals_from"),
     }
 
 
@@ -134,6 +135,7 @@ EVALUATED = [
                 None,
                 "merge_group.checks_requested",
                 repo="octo-org/octo-repo",
+                approvals_from=104,
             )
         ],
     ),

@@ -83,7 +83,7 @@ policies:
         (3, "strikt", 'unknown key (did you mean "strict"?)'),
         (5, "rules.image-tag", 'expected "off", "error", "warning", "notice", true/false or {enabled, severity}'),
         (7, "exceptions[0]", '"reason" is a required property'),
-        (9, "policies.engine", '"wasm" is not one of "regorus", "opa"'),
+        (9, "policies.engine", '"wasm" is not one of "regorus", "opa", "opa-server"'),
     ]
 
 

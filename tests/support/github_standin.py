@@ -110,6 +110,8 @@ class GitHubStandIn:
         self.review_comments: dict[int, dict[str, Any]] = {}
         self.reviews: dict[int, dict[str, Any]] = {}
         self.reactions: list[dict[str, Any]] = []
+        self.roles: dict[tuple[str, str], str] = {}  # (repo, login) -> admin|maintain|write|triage|read
+        self.teams: dict[tuple[str, str], dict[str, str]] = {}  # (org, team slug) -> {login: active|pending}
         self._failures: list[_Failure] = []
         self._ids = itertools.count(1001)
         self._lock = threading.RLock()
@@ -323,6 +325,25 @@ class GitHubStandIn:
             standin.reactions.append(reaction)
             return _json({k: v for k, v in reaction.items() if k not in ("target", "path")}, 201)
 
+        @app.get("/repos/<owner>/<name>/collaborators/<username>/permission")
+        def collaborator_permission(owner: str, name: str, username: str) -> Response:
+            repo = repo_or_404(owner, name)
+            role = standin.roles.get((repo.full_name, username))
+            if role is None:
+                return _json({"message": f"{username} is not a user",
+                              "documentation_url": "https://docs.github.com/rest/collaborators"}, 404)
+            legacy = {"maintain": "write", "triage": "read"}.get(role, role)
+            return _json({"permission": legacy, "role_name": role,
+                          "user": {"login": username, "type": "User", "permissions": {}}})
+
+        @app.get("/orgs/<org>/teams/<team>/memberships/<username>")
+        def team_membership(org: str, team: str, username: str) -> Response:
+            state = standin.teams.get((org, team), {}).get(username)
+            if state is None:
+                raise _NotFound()
+            return _json({"state": state, "role": "member",
+                          "url": f"{standin.base_url}/organizations/1/team/2/memberships/{username}"})
+
         @app.post("/repos/<owner>/<name>/pulls/<int:number>/reviews")
         def create_review(owner: str, name: str, number: int) -> Response:
             repo = repo_or_404(owner, name)
@@ -394,7 +415,8 @@ class GitHubStandIn:
                          "label": f"{head_repo_json['full_name'].split('/')[0]}:{pull.head_ref}"},
                 "base": {"sha": pull.base_sha, "ref": pull.base_ref, "repo": self._repo_json(repo),
                          "label": f"{repo.full_name.split('/')[0]}:{pull.base_ref}"},
-                "user": {"login": "octocat", "type": "User"}}
+                "user": {"login": "octocat", "type": "User"},
+                "labels": [{"name": name} for name in getattr(pull, "labels", ())]}
 
     def _run_json(self, run: dict[str, Any]) -> dict[str, Any]:
         return {"id": run["id"], "name": run["name"], "head_sha": run["head_sha"], "status": run["status"],

@@ -49,7 +49,7 @@ def make_engine(name: str = DEFAULT_ENGINE) -> RegoEngine:
         from bot.core.rego.regorus_engine import RegorusEngine
 
         return RegorusEngine()
-    if name == "opa":
+    if name in ("opa", "opa-server"):  # opa-server judges remotely (bot.backends); checks of edits run OPA here
         from bot.core.rego.opa_engine import OpaGolibEngine
 
         return OpaGolibEngine()

@@ -1,0 +1,1 @@
+"""Comment commands (`/gitops ...`): parsing, who may run them, and approvals; no GitHub types."""
