@@ -45,7 +45,8 @@ def best_rate(evaluate: Callable[[], list], documents: int, rounds: int) -> tupl
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bot.backends.opa_server import OpaServerPolicies, OpaServerSettings, build_bundle
+    from bot.backends.opa_bundle import build_bundle
+    from bot.backends.opa_server import OpaServerPolicies, OpaServerSettings
     from bot.core.rego import PolicySet
     from tests.support.opa_standin import OpaStandin
 

@@ -23,6 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.core.rego import PolicySet  # noqa: E402
+from bot.core.rego.targets import combined_query
 from bot.core.resource import Resource  # noqa: E402
 
 WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"]
@@ -107,12 +108,14 @@ def as_resources(docs: list[dict[str, Any]]) -> list[Resource]:
 
 
 def measure_policyset(engine: str, resources: list[Resource]) -> tuple[float, float, int]:
-    """(raw engine docs/s, PolicySet docs/s, findings) for one engine."""
+    """(raw engine docs/s: one call per document with every rule, PolicySet docs/s: batched and
+    kind-scoped, findings) for one engine."""
     policies = PolicySet.load([], engine=engine)
     policies.evaluate(resources[:200])  # warm-up: first queries prepare and cache
+    every_rule = combined_query(policies.targets)
     started = time.process_time()
     for resource in resources:
-        policies.engine.evaluate(policies._query, resource.obj)
+        policies.engine.evaluate(every_rule, resource.obj)
     raw = len(resources) / (time.process_time() - started)
     best = 0.0
     for _ in range(2):  # best of two: the machine is shared

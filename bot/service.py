@@ -21,14 +21,13 @@ from bot.github.client import GitHubClientFactory
 from bot.github.retry import RetryPolicy
 from bot.pull.evaluate import evaluate_change
 from bot.pull.github import GitHubPullContext
-from bot.reporters import github_check, github_comment, github_review
+from bot.reporters import github_check, github_comment, github_plan, github_review
 
 if TYPE_CHECKING:
     from bot.settings import AppSettings
 
 log = logging.getLogger(__name__)
 
-MAX_PLAN_COMMENTS = 5  # a plan longer than this is a reason to narrow it, not to flood the pull request
 
 
 @dataclass(frozen=True)
@@ -126,8 +125,18 @@ class GitHubService:
         if pull is not None:
             comment_id = self._comment(api, pull, report, request.head_sha, warning, config, problems)
             review_comments = self._review(api, pull, report, request.head_sha, changed, head, config, problems)
+            if config.auto_plan and request.trigger.startswith("pull_request."):
+                self._auto_plan(api, pull, ctx, problems)
         return EvaluationOutcome(check_run_id, check.conclusion, check.title, check.annotations, comment_id,
                                  review_comments, report, tuple(problems))
+
+    def _auto_plan(self, api: RepoApi, pull: PullInfo, ctx: GitHubPullContext, problems: list[str]) -> None:
+        """`commands.autoPlan`: the plan comments follow every push. Best effort: the check is already out."""
+        try:
+            post_plan(api, pull.number, ctx, self._bot_login())
+        except (GitOpsBotError, OSError) as exc:
+            log.warning("auto-plan for #%d failed: %s", pull.number, exc)
+            problems.append(f"auto-plan: {exc}")
 
     def run_commands(self, event: CommentEvent) -> list[CommandResult]:
         """The `/gitops ...` commands of one PR comment, with the prefix and approvers of the base branch."""
@@ -244,16 +253,23 @@ class _PullCommandHost:
             self._pull.number, "issue_comment.command", self._event.delivery_id))
 
     def plan(self, paths: tuple[str, ...]) -> int | None:
-        from bot.plan import plan_change, render_plan_comments  # renders with kustomize: only when asked
-
         ctx = GitHubPullContext(self._api, self._pull.head_sha, self._pull.base_sha, self._pull.number)
-        parts = render_plan_comments(plan_change(ctx, scopes=[p for p in paths if p != "."]))
-        for body in parts[:MAX_PLAN_COMMENTS]:
-            self.reply(body)
-        if len(parts) > MAX_PLAN_COMMENTS:
-            self.reply(f"The plan has {len(parts)} parts; only the first {MAX_PLAN_COMMENTS} are posted. "
+        count = post_plan(self._api, self._pull.number, ctx, self._bot_login, scopes=paths)
+        if count > github_plan.MAX_PARTS:
+            self.reply(f"The plan has {count} parts; only the first {github_plan.MAX_PARTS} are posted. "
                        "Narrow it with paths: `plan apps/web`, or run `gitops-bot plan` locally.")
-        return len(parts)
+        return count
+
+
+def post_plan(api: RepoApi, pull_number: int, ctx: GitHubPullContext, bot_login: str,
+              scopes: tuple[str, ...] = ()) -> int:
+    """Render the plan and keep its comments up to date; returns how many parts it has."""
+    from bot.plan import plan_change  # renders with kustomize: only when asked
+
+    plan = plan_change(ctx, scopes=[p for p in scopes if p != "."])
+    bodies = [mask_secrets(b) for b in github_plan.plan_comment_bodies(plan)]
+    github_plan.publish_plan(api, pull_number, bodies, bot_login=bot_login)
+    return len(bodies)
 
 
 def _repo_config(trusted: Workspace) -> RepoConfig:

@@ -137,6 +137,10 @@ class PyGithubRepo:
         self._call("edit a comment", lambda: self._repo.requester.requestJsonAndCheck(
             "PATCH", url, input={"body": body}))
 
+    def delete_issue_comment(self, comment_id: int) -> None:
+        url = f"{self._repo.url}/issues/comments/{comment_id}"
+        self._call("delete a comment", lambda: self._repo.requester.requestJsonAndCheck("DELETE", url))
+
     def review_comments(self, number: int) -> list[Comment]:
         pr = self._pull(number)
         return self._call(f"list review comments of #{number}", lambda: [

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from bot.backends import EdgeBackends, edge_backends
+from bot.backends.opa_bundle import build_bundle
 from bot.backends.opa_server import (
     UNAVAILABLE_RULE,
     OpaServerPolicies,
     OpaServerSettings,
     OpaUnavailable,
     _put_modules,
-    build_bundle,
 )
 from bot.cli import main
 from bot.core.config import load_repo_config
@@ -311,7 +311,9 @@ def test_cli_engine_opa_server_reads_opa_url(opa, monkeypatch, capsys):
 
 
 def test_a_server_failing_after_the_push_is_reported_not_raised(fresh_opa):
-    policies = server_policies(fresh_opa.url, [])
+    policies = server_policies(
+        fresh_opa.url, [("p/a.rego", 'package main\n\ndeny contains "a" if true\n')], builtin=False
+    )
     policies.prepare()
     resources = as_resources([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}])
     fresh_opa.go_down("503")
@@ -322,3 +324,15 @@ def test_a_server_failing_after_the_push_is_reported_not_raised(fresh_opa):
         OpaUnavailable, match=r"PUT /v1/policies/gitops-bot/x\.rego: unavailable: server is shutting down"
     ):
         _put_modules(OpaServerSettings(fresh_opa.url).client(), [("gitops-bot/x.rego", "package x\n")])
+
+
+def test_concurrent_evaluations_share_one_push_and_agree(fresh_opa):
+    from concurrent.futures import ThreadPoolExecutor
+
+    resources = as_resources(workloads()[:40])
+    policies = server_policies(fresh_opa.url, [])
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: judged(policies.evaluate(resources)), range(4)))
+    assert results[0] and all(r == results[0] for r in results)
+    assert fresh_opa.count("GET", "/v1/data/gitops_bot/bundle") == 1  # pushed once, under the lock
+    assert fresh_opa.count("POST", "/v1/data/") == 4

@@ -194,7 +194,9 @@ def test_roles_and_team_memberships_through_the_client(standin: GitHubStandIn) -
 def test_plan_is_posted_as_a_comment(standin: GitHubStandIn, service: GitHubService) -> None:
     assert comment(service, standin, "/gitops plan apps/worker", "reader") == ["eyes", "+1"]
     [plan] = bot_replies(standin)
-    assert plan.startswith("## Plan\n\n")
+    assert plan.startswith("<!-- gitops-policy-bot:plan part=1 -->\n## Plan\n\n")
     assert "<summary>+ create Deployment shop/worker</summary>" in plan
     assert comment(service, standin, "/gitops plan apps/web", "reader") == ["eyes", "+1"]
-    assert bot_replies(standin)[-1].endswith(": no kustomization or manifest directory is affected, nothing will change.\n\n")
+    # A later plan edits the same comment instead of adding another.
+    [plan] = bot_replies(standin)
+    assert plan.endswith(": no kustomization or manifest directory is affected, nothing will change.\n\n")

@@ -316,6 +316,13 @@ class GitHubStandIn:
                 comment["edits"] = comment.get("edits", 0) + 1
             return _json(standin._comment_json(comment_id, comment))
 
+        @app.delete("/repos/<owner>/<name>/issues/comments/<int:comment_id>")
+        def delete_issue_comment(owner: str, name: str, comment_id: int) -> Response:
+            repo_or_404(owner, name)
+            with standin._lock:
+                standin.issue_comments.pop(comment_id, None) or _raise_not_found()
+            return Response(status=204)
+
         @app.post("/repos/<owner>/<name>/issues/comments/<int:comment_id>/reactions")
         @app.post("/repos/<owner>/<name>/issues/<int:comment_id>/reactions")
         def react(owner: str, name: str, comment_id: int) -> Response:
