@@ -200,3 +200,26 @@ def test_plan_is_posted_as_a_comment(standin: GitHubStandIn, service: GitHubServ
     # A later plan edits the same comment instead of adding another.
     [plan] = bot_replies(standin)
     assert plan.endswith(": no kustomization or manifest directory is affected, nothing will change.\n\n")
+
+
+def test_auto_plan_follows_every_push_in_one_comment() -> None:
+    config = CONFIG + b"  autoPlan: true\n"
+    base = load_tree("shop/base", extra={".gitops-bot.yaml": config})
+    violating = load_tree("shop/base", "shop/pr-violating", extra={".gitops-bot.yaml": config})
+    second = {**violating, WORKER: violating[WORKER].replace(b"nginx:latest", b"nginx:1.27.2")}
+    head2 = fake_sha("auto-plan-2")
+    repo = FixtureRepo(REPO, commits={BASE: base, VIOLATING: violating, head2: second},
+                       pulls={2: PullSpec(2, BASE, VIOLATING)})
+    server = GitHubStandIn([repo])
+    with server.serving():
+        settings = AppSettings(app_id=42, private_key=app_private_key(), webhook_secret="s",
+                               api_url=server.base_url, app_slug="gitops-policy-bot")
+        service = GitHubService(settings, retry_policy=RetryPolicy(sleep=lambda _: None))
+        service.evaluate(EvaluationRequest(1, REPO, VIOLATING, BASE, 2, "pull_request.opened", "d-1"))
+        plans = [b for b in bot_replies(server) if b.startswith("<!-- gitops-policy-bot:plan part=1 -->")]
+        assert len(plans) == 1 and "nginx:latest" in plans[0]
+        server.repos[REPO].pulls[2] = PullSpec(2, BASE, head2)
+        service.evaluate(EvaluationRequest(1, REPO, head2, BASE, 2, "pull_request.synchronize", "d-2"))
+        plans = [b for b in bot_replies(server) if b.startswith("<!-- gitops-policy-bot:plan part=1 -->")]
+        assert len(plans) == 1 and "nginx:1.27.2" in plans[0] and "nginx:latest" not in plans[0]
+    assert all_request_problems(server.requests) == []
