@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot.backends import edge_backends
 from bot.commands.approvals import apply_approvals, approvals_in
 from bot.commands.events import CommentEvent
 from bot.commands.permissions import Approvers
@@ -64,6 +66,13 @@ class GitHubService:
         self._settings = settings
         self._factory = client_factory or GitHubClientFactory(
             settings.app_id, settings.private_key, settings.api_url, retry_policy)
+        # The operator's OPA server / kubeconform (OPA_URL, KUBECONFORM_PATH); a repository's own
+        # `policies.opa.url` is never called by the App.
+        self._backends = edge_backends(os.environ, repository_opa_url=False)
+
+    def eval_options(self, pull: PullInfo | None) -> EvalOptions:
+        """The same options for the check run and for commands that re-derive the verdict."""
+        return EvalOptions(pull_request=pull.facts() if pull else None, backends=self._backends)
 
     def evaluate(self, request: EvaluationRequest) -> EvaluationOutcome:
         """Never leaves a check run in progress: on an error it is completed as failed, saying why."""
@@ -106,8 +115,7 @@ class GitHubService:
         base_sha = request.base_sha or (pull.base_sha if pull else None)
         ctx = GitHubPullContext(api, request.head_sha, base_sha, request.pull_number)
         approvals_pull = request.pull_number if request.pull_number is not None else request.approvals_from
-        options = EvalOptions(pull_request=pull.facts() if pull else None)
-        report = with_approvals(api, approvals_pull, evaluate_change(ctx, options), self._bot_login())
+        report = with_approvals(api, approvals_pull, evaluate_change(ctx, self.eval_options(pull)), self._bot_login())
         changed = ctx.changed_files()
         head = ctx.workspace(request.head_sha)
         config = _repo_config(ctx.workspace(base_sha) if base_sha else head)
@@ -244,7 +252,8 @@ class _PullCommandHost:
 
     def current_report(self) -> tuple[Report, str]:
         ctx = GitHubPullContext(self._api, self._pull.head_sha, self._pull.base_sha, self._pull.number)
-        report = with_approvals(self._api, self._pull.number, evaluate_change(ctx), self._bot_login)
+        options = self._service.eval_options(self._pull)
+        report = with_approvals(self._api, self._pull.number, evaluate_change(ctx, options), self._bot_login)
         return report, self._pull.head_sha
 
     def evaluate(self) -> None:

@@ -266,12 +266,17 @@ def _error_findings(resource: Resource, path: FieldPath, msg: str, strict: bool)
     return [_finding(resource, _rule_for(lower), path, _at(path, msg))]
 
 
+# Messages of jsonschema v5 (kubeconform v0.6), v6 (v0.7) and gojsonschema (v0.4-v0.5), by rule.
+_RANGE_RE = re.compile(
+    r"^(exclusive)?(min|max)\w*:|must be [<>]=?|must be (greater|less) than|length must be|items required"
+)
+_TYPE_RE = re.compile(r"expected .* but got |^got \w+, want |invalid type")
+
+
 def _rule_for(lower: str) -> str:
-    if (
-        ("expected" in lower and "but got" in lower)
-        or ("got " in lower and ", want " in lower)
-        or "invalid type" in lower
-    ):
+    if _RANGE_RE.search(lower):  # before type: v6 words ranges as "minimum: got -1, want 0"
+        return messages.RULE_RANGE
+    if _TYPE_RE.search(lower):
         return messages.RULE_TYPE
     if "must be one of" in lower:
         return messages.RULE_ENUM
@@ -279,8 +284,6 @@ def _rule_for(lower: str) -> str:
         return messages.RULE_PATTERN
     if "is not valid" in lower or "format" in lower:
         return messages.RULE_FORMAT
-    if re.search(r"must be [<>]=?|length|minimum|maximum|items required|minitems|maxitems", lower):
-        return messages.RULE_RANGE
     return messages.RULE_INVALID
 
 

@@ -23,6 +23,7 @@ from bot.backends.kubeconform import (
     match_results,
     parse_output,
     pointer_path,
+    result_findings,
 )
 from bot.cli import main
 from bot.core.config import load_repo_config
@@ -243,3 +244,30 @@ def test_results_match_resources_by_file_kind_name_in_document_order():
     ]
     pairs = match_results([first, second, other], results)
     assert [(r.line, result.msg) for r, result in pairs] == [(1, "one"), (6, "two")]
+
+
+@pytest.mark.parametrize(
+    ("message", "rule"),
+    [
+        ("expected integer or null, but got string", "schema/type"),  # v0.6 (jsonschema v5)
+        ("got string, want integer", "schema/type"),  # v0.7 (jsonschema v6)
+        ("Invalid type. Expected: [integer,null], given: string", "schema/type"),  # v0.5 (gojsonschema)
+        ("must be >= 0 but found -1", "schema/range"),
+        ("minimum: got -1, want 0", "schema/range"),
+        ("maxLength: got 70, want 63", "schema/range"),
+        ("length must be <= 63, but got 70", "schema/range"),
+        ("minimum 1 items required, but found 0 items", "schema/range"),
+        ("Must be greater than or equal to 0", "schema/range"),
+        ('value must be one of "Always", "Never"', "schema/enum"),
+        ("'Abc' does not match pattern '^[a-z]+$'", "schema/pattern"),
+        ("'yesterday' is not valid 'date-time'", "schema/format"),
+        ("Does not match format 'date-time'", "schema/format"),
+        ("oneOf failed", "schema/invalid"),
+    ],
+)
+def test_messages_of_each_kubeconform_generation_get_our_rule(message, rule):
+    resource = Resource({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}, "p.yaml")
+    result = KubeconformResult(
+        "p.yaml", "Pod", "p", "v1", "statusInvalid", message, (("/metadata/name", message),)
+    )
+    assert [f.rule for f in result_findings(resource, result, strict=False)] == [rule]

@@ -23,18 +23,16 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+_DATA_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _URLS = Map(
     [
         Rule("/health", endpoint="health", methods=["GET"]),
         Rule("/v1/policies", endpoint="policies", methods=["GET"], strict_slashes=False),
         Rule("/v1/policies/<path:policy_id>", endpoint="policy", methods=["GET", "PUT", "DELETE"]),
         Rule(
-            "/v1/data",
-            endpoint="data",
-            methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            defaults={"path": ""},
+            "/v1/data/", endpoint="data", methods=_DATA_METHODS, defaults={"path": ""}, strict_slashes=False
         ),
-        Rule("/v1/data/<path:path>", endpoint="data", methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Rule("/v1/data/<path:path>", endpoint="data", methods=_DATA_METHODS),
     ]
 )
 
