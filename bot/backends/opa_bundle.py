@@ -6,7 +6,6 @@ compiles in-process, so the server's answers become the same findings.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Sequence
@@ -15,7 +14,7 @@ from typing import Any
 
 from bot.core.rego.inventory import INVENTORY_PATH
 from bot.core.rego.metadata import RuleMetadata, parse_package_metadata
-from bot.core.rego.policyset import BUILTIN_NAMESPACE
+from bot.core.rego.policyset import builtin_rule, is_builtin_rule_package
 from bot.core.rego.sources import builtin_sources, merge_data_files, split_sources
 from bot.core.rego.targets import RuleTarget, find_targets
 from bot.errors import PolicyError
@@ -73,23 +72,11 @@ def build_bundle(
         if meta is not None:
             metadata.setdefault(meta.package, meta)
     wanted = set(namespaces)
-    targets = find_targets(modules, lambda pkg: _is_builtin_rule(pkg) or pkg in wanted)
-    for package in {t.package for t in targets if _is_builtin_rule(t.package)}:
-        metadata[package] = _with_rule_id(package, metadata.get(package))
+    targets = find_targets(modules, lambda pkg: is_builtin_rule_package(pkg) or pkg in wanted)
+    for package in {t.package for t in targets if is_builtin_rule_package(t.package)}:
+        metadata[package] = builtin_rule(package, metadata.get(package))
     data = merge_data_files(data_files)
     gitops = data.get(INVENTORY_PATH[0])
     if isinstance(gitops, dict) and INVENTORY_PATH[1] in gitops:  # per-run facts win, as in-process
         data = {**data, INVENTORY_PATH[0]: {k: v for k, v in gitops.items() if k != INVENTORY_PATH[1]}}
     return PolicyBundle(tuple(modules), data, metadata, tuple(targets))
-
-
-def _is_builtin_rule(package: str) -> bool:
-    return package.startswith(BUILTIN_NAMESPACE + ".")
-
-
-def _with_rule_id(package: str, meta: RuleMetadata | None) -> RuleMetadata:
-    """Built-in rules without a METADATA id get the package's last segment in kebab-case, as in-process."""
-    fallback_id = package.rsplit(".", 1)[-1].replace("_", "-")
-    if meta is None:
-        return RuleMetadata(fallback_id, "", None, "", "", package)
-    return meta if meta.id else dataclasses.replace(meta, id=fallback_id, package=package)

@@ -27,8 +27,7 @@ from bot.core.config import RepoConfig
 from bot.core.findings import Finding, Severity, Source
 from bot.core.rego.engine import clean_engine_message
 from bot.core.rego.inventory import build_inventory
-from bot.core.rego.policyset import POLICY_ERROR_RULE
-from bot.core.rego.results import package_findings
+from bot.core.rego.results import package_findings, policy_error_finding
 from bot.core.rego.sources import directory_sources, workspace_sources
 from bot.core.rego.targets import package_documents, single_query
 from bot.core.rego.v0_upgrade import looks_like_v0, upgrade_v0_module
@@ -215,7 +214,7 @@ class OpaServerPolicies:
     def _findings(self, resource: Resource, values: list[Any]) -> list[Finding]:
         targets = list(self.bundle.targets)
         broken = {t.package: v for t, v in zip(targets, values, strict=True) if isinstance(v, PolicyError)}
-        findings = [_error_finding(resource, package, error) for package, error in broken.items()]
+        findings = [policy_error_finding(resource, package, error) for package, error in broken.items()]
         for package, document in package_documents(targets, values).items():
             findings.extend(
                 package_findings(
@@ -340,15 +339,3 @@ def _request_reason(error: requests.RequestException, timeout: float) -> str:
 def _short(query: str) -> str:
     flat = " ".join(query.split())
     return flat if len(flat) <= 80 else flat[:77] + "..."
-
-
-def _error_finding(resource: Resource, package: str, error: PolicyError) -> Finding:
-    return Finding(
-        rule=POLICY_ERROR_RULE,
-        severity=Severity.ERROR,
-        message=f"policy package {package} could not be evaluated for this document: {error}",
-        file=resource.file,
-        line=resource.line,
-        source=Source.POLICY,
-        resource=resource.ref,
-    )

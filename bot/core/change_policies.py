@@ -12,17 +12,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.changes import DELETE, ObjectChange, pair_objects
 from bot.core.config import RepoConfig
 from bot.core.findings import Finding, Severity, Source
+from bot.core.policy_loader import cached_per_thread
 from bot.core.rego.engine import DEFAULT_ENGINE, package_of
 from bot.core.rego.policyset import PolicySet
-from bot.core.rego.results import package_findings
+from bot.core.rego.results import package_findings, policy_error_finding
 from bot.core.rego.sources import Source as PolicySource
 from bot.core.rego.sources import builtin_sources, directory_sources, split_sources, workspace_sources
 from bot.core.rego.targets import RuleTarget, combined_query, find_targets, package_documents, single_query
@@ -35,9 +35,6 @@ BUILTIN_CHANGE_NAMESPACE = "gitops.change.builtin"
 # Built-in modules the change set compiles: the rules and the helper libraries (gitops.lib.change,
 # gitops.lib.semver, gitops.lib.kubernetes); never the per-document rules.
 _BUILTIN_CHANGE_PREFIXES = (BUILTIN_CHANGE_NAMESPACE + ".", "gitops.lib.")
-CHANGE_POLICY_ERROR_RULE = "policy-error"
-_CACHE_SIZE = 16
-_local = threading.local()
 
 
 def pull_request_facts(pull_request: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -131,7 +128,7 @@ class ChangePolicySet:
         resource = change.current
         values = self._query_rules(document)
         findings = [
-            _error_finding(resource, t.package, v)
+            policy_error_finding(resource, t.package, v, subject="change")
             for t, v in zip(self.targets, values, strict=True)
             if isinstance(v, PolicyError)
         ]
@@ -179,7 +176,8 @@ def load_change_policies(
     engine = engine or config.policy_engine or DEFAULT_ENGINE
     namespaces = tuple(config.change_namespaces)
     repo_sources = workspace_sources(trusted, config.policy_dirs) if config.policy_dirs else []
-    sets = [_cached((engine, namespaces, config.builtin_policies, _fingerprint(repo_sources)), lambda: ChangePolicySet.load(
+    key = ("change", engine, namespaces, config.builtin_policies, _fingerprint(repo_sources))
+    sets = [cached_per_thread(key, lambda: ChangePolicySet.load(
         repo_sources, namespaces=namespaces, engine=engine, builtin=config.builtin_policies
     ))]
     if extra_dirs:
@@ -251,27 +249,3 @@ def _fingerprint(sources: Sequence[PolicySource]) -> str:
     return digest.hexdigest()
 
 
-def _cached(key: tuple, build: Callable[[], ChangePolicySet]) -> ChangePolicySet:
-    """Per thread: regorus engines must stay on the thread that built them."""
-    cache: OrderedDict[tuple, ChangePolicySet] | None = getattr(_local, "cache", None)
-    if cache is None:
-        cache = _local.cache = OrderedDict()
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
-    policy_set = cache[key] = build()
-    while len(cache) > _CACHE_SIZE:
-        cache.popitem(last=False)
-    return policy_set
-
-
-def _error_finding(resource: Resource, package: str, error: PolicyError) -> Finding:
-    return Finding(
-        rule=CHANGE_POLICY_ERROR_RULE,
-        severity=Severity.ERROR,
-        message=f"change policy package {package} could not be evaluated for this change: {error}",
-        file=resource.file,
-        line=resource.line,
-        source=Source.POLICY,
-        resource=resource.ref,
-    )

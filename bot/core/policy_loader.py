@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from bot.core.config import RepoConfig
 from bot.core.rego.policyset import PolicySet
@@ -20,10 +21,11 @@ from bot.core.workspace import Workspace
 DEFAULT_ENGINE = "regorus"
 POLICY_SUFFIXES = (".rego", ".json", ".yaml", ".yml")
 _CACHE_SIZE = 32
+T = TypeVar("T")
 _local = threading.local()
 
 
-def _thread_cache() -> OrderedDict[tuple, PolicySet]:
+def _thread_cache() -> OrderedDict[tuple, Any]:
     cache = getattr(_local, "cache", None)
     if cache is None:
         cache = _local.cache = OrderedDict()
@@ -43,7 +45,8 @@ def _fingerprint(ws: Workspace, paths: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
-def _cached(key: tuple, build) -> PolicySet:  # type: ignore[no-untyped-def]
+def cached_per_thread(key: tuple, build: Callable[[], T]) -> T:
+    """The compiled object for ``key`` on this thread, built once (a small LRU per thread)."""
     cache = _thread_cache()
     if key in cache:
         cache.move_to_end(key)
@@ -64,7 +67,7 @@ def load_policies(
     files = policy_files(trusted, dirs) if dirs else []
     key = ("workspace", engine, namespaces, config.builtin_policies, dirs, _fingerprint(trusted, files))
     sets = [
-        _cached(
+        cached_per_thread(
             key,
             lambda: PolicySet.from_workspace(
                 trusted, list(dirs), namespaces=namespaces, engine=engine, builtin=config.builtin_policies

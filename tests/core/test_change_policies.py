@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from bot.core.change_policies import (
-    CHANGE_POLICY_ERROR_RULE,
     ChangePolicySet,
     change_input,
     pull_request_facts,
@@ -17,6 +16,7 @@ from bot.core.evaluate import EvalOptions, evaluate
 from bot.core.findings import Severity, Waiver
 from bot.core.manifests import load_workspace
 from bot.core.rego import ENGINES, builtin_policy_dir, run_policy_tests
+from bot.core.rego.results import POLICY_ERROR_RULE
 from bot.core.workspace import Workspace
 from bot.pull.evaluate import evaluate_change
 from bot.pull.fake import FakePullContext
@@ -45,7 +45,7 @@ def rows(findings):
 def test_builtin_change_rules_report_exact_findings(engine):
     report = evaluate_change(fixture_context("builtin"), EvalOptions(engine=engine))
 
-    assert [f for f in report.findings if f.rule == CHANGE_POLICY_ERROR_RULE] == []
+    assert [f for f in report.findings if f.rule == POLICY_ERROR_RULE] == []
     assert rows(change_findings(report)) == [
         ("change-deployment-selector", "error", "api.yaml", 8, "spec.selector", "Deployment/shop/api"),
         ("change-destructive-delete", "error", "crd.yaml", 4, "metadata.name", "CustomResourceDefinition/widgets.example.com"),
@@ -250,9 +250,9 @@ def test_a_failing_repository_rule_is_one_error_and_the_builtin_rules_still_run(
     report = evaluate_change(FakePullContext(head=head, base=base))
     assert sorted((f.rule, f.file, f.line) for f in report.findings if f.source == "policy") == [
         ("change-destructive-delete", "pvc.yaml", 4),
-        (CHANGE_POLICY_ERROR_RULE, "pvc.yaml", 1),
+        (POLICY_ERROR_RULE, "pvc.yaml", 1),
     ]
-    error = next(f for f in report.findings if f.rule == CHANGE_POLICY_ERROR_RULE)
+    error = next(f for f in report.findings if f.rule == POLICY_ERROR_RULE)
     assert error.message.startswith("change policy package gitops.change could not be evaluated for this change: ")
 
 
@@ -311,9 +311,9 @@ def test_change_policy_that_needs_the_per_document_library_fails_alone(engine):
     base = {".gitops-bot.yaml": config, "policy/c.rego": uses_builtin, "pvc.yaml": PVC}
     head = {**base, "pvc.yaml": PVC.replace("5Gi", "6Gi")}
     report = evaluate_change(FakePullContext(head=head, base=base), EvalOptions(engine=engine))
-    broken = [f for f in report.findings if f.rule in ("config/invalid", CHANGE_POLICY_ERROR_RULE)]
+    broken = [f for f in report.findings if f.rule in ("config/invalid", POLICY_ERROR_RULE)]
     if engine == "opa":  # OPA type-checks calls when compiling: the whole change set is refused
         assert [(f.rule, f.file, f.line) for f in broken] == [("config/invalid", ".gitops-bot.yaml", 0)]
         assert broken[0].message.startswith("the repository's change policies do not compile: compile policy/c.rego")
     else:  # regorus finds the missing function when evaluating: that one package fails for that change
-        assert [(f.rule, f.file, f.line) for f in broken] == [(CHANGE_POLICY_ERROR_RULE, "pvc.yaml", 1)]
+        assert [(f.rule, f.file, f.line) for f in broken] == [(POLICY_ERROR_RULE, "pvc.yaml", 1)]

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.core.findings import Finding, Severity, Source
+from bot.core.findings import Finding, Severity
 from bot.core.rego.engine import DEFAULT_ENGINE, RegoEngine, make_engine
 from bot.core.rego.inventory import INVENTORY_PATH, build_inventory
 from bot.core.rego.metadata import RuleMetadata, parse_package_metadata
-from bot.core.rego.results import package_findings
+from bot.core.rego.results import package_findings, policy_error_finding
 from bot.core.rego.sources import (
     builtin_sources,
     deep_merge,
@@ -27,7 +27,6 @@ from bot.core.workspace import Workspace
 from bot.errors import PolicyError
 
 BUILTIN_NAMESPACE = "gitops.builtin"
-POLICY_ERROR_RULE = "policy-error"
 
 
 @dataclass
@@ -86,9 +85,9 @@ class PolicySet:
         rego.compile()
         base_data = merge_data_files(data_files, base=data)
         wanted = set(namespaces)
-        targets = find_targets(modules, lambda pkg: _is_builtin_rule_package(pkg) or pkg in wanted)
-        rule_packages = sorted({t.package for t in targets if _is_builtin_rule_package(t.package)})
-        rules = [_builtin_rule(pkg, metadata.get(pkg)) for pkg in rule_packages]
+        targets = find_targets(modules, lambda pkg: is_builtin_rule_package(pkg) or pkg in wanted)
+        rule_packages = sorted({t.package for t in targets if is_builtin_rule_package(t.package)})
+        rules = [builtin_rule(pkg, metadata.get(pkg)) for pkg in rule_packages]
         metadata.update((rule.package, rule) for rule in rules)
         return cls(rego, tuple(namespaces), base_data, metadata, sorted(rules, key=lambda r: r.id), targets)
 
@@ -153,7 +152,7 @@ class PolicySet:
     ) -> list[Finding]:
         # A rule that failed is one error finding; the other rules of its package still report.
         broken = {t.package: v for t, v in zip(targets, values, strict=True) if isinstance(v, PolicyError)}
-        findings = [_error_finding(resource, package, error) for package, error in broken.items()]
+        findings = [policy_error_finding(resource, package, error) for package, error in broken.items()]
         for package, document in package_documents(targets, values).items():
             metadata = self.metadata.get(package)
             findings.extend(
@@ -194,11 +193,11 @@ def _batches_by_kind(resources: Sequence[Resource]) -> list[list[Resource]]:
     return [group[i : i + BATCH_SIZE] for group in by_kind.values() for i in range(0, len(group), BATCH_SIZE)]
 
 
-def _is_builtin_rule_package(package: str) -> bool:
+def is_builtin_rule_package(package: str) -> bool:
     return package.startswith(BUILTIN_NAMESPACE + ".")
 
 
-def _builtin_rule(package: str, meta: RuleMetadata | None) -> RuleMetadata:
+def builtin_rule(package: str, meta: RuleMetadata | None) -> RuleMetadata:
     """Built-in rules without METADATA still get an id: the package's last segment in kebab-case."""
     fallback_id = package.rsplit(".", 1)[-1].replace("_", "-")
     if meta is None:
@@ -215,15 +214,3 @@ def _without_inventory(data: dict) -> dict:
     if not isinstance(gitops, dict) or INVENTORY_PATH[1] not in gitops:
         return data
     return {**data, INVENTORY_PATH[0]: {k: v for k, v in gitops.items() if k != INVENTORY_PATH[1]}}
-
-
-def _error_finding(resource: Resource, package: str, error: PolicyError) -> Finding:
-    return Finding(
-        rule=POLICY_ERROR_RULE,
-        severity=Severity.ERROR,
-        message=f"policy package {package} could not be evaluated for this document: {error}",
-        file=resource.file,
-        line=resource.line,
-        source=Source.POLICY,
-        resource=resource.ref,
-    )

@@ -159,3 +159,20 @@ def _suggestion(value: Any) -> str | None:
 
 def _stringified(value: Any, what: str) -> str:
     return f"{json.dumps(value, sort_keys=True, default=str)} (policy returned a {what})"
+
+
+POLICY_ERROR_RULE = "policy-error"
+
+
+def policy_error_finding(resource: Resource, package: str, error: Exception, *, subject: str = "document") -> Finding:
+    """A rule that fails at run time is one blocking finding; the other rules still report."""
+    what = "change policy" if subject == "change" else "policy"
+    return Finding(
+        rule=POLICY_ERROR_RULE,
+        severity=Severity.ERROR,
+        message=f"{what} package {package} could not be evaluated for this {subject}: {error}",
+        file=resource.file,
+        line=resource.line,
+        source=Source.POLICY,
+        resource=resource.ref,
+    )
