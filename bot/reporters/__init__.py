@@ -8,7 +8,7 @@ from typing import Protocol
 from bot.core.findings import Report
 from bot.errors import ConfigError
 
-FORMATS: tuple[str, ...] = ("text", "json", "sarif", "junit", "github")
+FORMATS: tuple[str, ...] = ("text", "json", "sarif", "junit", "github", "markdown")
 
 
 class Reporter(Protocol):
@@ -46,6 +46,10 @@ def get(name: str, *, color: bool = False, base_dir: str = "", verbose: bool = F
         return JUnitReporter(base_dir=base_dir)
     if key == "github":
         return GitHubActionsReporter(base_dir=base_dir)
+    if key == "markdown":
+        from bot.reporters.markdown import MarkdownReporter
+
+        return MarkdownReporter()
     raise ConfigError(f"unknown format {name!r}: expected one of {', '.join(FORMATS)}")
 
 

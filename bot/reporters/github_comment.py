@@ -27,6 +27,8 @@ class CommentContext:
 def file_link(ctx: CommentContext, path: str, line: int) -> str:
     anchor = f"#L{line}" if line > 0 else ""
     label = f"{path}:{line}" if line > 0 else path
+    if not ctx.html_url:  # a local preview: link the file relative to the current directory
+        return f"[`{label}`]({path}{anchor})"
     return f"[`{label}`]({ctx.html_url}/blob/{ctx.head_sha}/{path}{anchor})"
 
 

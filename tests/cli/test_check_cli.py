@@ -125,7 +125,7 @@ def test_edited_policy_that_does_not_compile_is_reported(tmp_path):
     assert f["file"] == "policy/ok.rego"
 
 
-@pytest.mark.parametrize("fmt", ["text", "sarif", "junit", "github"])
+@pytest.mark.parametrize("fmt", ["text", "sarif", "junit", "github", "markdown"])
 def test_every_format_renders_the_sample_repo(fmt):
     proc = run("check", "--format", fmt, "fixtures/sample-repo")
     assert proc.returncode == 1, proc.stderr

@@ -20,7 +20,7 @@ def test_every_format_renders_text_ending_in_newline(name: str) -> None:
 def test_unknown_format_lists_valid_ones() -> None:
     with pytest.raises(ConfigError) as err:
         get("xml")
-    assert str(err.value) == "unknown format 'xml': expected one of text, json, sarif, junit, github"
+    assert str(err.value) == "unknown format 'xml': expected one of text, json, sarif, junit, github, markdown"
     assert err.value.exit_code == 2
 
 
