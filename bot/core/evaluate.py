@@ -20,19 +20,13 @@ from bot.core import policy_changes
 from bot.core.backends import OPA_SERVER_ENGINE, Backends
 from bot.core.change_policies import judge_changes
 from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_repo_config
-from bot.core.findings import Finding, Report, ResourceRef, Severity, Source
+from bot.core.findings import Finding, Report, Severity, Source
 from bot.core.gatekeeper.hook import check_gatekeeper
-from bot.core.kustomize import find_patch_files
-from bot.core.manifests import LoadLimits, LoadResult, load_workspace
+from bot.core.manifests import LoadResult
 from bot.core.policy_loader import load_policies
-from bot.core.resource import Resource
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
-from bot.core.waivers import (
-    annotation_waivers,
-    expired_exception_notices,
-    waive_by_annotations,
-    waive_by_exceptions,
-)
+from bot.core.scope import Scope, configured_crds, deleted_objects, load_base, load_head
+from bot.core.waivers import settle
 from bot.core.workspace import Workspace
 from bot.errors import ConfigError, PolicyError
 
@@ -68,7 +62,7 @@ def evaluate(
     """Judge ``head`` (only ``options.changed_paths`` when given) with config and policies from ``trusted``.
 
     ``trusted`` defaults to ``base``, then ``head``: a pull request never judges itself
-    with the policies it edits.
+    with the policies it edits. Stages: config → load → schema → policy → settle.
     """
     options = options or EvalOptions()
     trusted = trusted or base or head
@@ -83,79 +77,32 @@ def evaluate(
             report.findings.extend(e.findings())
             report.notices.append(f"{e.path} is invalid; nothing else was checked")
             return report
-    version = options.kubernetes_version or config.kubernetes_version or DEFAULT_KUBERNETES_VERSION
-    report.kubernetes_version = version
-    strict = config.strict if options.strict is None else options.strict
 
     with clock("load"):
-        paths = _paths_to_check(head, config, options.changed_paths)
-        patch_files, kustomize_findings = find_patch_files(head)
-        limits = _limits(config)
-        loaded = load_workspace(head, paths, limits, patch_files=patch_files)
-        report.findings.extend(f for f in kustomize_findings if f.file in set(paths))
-        report.findings.extend(loaded.findings)
-        report.notices.extend(f"skipped {file}: {reason}" for file, reason in loaded.skipped)
-        report.files_checked = len(paths) - len(loaded.skipped)
-        report.resources_checked = len(loaded.resources)
-
-    before: LoadResult | None = None
-    if base is not None and options.changed_paths is not None:
-        with clock("load_base"):
-            before = _load_before(base, config, options, limits, patch_files)
+        scope = load_head(head, config, options.changed_paths)
+        report.findings.extend(scope.findings)
+        report.notices.extend(f"skipped {file}: {reason}" for file, reason in scope.loaded.skipped)
+        report.files_checked = len(scope.paths) - len(scope.loaded.skipped)
+        report.resources_checked = len(scope.loaded.resources)
+        before = None
+        if base is not None and options.changed_paths is not None:
+            before = load_base(base, config, options.changed_paths, options.deleted_paths, scope)
 
     with clock("schema"):
         try:
-            validator = SchemaValidator(version, strict=strict, unknown_kinds=config.unknown_kinds)
-        except ConfigError as e:
+            report.findings.extend(_schema_stage(head, config, options, scope, report))
+        except ConfigError as e:  # an unsupported Kubernetes version: nothing can be validated
             report.findings.append(_config_finding(str(e), config.source))
             return report
-        report.kubernetes_version = validator.kubernetes_version
-        crds = [r for r in loaded.resources if r.kind == "CustomResourceDefinition"]
-        crds += _crds_from_config(head, config, limits, exclude=set(paths))
-        report.findings.extend(f for f in validator.add_crds(crds) if f.file in set(paths))
-        external = options.backends.schema_backend(config, validator.kubernetes_version, strict) if options.backends else None
-        if external is not None:
-            report.findings.extend(external.validate(head, loaded.resources, validator))
-        else:
-            for resource in loaded.resources:
-                report.findings.extend(validator.validate(resource))
-        _progress(options, len(loaded.resources))
 
     with clock("policy"):
         if options.policies:
-            try:
-                policy_sets = _policy_sets(trusted, config, options, report)
-            except PolicyError as e:
-                report.findings.append(_config_finding(f"the repository's policies do not compile: {e}", config.source))
-                policy_sets = []
-            for policy_set in policy_sets:
-                report.findings.extend(policy_set.evaluate(loaded.resources))
-            report.findings = check_gatekeeper(
-                report.findings, loaded.resources, trusted=trusted, config=config, limits=limits, engine=options.engine
-            )
-            if before is not None and policy_sets:  # no policy set: they did not compile, already reported
-                report.findings.extend(
-                    judge_changes(
-                        trusted, config, before.resources, loaded.resources, extra_dirs=options.extra_policy_dirs,
-                        engine=options.engine, pull_request=options.pull_request, head_files=paths,
-                    )
-                )
+            report.findings = _policy_stage(trusted, config, options, scope, before, report)
 
-    with clock("waivers"):
-        by_resource: dict[tuple[str, ResourceRef], dict] = {}
-        for resource in loaded.resources:
-            waivers, problems = annotation_waivers(resource)
-            report.findings.extend(problems)
-            if waivers:
-                by_resource.setdefault((resource.file, resource.ref), {}).update(waivers)
-        report.findings = _waive_by_annotations(report.findings, by_resource)
-        report.findings = _apply_overrides(report.findings, config.rule_overrides)
-        report.findings = waive_by_exceptions(report.findings, config.exceptions, today)
-        report.findings.extend(expired_exception_notices(config.exceptions, config.source, today))
-
-    if before is not None:
-        with clock("deleted"):
-            report.deleted = _deleted_objects(before, loaded)
+    with clock("settle"):
+        report.findings = settle(report.findings, scope.loaded.resources, config, today)
+        if before is not None:
+            report.deleted = deleted_objects(before, scope.loaded)
 
     if options.changed_paths is not None and trusted is not head:
         with clock("policy_changes"):
@@ -163,6 +110,49 @@ def evaluate(
             report.findings.extend(changes.findings)
             report.policy_changes = changes.results
     return report
+
+
+def _schema_stage(head: Workspace, config: RepoConfig, options: EvalOptions, scope: Scope, report: Report) -> list[Finding]:
+    version = options.kubernetes_version or config.kubernetes_version or DEFAULT_KUBERNETES_VERSION
+    strict = config.strict if options.strict is None else options.strict
+    report.kubernetes_version = version
+    validator = SchemaValidator(version, strict=strict, unknown_kinds=config.unknown_kinds)
+    report.kubernetes_version = validator.kubernetes_version
+    resources = scope.loaded.resources
+    in_scope = set(scope.paths)
+    crds = [r for r in resources if r.kind == "CustomResourceDefinition"]
+    crds += configured_crds(head, config, scope.limits, exclude=in_scope)
+    findings = [f for f in validator.add_crds(crds) if f.file in in_scope]
+    external = options.backends.schema_backend(config, validator.kubernetes_version, strict) if options.backends else None
+    if external is not None:
+        findings += external.validate(head, resources, validator)
+    else:
+        for resource in resources:
+            findings += validator.validate(resource)
+    _progress(options, len(resources))
+    return findings
+
+
+def _policy_stage(
+    trusted: Workspace, config: RepoConfig, options: EvalOptions, scope: Scope, before: LoadResult | None, report: Report
+) -> list[Finding]:
+    """Rego (in-process or a backend), then Gatekeeper templates, then change-aware rules."""
+    findings = list(report.findings)
+    resources = scope.loaded.resources
+    try:
+        policy_sets = _policy_sets(trusted, config, options, findings)
+    except PolicyError as e:
+        findings.append(_config_finding(f"the repository's policies do not compile: {e}", config.source))
+        policy_sets = []
+    for policy_set in policy_sets:
+        findings += policy_set.evaluate(resources)
+    findings = check_gatekeeper(findings, resources, trusted=trusted, config=config, limits=scope.limits, engine=options.engine)
+    if before is not None and policy_sets:  # no policy set: they did not compile, already reported
+        findings += judge_changes(
+            trusted, config, before.resources, resources, extra_dirs=options.extra_policy_dirs,
+            engine=options.engine, pull_request=options.pull_request, head_files=scope.paths,
+        )
+    return findings
 
 
 class _Clock:
@@ -195,14 +185,14 @@ def _load_config(trusted: Workspace, options: EvalOptions, today: dt.date) -> Re
     return load_repo_config(data, name, today=today)
 
 
-def _policy_sets(trusted: Workspace, config: RepoConfig, options: EvalOptions, report: Report) -> list:
+def _policy_sets(trusted: Workspace, config: RepoConfig, options: EvalOptions, findings: list[Finding]) -> list:
     """In-process policy sets, or the evaluators of a backend the front door plugged in (an OPA server)."""
     engine = options.engine or config.policy_engine
     backend = options.backends.policy_backend(config, engine) if options.backends else None
     if backend is not None:
         return backend.load(trusted, config, options.extra_policy_dirs)
     if engine == OPA_SERVER_ENGINE:
-        report.findings.append(
+        findings.append(
             _config_finding("policies.engine is opa-server but no OPA server is configured here", config.source).with_(
                 rule="policy/opa-unavailable", source=Source.POLICY
             )
@@ -211,43 +201,12 @@ def _policy_sets(trusted: Workspace, config: RepoConfig, options: EvalOptions, r
     return load_policies(trusted, config, options.extra_policy_dirs, engine=engine)
 
 
-def _limits(config: RepoConfig) -> LoadLimits:
-    defaults = LoadLimits()
-    return LoadLimits(
-        max_bytes=config.max_file_bytes or defaults.max_bytes,
-        max_documents=config.max_documents or defaults.max_documents,
-        max_depth=defaults.max_depth,
-        max_nodes=defaults.max_nodes,
-    )
 
 
-def _paths_to_check(head: Workspace, config: RepoConfig, changed: Collection[str] | None) -> list[str]:
-    candidates = head.paths if changed is None else [p for p in sorted(set(changed)) if head.exists(p)]
-    return [p for p in candidates if config.selects(p)]
 
 
-def _crds_from_config(head: Workspace, config: RepoConfig, limits: LoadLimits, exclude: set[str]) -> list[Resource]:
-    """CRDs from the configured locations, loaded even when the change does not touch them."""
-    if not config.crds:
-        return []
-    wanted = [
-        p
-        for p in head.paths
-        if p not in exclude
-        and p.endswith((".yaml", ".yml", ".json"))
-        and any(_under(p, loc) for loc in config.crds)
-    ]
-    loaded = load_workspace(head, wanted, limits)
-    return [r for r in loaded.resources if r.kind == "CustomResourceDefinition"]
 
 
-def _under(path: str, location: str) -> bool:
-    import fnmatch
-
-    loc = location.strip().removeprefix("./")
-    if any(ch in loc for ch in "*?["):
-        return fnmatch.fnmatchcase(path, loc)
-    return path == loc or path.startswith(loc.rstrip("/") + "/")
 
 
 def _config_finding(message: str, config_file: str) -> Finding:
@@ -259,47 +218,3 @@ def _config_finding(message: str, config_file: str) -> Finding:
         source=Source.CONFIG,
         remediation="Fix the setting named in the message (README: Configuration).",
     )
-
-
-def _waive_by_annotations(findings: list[Finding], by_resource: dict) -> list[Finding]:
-    if not by_resource:
-        return findings
-    out: list[Finding] = []
-    for f in findings:
-        waivers = by_resource.get((f.file, f.resource)) if f.resource else None
-        out.extend(waive_by_annotations([f], waivers) if waivers else [f])
-    return out
-
-
-def _apply_overrides(findings: list[Finding], overrides: dict[str, Severity | None]) -> list[Finding]:
-    """Config `rules:` re-levels or disables any rule id (schema and policy alike)."""
-    if not overrides:
-        return findings
-    out = []
-    for f in findings:
-        if f.rule in overrides:
-            level = overrides[f.rule]
-            if level is None:
-                continue
-            f = f.with_(severity=level)
-        out.append(f)
-    return out
-
-
-def _load_before(
-    base: Workspace, config: RepoConfig, options: EvalOptions, limits: LoadLimits, patch_files: set[str]
-) -> LoadResult:
-    """The changed and deleted files as they were at base (in scope of the config): the other side of each change."""
-    changed = set(options.changed_paths or ()) | set(options.deleted_paths)
-    paths = [p for p in sorted(changed) if base.exists(p) and config.selects(p)]
-    return load_workspace(base, paths, limits, patch_files=patch_files)
-
-
-def _deleted_objects(before: LoadResult, loaded: LoadResult) -> list[ResourceRef]:
-    """Objects defined in the changed files at base that no changed file defines any more."""
-    after_keys = {r.ref.key() for r in loaded.resources if not r.is_patch}
-    gone: dict[tuple[str, str, str, str], ResourceRef] = {}
-    for r in before.resources:
-        if not r.is_patch and r.ref.key() not in after_keys:
-            gone.setdefault(r.ref.key(), r.ref)
-    return [gone[k] for k in sorted(gone)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from bot.core.config import ExceptionRule
-from bot.core.findings import Finding, Severity, Source, Waiver
+from bot.core.config import ExceptionRule, RepoConfig
+from bot.core.findings import Finding, ResourceRef, Severity, Source, Waiver
 from bot.core.resource import Resource
 
 ANNOTATION_PREFIX = "gitops-bot.io/skip."
@@ -84,3 +84,37 @@ def waive_by_exceptions(findings: Iterable[Finding], exceptions: Iterable[Except
         match = next((e for e in live if e.matches(f)), None) if _waivable(f) else None
         out.append(f.with_(waived=match.waiver()) if match else f)
     return out
+
+
+def apply_overrides(findings: Iterable[Finding], overrides: dict[str, Severity | None]) -> list[Finding]:
+    """Config `rules:` re-levels or disables any rule id (schema and policy alike)."""
+    out = []
+    for f in findings:
+        if f.rule in overrides:
+            level = overrides[f.rule]
+            if level is None:
+                continue
+            f = f.with_(severity=level)
+        out.append(f)
+    return out
+
+
+def settle(findings: list[Finding], resources: Iterable[Resource], config: RepoConfig, today: dt.date) -> list[Finding]:
+    """The last stage: annotation waivers, config re-levels, config exceptions, expiry notices."""
+    by_resource: dict[tuple[str, ResourceRef], dict[str, Waiver]] = {}
+    out = list(findings)
+    for resource in resources:
+        waivers, problems = annotation_waivers(resource)
+        out.extend(problems)
+        if waivers:
+            by_resource.setdefault((resource.file, resource.ref), {}).update(waivers)
+    if by_resource:
+        out = [
+            waive_by_annotations([f], by_resource[(f.file, f.resource)])[0]
+            if f.resource and (f.file, f.resource) in by_resource
+            else f
+            for f in out
+        ]
+    out = apply_overrides(out, config.rule_overrides)
+    out = waive_by_exceptions(out, config.exceptions, today)
+    return out + expired_exception_notices(config.exceptions, config.source, today)
