@@ -22,10 +22,13 @@ preload_app = False  # each worker builds its own app (and queue connections) af
 
 # One stream for gunicorn's and the bot's log lines (gunicorn's defaults print its own lines twice
 # once a dict config is given, because its loggers also propagate to root).
+# Every handler masks credentials (tokens, keys, "password=..."): nothing secret reaches the log.
 logconfig_dict = {
     **CONFIG_DEFAULTS,
     "root": {"level": os.environ.get("GITOPS_BOT_LOG_LEVEL", "INFO"), "handlers": ["error_console"]},
     "loggers": {name: {**config, "propagate": False} for name, config in CONFIG_DEFAULTS["loggers"].items()},
+    "filters": {"mask_secrets": {"()": "bot.log_masking.MaskSecretsFilter"}},
+    "handlers": {name: {**config, "filters": ["mask_secrets"]} for name, config in CONFIG_DEFAULTS["handlers"].items()},
 }
 
 

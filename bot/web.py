@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.handlers import DeliveryLog, dispatch, ignore_reason
+from bot.handlers.shape import missing_fields
 from bot.metrics import BotMetrics, event_label
 from bot.queue import JobQueue, make_queue
 from bot.settings import AppSettings
@@ -140,6 +141,12 @@ def receive_webhook() -> tuple[Response, int]:
         rt.metrics.delivery(event, "ignored")
         dlog.info("event=%s ignored: %s", name, reason)
         return jsonify(status="ignored", reason=reason), 200
+    missing = missing_fields(event, payload)
+    if missing:  # its handler would fail on every retry: say so now instead
+        rt.metrics.delivery(event, "bad_request")
+        reason = f"payload lacks {', '.join(missing)}"
+        dlog.warning("event=%s rejected: %s", name, reason)
+        return jsonify(status="error", reason=reason), 400
     try:
         accepted = rt.queue.enqueue(delivery_id, event, payload)
     except Exception:

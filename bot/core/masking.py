@@ -8,10 +8,14 @@ runs its output through `mask_report` or `mask_secrets`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import re
+from collections.abc import Collection, Iterable
 
 from bot.core.findings import Finding, Report, Waiver
+from bot.core.resource import Resource
 
 MASK = "***"
 
@@ -116,3 +120,69 @@ def mask_report(report: Report) -> Report:
         findings=[mask_finding(f) for f in report.findings],
         notices=[mask_secrets(n) for n in report.notices],
     )
+
+
+# Shorter values are too often ordinary words ("admin", "true") to cut out of every message;
+# the credential patterns above still apply to them.
+MIN_REDACTED_VALUE_LENGTH = 6
+
+
+def secret_values(resources: Iterable[Resource]) -> frozenset[str]:
+    """The literal values of every Secret's ``data`` (as written and decoded) and ``stringData``.
+
+    Patterns cannot know that a policy message saying "value hunter2x is too short" quotes a
+    Secret: the values themselves can. Multi-line values also count line by line.
+    """
+    found: set[str] = set()
+    for resource in resources:
+        if resource.kind != "Secret":
+            continue
+        for field_name in ("data", "stringData"):
+            values = resource.obj.get(field_name)
+            if not isinstance(values, dict):
+                continue
+            for value in values.values():
+                if not isinstance(value, str):
+                    continue
+                found |= _forms(value)
+                if field_name == "data":
+                    found |= _forms(_decoded(value))
+    return frozenset(v for v in found if len(v) >= MIN_REDACTED_VALUE_LENGTH)
+
+
+def _forms(value: str) -> set[str]:
+    lines = {line.strip() for line in value.splitlines()}
+    return {value, value.strip(), *lines} - {""}
+
+
+def _decoded(value: str) -> str:
+    try:
+        return base64.b64decode("".join(value.split()), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return ""
+
+
+def redact_values(text: str, values: Collection[str]) -> str:
+    """``text`` with every occurrence of one of ``values`` replaced by ``***`` (longest first)."""
+    if not text or not values:
+        return text
+    for value in sorted(values, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, MASK)
+    return text
+
+
+def redact_findings(findings: list[Finding], values: Collection[str]) -> list[Finding]:
+    """Findings whose free text no longer quotes any of ``values`` (a policy echoing a Secret value)."""
+    if not values:
+        return findings
+
+    def clean(f: Finding) -> Finding:
+        redacted = f.with_(
+            message=redact_values(f.message, values),
+            remediation=redact_values(f.remediation, values),
+            suggestion=None if f.suggestion is None else redact_values(f.suggestion, values),
+        )
+        return f if redacted == f else redacted
+
+    return [clean(f) for f in findings]

@@ -58,8 +58,13 @@ class GitHubPullContext:
     def _reader(self, entries: dict[str, TreeEntry]) -> Callable[[str], bytes | None]:
         def read(path: str) -> bytes | None:
             entry = entries.get(path)
-            if entry is None or entry.size > MAX_BLOB_BYTES:
+            if entry is None:
                 return None
+            if entry.size > MAX_BLOB_BYTES:
+                # Not downloaded, but never "absent" (that would let a padded manifest pass unchecked):
+                # zeros of the real size make the core report parse/too-large with the true figure.
+                # bytes(n) is calloc'ed, so pages are only touched if something reads past the length.
+                return bytes(entry.size)
             return self._api.blob(entry.sha)
 
         return read

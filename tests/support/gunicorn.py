@@ -124,10 +124,19 @@ def run_gunicorn(
     env: dict[str, str], port: int | None = None, *, workers: int = 1, threads: int = 4
 ) -> Iterator[str]:
     """Serve ``gunicorn 'bot.web:create_app()'`` with ``env``; yields the base URL once /healthz answers."""
+    with serve_gunicorn(env, port, workers=workers, threads=threads) as server:
+        yield server.url
+
+
+@contextmanager
+def serve_gunicorn(
+    env: dict[str, str], port: int | None = None, *, workers: int = 1, threads: int = 4
+) -> Iterator[GunicornServer]:
+    """Like `run_gunicorn`, yielding the server itself: tests that audit the log read ``server.output()``."""
     server = GunicornServer(env, port, workers=workers, threads=threads)
     try:
         server.wait_healthy()
-        yield server.url
+        yield server
     finally:
         server.stop()
         os.unlink(server._log.name)

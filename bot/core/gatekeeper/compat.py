@@ -38,7 +38,21 @@ cidr_overlap(cidr, ip) := net.cidr_contains(cidr, ip)
 cast_array(x) := [v | some v in x]
 
 cast_set(x) := {{v | some v in x}}
+
+# Go's fmt (so OPA, so Gatekeeper) writes %!v(MISSING) for a verb without an argument; regorus fails.
+sprintf_go(format, args) := sprintf(format, _padded(args, count(regex.find_n(`%[-+# 0]*[0-9]*(\\.[0-9]+)?[a-zA-Z]`, replace(format, "%%", ""), -1))))
+
+_padded(args, verbs) := args if count(args) >= verbs
+
+_padded(args, verbs) := array.concat(args, ["%!v(MISSING)" | some _ in numbers.range(count(args) + 1, verbs)]) if count(args) < verbs
 """
+
+# A statement that opens with "(" on the line after a name: OPA starts a new expression there,
+# regorus reads ``name\n(...)`` as a call of ``name``. A ";" keeps OPA's reading on both engines.
+_NAME_THEN_PAREN_LINE_RE = re.compile(r"(?<!\w)([A-Za-z_]\w*)([ \t]*)(?=\n[ \t\n]*\()")
+_KEYWORDS = frozenset({"not", "some", "in", "with", "as", "if", "else", "contains", "every", "default", "import", "package"})
+
+_SPRINTF_RE = re.compile(r"(?<![\w.])sprintf\s*\(")
 
 _CALL_RE = re.compile(r"(?<![\w.])(" + "|".join(re.escape(k) for k in sorted(_REPLACEMENTS, key=len, reverse=True)) + r")\s*\(")
 
@@ -46,14 +60,39 @@ _CALL_RE = re.compile(r"(?<![\w.])(" + "|".join(re.escape(k) for k in sorted(_RE
 def rewrite_deprecated_calls(source: str) -> str:
     """``any(xs)`` -> ``data.gitops.gatekeeper_compat.any_true(xs)``, leaving strings and comments alone."""
     out: list[str] = []
-    for is_code, chunk in _split_code(source):
+    for is_code, chunk in split_code(source):
         if is_code:
             chunk = _CALL_RE.sub(lambda m: f"data.{COMPAT_PACKAGE}.{_REPLACEMENTS[m.group(1)]}(", chunk)
         out.append(chunk)
     return "".join(out)
 
 
-def _split_code(source: str) -> list[tuple[bool, str]]:
+def pad_sprintf_arguments(source: str) -> str:
+    """For regorus: ``sprintf(f, args)`` -> a helper that pads missing arguments as Go's fmt does."""
+    out: list[str] = []
+    for is_code, chunk in split_code(source):
+        if is_code:
+            chunk = _SPRINTF_RE.sub(f"data.{COMPAT_PACKAGE}.sprintf_go(", chunk)
+        out.append(chunk)
+    return "".join(out)
+
+
+def separate_parenthesized_statements(source: str) -> str:
+    """``x := input.a`` + newline + ``(x - 1) > 0``: end the first line with ";" so no engine reads a call."""
+    out: list[str] = []
+    for is_code, chunk in split_code(source):
+        if is_code:
+            chunk = _NAME_THEN_PAREN_LINE_RE.sub(_end_statement, chunk)
+        out.append(chunk)
+    return "".join(out)
+
+
+def _end_statement(match: re.Match[str]) -> str:
+    name = match.group(1)
+    return match.group(0) if name in _KEYWORDS else f"{name};{match.group(2)}"
+
+
+def split_code(source: str) -> list[tuple[bool, str]]:
     """(is_code, text) pieces: string literals ("..." and `...`) and # comments are not code."""
     pieces: list[tuple[bool, str]] = []
     i, start, n = 0, 0, len(source)

@@ -14,7 +14,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.gatekeeper.compat import COMPAT_FILENAME, COMPAT_MODULE, rewrite_deprecated_calls
+from bot.core.gatekeeper.compat import (
+    COMPAT_FILENAME,
+    COMPAT_MODULE,
+    pad_sprintf_arguments,
+    rewrite_deprecated_calls,
+    separate_parenthesized_statements,
+)
 from bot.core.gatekeeper.objects import InvalidObject, Template, TemplateCode
 from bot.core.rego.engine import RegoEngine, make_engine
 from bot.errors import PolicyError
@@ -41,10 +47,16 @@ class CompiledTemplate:
         self.engine.set_data({"inventory": inventory})
 
     def violations(self, review: dict[str, Any], parameters: Any) -> list[dict[str, Any]]:
-        """The template's ``violation`` set for one review; raises PolicyError when evaluation fails."""
+        """The ``violation`` results Gatekeeper reports for one review; raises PolicyError when evaluation fails."""
+        return self.results(review, parameters)[0]
+
+    def results(self, review: dict[str, Any], parameters: Any) -> tuple[list[dict[str, Any]], list[Any]]:
+        """(reported, ignored) ``violation`` members: Gatekeeper's hook builds each response from ``r.msg``,
+        so a member that is not an object with a ``msg`` (``violation[msg]`` with a string) is dropped."""
         value = self.engine.evaluate(self.query, {"review": review, "parameters": parameters})
         members = value if isinstance(value, list) else ([] if value in (None, False) else [value])
-        return [m if isinstance(m, dict) else {"msg": str(m)} for m in members]
+        reported = [m for m in members if isinstance(m, dict) and "msg" in m]
+        return reported, [m for m in members if not (isinstance(m, dict) and "msg" in m)]
 
 
 def compile_template(template: Template, engine: str) -> CompiledTemplate:
@@ -71,8 +83,8 @@ def _compile(template: Template, code: TemplateCode, engine_name: str) -> Compil
     try:
         engine.add_module(COMPAT_FILENAME, COMPAT_MODULE)
         for i, lib in enumerate(code.libs):
-            engine.add_module(f"lib{i}.rego", _prepared(lib, code.version))
-        engine.add_module("template.rego", _prepared(code.rego, code.version))
+            engine.add_module(f"lib{i}.rego", _prepared(lib, code.version, engine_name))
+        engine.add_module("template.rego", _prepared(code.rego, code.version, engine_name))
         engine.compile()
     except PolicyError as e:
         raise InvalidObject(f"the Rego does not compile: {_without_prefix(str(e))}", code.path) from None
@@ -88,7 +100,11 @@ def rego_line(template: Template, message: str) -> int:
     return key_line + int(match.group(1)) if match and code else key_line
 
 
-def _prepared(source: str, version: str) -> str:
+def _prepared(source: str, version: str, engine: str) -> str:
+    """The Rego as the engine should read it to mean what Gatekeeper's OPA reads (same line numbers)."""
+    source = separate_parenthesized_statements(source)
+    if engine == "regorus":
+        source = pad_sprintf_arguments(source)
     return source if version == "v1" else rewrite_deprecated_calls(source)
 
 

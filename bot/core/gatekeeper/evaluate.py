@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,7 @@ RULE_INVALID_EXPANSION = "gatekeeper/invalid-expansion-template"
 RULE_UNSUPPORTED_TEMPLATE = "gatekeeper/unsupported-template"
 RULE_MATCH_ERROR = "gatekeeper/match-error"
 RULE_EVALUATION_ERROR = "gatekeeper/evaluation-error"
+RULE_IGNORED_RESULT = "gatekeeper/ignored-violation"
 UNKNOWN_KIND_RULE = "schema/unknown-kind"
 
 
@@ -196,17 +198,28 @@ def _judge(
         )
         return [_resource_finding(resource, RULE_MATCH_ERROR, constraint.severity or Severity.ERROR, message)]
     try:
-        violations = template.violations(make_review(obj), constraint.parameters)
+        violations, ignored = template.results(make_review(obj), constraint.parameters)
     except PolicyError as e:
         message = f"constraint {constraint.kind}/{constraint.name} could not be evaluated: {e}"
         # As blocking as the constraint itself: a broken dryrun constraint never blocks a merge.
         return [_resource_finding(resource, RULE_EVALUATION_ERROR, constraint.severity or Severity.ERROR, message)]
+    notices = [_ignored_notice(resource, constraint, ignored)] if ignored else []
     severity = constraint.severity or Severity.ERROR
     if resultant is None:
-        return [_resource_finding(resource, constraint.rule, severity, _message(v)) for v in violations]
+        return notices + [_resource_finding(resource, constraint.rule, severity, _message(v)) for v in violations]
     # The template's enforcementAction, when set, overrides the constraint's for what it derives.
     severity = ACTION_SEVERITY.get(resultant.template.enforcement_action, severity)
-    return [_resource_finding(resource, constraint.rule, severity, resultant.message(_message(v))) for v in violations]
+    return notices + [_resource_finding(resource, constraint.rule, severity, resultant.message(_message(v))) for v in violations]
+
+
+def _ignored_notice(resource: Resource, constraint: Constraint, ignored: list[Any]) -> Finding:
+    """Results Gatekeeper drops (no ``msg``) block nothing there, so only a notice here: the template needs fixing."""
+    example = json.dumps(ignored[0], sort_keys=True)[:120]
+    message = (
+        f"constraint {constraint.kind}/{constraint.name}: the template returned {len(ignored)} violation result(s) "
+        f'without a msg (e.g. {example}); Gatekeeper ignores them, so write violation[{{"msg": msg}}]'
+    )
+    return _resource_finding(resource, RULE_IGNORED_RESULT, Severity.NOTICE, message)
 
 
 def _message(violation: dict[str, Any]) -> str:

@@ -8,7 +8,15 @@ from typing import Any
 import jsonschema
 
 from bot.core.findings import Severity
+from bot.core.gatekeeper.constraint_schema import (
+    name_problem,
+    unknown_spec_fields,
+    unknown_top_level_fields,
+    version_problem,
+)
+from bot.core.gatekeeper.data_refs import data_ref_problem
 from bot.core.gatekeeper.match import match_problems
+from bot.core.gatekeeper.rego_version import grammar_problem
 from bot.core.rego.engine import package_of
 from bot.core.resource import FieldPath, Resource
 
@@ -49,6 +57,7 @@ class Template:
     code: TemplateCode | None  # None: no Rego (a CEL-only template)
     parameters_schema: dict[str, Any] | None
     resource: Resource
+    legacy_schema: bool = True  # unknown parameters are kept (v1beta1's default), not rejected
 
     @property
     def description(self) -> str:
@@ -106,10 +115,14 @@ def read_template(resource: Resource) -> Template:
     target = targets[0]
     if target.get("target") != TARGET_NAME:
         raise InvalidObject(f"the target must be {TARGET_NAME!r}, not {target.get('target')!r}", ("spec", "targets", 0))
-    schema = _mapping(crd_spec.get("validation"), ("spec", "crd", "spec", "validation")).get("openAPIV3Schema")
+    validation = _mapping(crd_spec.get("validation"), ("spec", "crd", "spec", "validation"))
+    schema = validation.get("openAPIV3Schema")
     if schema is not None and not isinstance(schema, dict):
         raise InvalidObject("openAPIV3Schema must be an object", ("spec", "crd", "spec", "validation"))
-    return Template(name, kind, _template_code(target), schema, resource)
+    legacy = validation.get("legacySchema")
+    if not isinstance(legacy, bool):
+        legacy = not str(obj.get("apiVersion", "")).endswith("/v1")  # templates.gatekeeper.sh/v1 defaults to false
+    return Template(name, kind, _template_code(target), schema, resource, legacy)
 
 
 def _template_code(target: dict[str, Any]) -> TemplateCode | None:
@@ -133,14 +146,29 @@ def _code(rego: Any, libs: Any, version: str, path: FieldPath) -> TemplateCode:
         raise InvalidObject("libs must be a list of Rego modules", (*path[:-1], "libs"))
     for i, lib in enumerate(libs or []):
         package = package_of(lib)
-        if package != "lib" and not package.startswith("lib."):
+        if package == "lib":
+            message = "package lib must be a sub-package such as lib.helpers (Gatekeeper refuses lib itself)"
+            raise InvalidObject(f"libs[{i}]: {message}", (*path[:-1], "libs", i))
+        if not package.startswith("lib."):
             raise InvalidObject(f"libs[{i}]: package {package or '(none)'} must be lib or start with lib.", (*path[:-1], "libs", i))
+        problem = grammar_problem(lib, version) or data_ref_problem(lib)
+        if problem:
+            raise InvalidObject(f"libs[{i}]: {problem}", (*path[:-1], "libs", i))
+    problem = grammar_problem(rego, version) or data_ref_problem(rego)
+    if problem:
+        raise InvalidObject(problem, path)
     return TemplateCode(rego, tuple(libs or ()), version, path)
 
 
 def read_constraint(resource: Resource, template: Template) -> Constraint:
     """The constraint in ``resource`` (an instance of ``template``); raises InvalidObject when Gatekeeper would reject it."""
     obj = resource.obj
+    problem = name_problem(resource.name)
+    if problem:
+        raise InvalidObject(problem, ("metadata", "name"))
+    problem = version_problem(obj.get("apiVersion"))
+    if problem:
+        raise InvalidObject(problem, ("apiVersion",))
     spec = _mapping(obj.get("spec"), ("spec",))
     problems = match_problems(spec.get("match"))
     if problems:
@@ -148,6 +176,10 @@ def read_constraint(resource: Resource, template: Template) -> Constraint:
     parameters = spec.get("parameters")
     if template.parameters_schema and parameters is not None:
         _check_parameters(parameters, template.parameters_schema)
+    unknown = unknown_top_level_fields(obj) + unknown_spec_fields(spec, template.parameters_schema, template.legacy_schema)
+    if unknown:
+        shown = ", ".join(".".join(str(p) for p in path) for path in unknown[:5])
+        raise InvalidObject(f"unknown fields: {shown} (the constraint's schema, built from the template, does not declare them)", unknown[0])
     return Constraint(
         kind=resource.kind,
         name=resource.name,

@@ -70,6 +70,8 @@ def _body_brace(text: bytes, body: dict) -> int:
     """Byte offset of the ``{`` that opens a body (an else body's span starts at ``else``)."""
     if not body.get("is_else"):
         return body["query"]["span"]["start"]
+    if not body["query"].get("stmts"):
+        return -1  # `else := value` has no body: the next `{` belongs to another rule
     after = body["assign"]["span"]["end"] if body.get("assign") else body["span"]["start"] + len("else")
     return text.find(b"{", after)
 
