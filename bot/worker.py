@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.errors import ConfigError
 from bot.handlers import dispatch
+from bot.log_masking import MaskSecretsFilter
 from bot.settings import AppSettings
 from bot.web import load_factory
 
@@ -67,6 +68,8 @@ def run_sqlite_worker(settings: AppSettings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:  # the same credential masking as the web processes
+        handler.addFilter(MaskSecretsFilter())
     try:
         settings = _settings()
     except ConfigError as e:

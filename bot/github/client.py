@@ -61,7 +61,8 @@ class PyGithubRepo:
             return call_with_retries(self._policy, operation, f"{what} ({self.full_name})")
         except GithubException as exc:
             message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
-            raise GitHubError(f"GitHub refused to {what} in {self.full_name}: {exc.status} {message}".rstrip()) from exc
+            verb = "was unavailable when asked to" if exc.status >= 500 else "refused to"
+            raise GitHubError(f"GitHub {verb} {what} in {self.full_name}: {exc.status} {message}".rstrip()) from exc
         except (requests.exceptions.RequestException, ConnectionError) as exc:
             raise GitHubError(f"could not reach GitHub to {what} in {self.full_name}: {type(exc).__name__}") from exc
 

@@ -103,6 +103,14 @@ def batches(items: list[dict[str, Any]], size: int = MAX_ANNOTATIONS_PER_REQUEST
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+def inert(text: str) -> str:
+    """Text a PR author wrote (waiver reasons), made harmless in markdown: no @mentions that ping
+    people or teams, no HTML or images, one line."""
+    text = " ".join(text.split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("![", "!\\[")
+    return text.replace("@", "@\u200b")
+
+
 def truncate(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
     """``text`` cut at a line boundary to fit ``limit``, saying how much was left out."""
     if len(text) <= limit:
@@ -172,8 +180,8 @@ def details_markdown(report: Report) -> str:
     waived = report.waived
     if waived:
         lines += ["", "### Waived", ""]
-        lines += [f"- `{f.rule}` in `{f.file}` line {f.line}: {f.waived.reason} ({f.waived.kind}"
-                  + (f" by {f.waived.by})" if f.waived.by else ")") for f in waived if f.waived]
+        lines += [f"- `{f.rule}` in `{f.file}` line {f.line}: {inert(f.waived.reason)} ({f.waived.kind}"
+                  + (f" by {inert(f.waived.by)})" if f.waived.by else ")") for f in waived if f.waived]
     return truncate("\n".join(lines).strip())
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.core.findings import Report
 from bot.core.masking import mask_report, mask_secrets
 from bot.github.api import Comment, RepoApi
-from bot.reporters.github_check import plural, policy_changes_markdown, title, truncate
+from bot.reporters.github_check import inert, plural, policy_changes_markdown, title, truncate
 
 MARKER = "<!-- gitops-policy-bot:summary -->"
 # Issue comment bodies are capped at 65,536 characters by GitHub.
@@ -62,7 +62,7 @@ def render(report: Report, ctx: CommentContext) -> str:
             w = f.waived
             assert w is not None
             by = w.by or w.kind
-            lines.append(f"| {file_link(ctx, f.file, f.line)} | `{f.rule}` | {_cell(w.reason)} | {_cell(by)} |")
+            lines.append(f"| {file_link(ctx, f.file, f.line)} | `{f.rule}` | {_cell(inert(w.reason))} | {_cell(inert(by))} |")
     lines += policy_changes_markdown(report)
     if blocking:
         lines += [

@@ -123,3 +123,16 @@ def test_finding_key_ignores_the_line_so_a_moved_finding_is_not_reposted() -> No
     a = finding(line=3, message="same")
     b = finding(line=40, message="same")
     assert github_review.finding_key(a) == github_review.finding_key(b)
+
+
+def test_waiver_reasons_cannot_ping_people_or_inject_html():
+    from bot.core.findings import Finding, Report, Severity, Waiver
+    from bot.reporters.github_check import inert
+    from bot.reporters.github_comment import CommentContext, render
+
+    reason = 'ok per @acme/security <img src=x onerror=alert(1)> ![pwn](http://x/y.png)\n| col'
+    finding = Finding("image-tag", Severity.ERROR, "m", file="a.yaml", line=3, waived=Waiver("annotation", reason))
+    body = render(Report(findings=[finding]), CommentContext(html_url="https://github.com/o/r", head_sha="abc"))
+    assert "@acme" not in body and "<img" not in body and "![pwn]" not in body
+    assert "@\u200bacme/security" in body and "&lt;img" in body
+    assert inert("a\nb") == "a b"
