@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.findings import Finding, Severity, Source
-from bot.core.resource import FieldPath, Resource, format_path, parse_path
+from bot.core.resource import FieldPath, Resource, finding_at, format_path, parse_path
 from bot.core.schemas import messages
 from bot.core.workspace import Workspace
 
@@ -294,15 +294,4 @@ def _at(path: FieldPath, text: str) -> str:
 def _finding(
     resource: Resource, rule: str, path: FieldPath, text: str, severity: Severity = Severity.ERROR
 ) -> Finding:
-    line, column = resource.position(path)
-    return Finding(
-        rule=rule,
-        severity=severity,
-        message=text,
-        file=resource.file,
-        line=line,
-        column=column,
-        source=Source.SCHEMA,
-        resource=resource.ref,
-        path=format_path(path),
-    )
+    return finding_at(resource, path, rule=rule, severity=severity, message=text, source=Source.SCHEMA)

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.classify import KUSTOMIZATION_NAMES
-from bot.core.findings import Finding, Severity, Source
+from bot.core.findings import Finding
+from bot.core.manifests import parse_finding
 from bot.core.workspace import Workspace
-from bot.core.yamlpos import DEFAULT_LIMITS, LoadLimits, YamlProblem, load_yaml_bytes
+from bot.core.yamlpos import DEFAULT_LIMITS, LoadLimits, load_yaml_bytes
 
 
 @dataclass
@@ -46,7 +47,7 @@ def scan_patches(ws: Workspace, limits: LoadLimits = DEFAULT_LIMITS) -> Kustomiz
         if data is None:
             continue
         stream = load_yaml_bytes(data, limits)
-        result.findings.extend(_finding(path, problem) for problem in stream.problems)
+        result.findings.extend(parse_finding(path, problem) for problem in stream.problems)
         for doc in stream.documents:
             if isinstance(doc.value, dict):
                 _collect(tree, posixpath.dirname(path), doc.value, result, limits)
@@ -110,14 +111,3 @@ def _is_operation_list(data: bytes | None, limits: LoadLimits) -> bool:
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
-
-def _finding(path: str, problem: YamlProblem) -> Finding:
-    return Finding(
-        rule=problem.rule,
-        severity=Severity.ERROR,
-        message=problem.message,
-        file=path,
-        line=problem.line,
-        column=problem.column,
-        source=Source.PARSE,
-    )

@@ -70,13 +70,13 @@ def load_manifest(
     """
     text = decode_text(data, limits)
     if isinstance(text, YamlProblem):
-        return LoadResult(findings=[_finding(path, text)])
+        return LoadResult(findings=[parse_finding(path, text)])
     stream = load_yaml(text, limits)
     if path.lower().endswith(".json"):
         stream = _checked_as_json(text, stream)
     if _is_go_template(text, stream):
         return LoadResult(skipped=[(path, GO_TEMPLATE)])
-    result = LoadResult(findings=[_finding(path, p) for p in stream.problems])
+    result = LoadResult(findings=[parse_finding(path, p) for p in stream.problems])
     if _is_json6902_patch(stream):
         result.skipped.append((path, JSON6902_PATCH))
         return result
@@ -266,7 +266,7 @@ def _checked_as_json(text: str, yaml_stream: YamlStream) -> YamlStream:
     return YamlStream(documents=[YamlDocument(0, value, {(): (line, 1)}, line)])
 
 
-def _finding(path: str, problem: YamlProblem) -> Finding:
+def parse_finding(path: str, problem: YamlProblem) -> Finding:
     return Finding(
         rule=problem.rule,
         severity=Severity.ERROR,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.findings import ResourceRef
+from bot.core.findings import Finding, ResourceRef, Severity
 
 # A field path is a tuple of mapping keys (str) and sequence indexes (int):
 # ("spec", "template", "spec", "containers", 0, "image").
@@ -96,3 +96,21 @@ class Resource:
 
     def line_of(self, path: FieldPath) -> int:
         return self.position(path)[0]
+
+
+def finding_at(
+    resource: Resource, path: FieldPath, *, rule: str, severity: Severity, message: str, source: str
+) -> Finding:
+    """A finding on the line and column of ``path`` (or its nearest existing parent) in ``resource``."""
+    line, column = resource.position(path)
+    return Finding(
+        rule=rule,
+        severity=severity,
+        message=message,
+        file=resource.file,
+        line=line,
+        column=column,
+        source=source,
+        resource=resource.ref if isinstance(resource.obj, dict) else None,
+        path=format_path(path),
+    )

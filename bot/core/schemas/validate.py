@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot.core.findings import Finding, Severity, Source
-from bot.core.resource import FieldPath, Resource, format_path
+from bot.core.resource import FieldPath, Resource, finding_at, format_path
 from bot.core.schemas import messages
 from bot.core.schemas.builtin import builtin_validator
 from bot.core.schemas.crd import CrdVersion, is_crd, read_crd, to_json_schema
@@ -292,15 +292,4 @@ class SchemaValidator:
     def _finding(
         self, resource: Resource, rule: str, severity: Severity, path: FieldPath, text: str
     ) -> Finding:
-        line, column = resource.position(path)
-        return Finding(
-            rule=rule,
-            severity=severity,
-            message=text,
-            file=resource.file,
-            line=line,
-            column=column,
-            source=Source.SCHEMA,
-            resource=resource.ref if isinstance(resource.obj, dict) else None,
-            path=format_path(path),
-        )
+        return finding_at(resource, path, rule=rule, severity=severity, message=text, source=Source.SCHEMA)
