@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bot.core.findings import Severity, Source, Waiver
+from bot.core.manifests import load_manifest
 from bot.core.rego import ENGINES, PolicySet
 from bot.core.resource import Resource
 
@@ -109,32 +109,8 @@ V1_EXPECTED = [
 
 
 def load_resources(path: Path) -> list[Resource]:
-    """Resources with the 1-based line of every key and sequence item, as the manifest loader records them."""
-    loader = yaml.SafeLoader(path.read_text())
-    resources: list[Resource] = []
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            positions: dict = {}
-            _record_positions(node, (), positions)
-            obj = loader.construct_document(node)
-            resources.append(Resource(obj, path.name, len(resources), node.start_mark.line + 1, positions))
-    finally:
-        loader.dispose()
-    return resources
-
-
-def _record_positions(node, path: tuple, out: dict) -> None:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = (*path, key.value)
-            out[child] = (key.start_mark.line + 1, key.start_mark.column + 1)
-            _record_positions(value, child, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            child = (*path, i)
-            out[child] = (item.start_mark.line + 1, item.start_mark.column + 1)
-            _record_positions(item, child, out)
+    """Resources with the 1-based line of every key and sequence item, from the real manifest loader."""
+    return load_manifest(path.name, path.read_bytes()).resources
 
 
 @pytest.fixture(scope="module")

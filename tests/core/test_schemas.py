@@ -6,10 +6,9 @@ import socket
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bot.core.findings import ResourceRef, Severity, Source
-from bot.core.resource import FieldPath, Resource
+from bot.core.resource import Resource
 from bot.core.schemas import (
     DEFAULT_KUBERNETES_VERSION,
     SCHEMA_RULES,
@@ -18,44 +17,17 @@ from bot.core.schemas import (
 )
 from bot.core.schemas.builtin import builtin_validator
 from bot.core.schemas.engine import ENGINES
+from bot.core.yamlpos import DEFAULT_LIMITS, load_yaml
 from bot.errors import ConfigError
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "schemas"
 
 
-def _positions(node: yaml.Node, path: FieldPath, out: dict[FieldPath, tuple[int, int]]) -> None:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = (*path, key.value)
-            out[child] = (key.start_mark.line + 1, key.start_mark.column + 1)
-            _positions(value, child, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, value in enumerate(node.value):
-            child = (*path, index)
-            out[child] = (value.start_mark.line + 1, value.start_mark.column + 1)
-            _positions(value, child, out)
-
-
 def make_resources(text: str, file: str = "app.yaml", *, is_patch: bool = False) -> list[Resource]:
-    """One Resource per YAML document, with the line and column of every key and list item."""
-    resources = []
-    for index, node in enumerate(yaml.compose_all(text)):
-        if node is None:
-            continue
-        positions: dict[FieldPath, tuple[int, int]] = {(): (node.start_mark.line + 1, 1)}
-        _positions(node, (), positions)
-        obj = yaml.safe_load(yaml.serialize(node))
-        resources.append(
-            Resource(
-                obj=obj,
-                file=file,
-                doc_index=index,
-                line=node.start_mark.line + 1,
-                positions=positions,
-                is_patch=is_patch,
-            )
-        )
-    return resources
+    """One Resource per YAML document, with positions from the real position-keeping loader
+    (not `load_manifest`: these tests also feed objects it would reject, such as a missing kind)."""
+    stream = load_yaml(text, DEFAULT_LIMITS)
+    return [Resource(d.value, file, d.index, d.line, d.positions, is_patch=is_patch) for d in stream.documents]
 
 
 def make_resource(text: str, file: str = "app.yaml", *, is_patch: bool = False) -> Resource:
