@@ -118,7 +118,7 @@ class GitHubService:
         report = with_approvals(api, approvals_pull, evaluate_change(ctx, self.eval_options(pull)), self._bot_login())
         changed = ctx.changed_files()
         head = ctx.workspace(request.head_sha)
-        config = _repo_config(ctx.workspace(base_sha) if base_sha else head)
+        config = report.config or RepoConfig()  # as the core read it from the trusted side (defaults if invalid)
         problems: list[str] = []
         warning = self._protection_warning(api, pull, problems)
 

@@ -78,6 +78,7 @@ def evaluate(
             report.findings.extend(e.findings())
             report.notices.append(f"{e.path} is invalid; nothing else was checked")
             return report
+        report.config = config
 
     with clock("load"):
         scope = load_head(head, config, options.changed_paths)

@@ -10,7 +10,10 @@ import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.core.config import RepoConfig
 
 REPORT_VERSION = 1
 
@@ -137,6 +140,8 @@ class Report:
     kubernetes_version: str = ""
     # Policies or config that the change itself edits: compiled and tested, never used to judge it.
     policy_changes: list[dict[str, Any]] = field(default_factory=list)
+    # The configuration the evaluation ran with (front doors read their own knobs from it; not in JSON).
+    config: RepoConfig | None = field(default=None, repr=False, compare=False)
 
     def sorted_findings(self) -> list[Finding]:
         return sorted(self.findings, key=Finding.sort_key)

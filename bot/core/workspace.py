@@ -22,6 +22,7 @@ class Workspace:
 
     def __init__(self, paths: Iterable[str], reader: Callable[[str], bytes | None], label: str = ""):
         self._paths = sorted({p.strip("/") for p in paths})
+        self._path_set = frozenset(self._paths)
         self._reader = reader
         self._cache: dict[str, bytes | None] = {}
         self.label = label
@@ -57,7 +58,7 @@ class Workspace:
         return list(self._paths)
 
     def exists(self, path: str) -> bool:
-        return path.strip("/") in set(self._paths)
+        return path.strip("/") in self._path_set
 
     def read(self, path: str) -> bytes | None:
         path = path.strip("/")

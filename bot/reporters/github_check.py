@@ -133,7 +133,8 @@ def summary_markdown(report: Report, ctx: CheckContext) -> str:
         f"Checked {plural(report.files_checked, 'file')} with {plural(report.resources_checked, 'resource')}"
         + (f" against Kubernetes {report.kubernetes_version}." if report.kubernetes_version else "."),
     ]
-    outside = [f for f in report.blocking if f.file not in set(ctx.changed_paths)]
+    changed = set(ctx.changed_paths)
+    outside = [f for f in report.blocking if f.file not in changed]
     if outside:
         lines += ["", f"{plural(len(outside), 'blocking finding')} concern files this change did not touch "
                       "(listed below, not annotated)."]
