@@ -20,6 +20,7 @@ from bot.core.yamlpos import (
     YamlStream,
     decode_text,
     load_yaml,
+    too_large,
 )
 
 __all__ = [
@@ -117,6 +118,10 @@ def load_workspace(
         if kind is not FileKind.MANIFEST:
             if explicit or kind is not FileKind.NOT_YAML:
                 result.skipped.append((path, skip_reason(kind)))
+            continue
+        size = ws.size(path)
+        if size is not None and size > limits.max_bytes:  # known from the listing: never fetched
+            result.findings.append(parse_finding(path, too_large(size, limits)))
             continue
         data = ws.read(path)
         if data is None:

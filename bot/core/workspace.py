@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 
@@ -20,8 +20,15 @@ class Workspace:
     Contents are fetched lazily through ``reader`` and cached.
     """
 
-    def __init__(self, paths: Iterable[str], reader: Callable[[str], bytes | None], label: str = ""):
+    def __init__(
+        self,
+        paths: Iterable[str],
+        reader: Callable[[str], bytes | None],
+        label: str = "",
+        sizes: Mapping[str, int] | None = None,
+    ):
         self._paths = sorted({p.strip("/") for p in paths})
+        self._sizes = dict(sizes or {})  # known without reading (a git tree listing), so huge files are never fetched
         self._path_set = frozenset(self._paths)
         self._reader = reader
         self._cache: dict[str, bytes | None] = {}
@@ -36,14 +43,14 @@ class Workspace:
     def from_directory(cls, root: str | os.PathLike[str], label: str = "") -> Workspace:
         base = Path(root)
         skip = {".git", ".venv", "node_modules", "__pycache__"}
-        paths: list[str] = []
+        sizes: dict[str, int] = {}
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames[:] = sorted(d for d in dirnames if d not in skip)
             for name in filenames:
                 full = Path(dirpath, name)
                 if full.is_symlink() or not full.is_file():
                     continue  # symlinks could point outside the tree
-                paths.append(full.relative_to(base).as_posix())
+                sizes[full.relative_to(base).as_posix()] = full.stat().st_size
 
         def read(path: str) -> bytes | None:
             try:
@@ -51,7 +58,7 @@ class Workspace:
             except OSError:
                 return None
 
-        return cls(paths, read, label or str(base))
+        return cls(sizes, read, label or str(base), sizes=sizes)
 
     @property
     def paths(self) -> list[str]:
@@ -66,9 +73,9 @@ class Workspace:
             self._cache[path] = self._reader(path)
         return self._cache[path]
 
-    def size_hint(self, path: str) -> int | None:
-        data = self.read(path)
-        return None if data is None else len(data)
+    def size(self, path: str) -> int | None:
+        """The file's size when known without reading it, else None."""
+        return self._sizes.get(path.strip("/"))
 
     def glob(self, pattern: str) -> list[str]:
         return [p for p in self._paths if fnmatch.fnmatch(p, pattern)]

@@ -120,12 +120,7 @@ def decode_text(data: bytes, limits: LoadLimits = DEFAULT_LIMITS) -> str | YamlP
     The size cap is checked before anything else so a huge file costs nothing.
     """
     if len(data) > limits.max_bytes:
-        return YamlProblem(
-            TOO_LARGE,
-            f"The file is {len(data):,} bytes, over the {limits.max_bytes:,}-byte limit; split it into "
-            f"smaller files or raise limits.maxFileBytes in .gitops-bot.yaml.",
-            1,
-        )
+        return too_large(len(data), limits)
     encoding = _bom_encoding(data)
     if encoding is None and b"\x00" in data:
         return _binary_problem(data, data.index(b"\x00"), "NUL bytes")
@@ -160,6 +155,16 @@ def _line_and_column(content: bytes | str, offset: int) -> tuple[int, int]:
     newline = b"\n" if isinstance(content, bytes) else "\n"
     line_start = content.rfind(newline, 0, offset) + 1  # type: ignore[arg-type]
     return content.count(newline, 0, offset) + 1, offset - line_start + 1  # type: ignore[arg-type]
+
+
+def too_large(size: int, limits: LoadLimits) -> YamlProblem:
+    """Also used before reading, when the size is known from a tree listing."""
+    return YamlProblem(
+        TOO_LARGE,
+        f"The file is {size:,} bytes, over the {limits.max_bytes:,}-byte limit; split it into "
+        f"smaller files or raise limits.maxFileBytes in .gitops-bot.yaml.",
+        1,
+    )
 
 
 def _binary_problem(content: bytes | str, offset: int, what: str) -> YamlProblem:

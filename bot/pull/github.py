@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 
 from bot.core.workspace import Workspace
+from bot.errors import GitHubError
 from bot.github.api import RepoApi, TreeEntry
 from bot.pull.context import ChangedFile
 
@@ -52,7 +53,8 @@ class GitHubPullContext:
         with self._lock:
             if sha not in self._workspaces:
                 entries = {e.path: e for e in self._api.tree(sha)}
-                self._workspaces[sha] = Workspace(entries.keys(), self._reader(entries), label=sha)
+                sizes = {path: e.size for path, e in entries.items()}
+                self._workspaces[sha] = Workspace(entries.keys(), self._reader(entries), label=sha, sizes=sizes)
             return self._workspaces[sha]
 
     def _reader(self, entries: dict[str, TreeEntry]) -> Callable[[str], bytes | None]:
@@ -61,10 +63,9 @@ class GitHubPullContext:
             if entry is None:
                 return None
             if entry.size > MAX_BLOB_BYTES:
-                # Not downloaded, but never "absent" (that would let a padded manifest pass unchecked):
-                # zeros of the real size make the core report parse/too-large with the true figure.
-                # bytes(n) is calloc'ed, so pages are only touched if something reads past the length.
-                return bytes(entry.size)
+                # Manifests never get here (the core checks the listed size first); anything else this
+                # large is not read, and never treated as absent.
+                raise GitHubError(f"{path} is {entry.size:,} bytes, over the {MAX_BLOB_BYTES:,}-byte read limit")
             return self._api.blob(entry.sha)
 
         return read

@@ -542,3 +542,17 @@ def test_the_pure_python_composer_turns_runaway_recursion_into_too_deep(pure_pyt
     data = b"apiVersion: v1\nkind: ConfigMap\ndata: " + b"[" * 5000 + b"]" * 5000 + b"\n"
 
     assert [f.rule for f in load_manifest("deep.yaml", data).findings] == ["parse/too-deep"]
+
+
+def test_listed_size_over_the_cap_is_too_large_without_reading_the_file():
+    reads: list[str] = []
+
+    def read(path: str) -> bytes:
+        reads.append(path)
+        return b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
+
+    ws = Workspace(["big.yaml", "small.yaml"], read, sizes={"big.yaml": 9_000_000, "small.yaml": 50})
+    result = load_workspace(ws)
+    assert rules(result) == [("parse/too-large", 1)]
+    assert "9,000,000 bytes" in result.findings[0].message
+    assert reads == ["small.yaml"]
