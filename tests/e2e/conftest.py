@@ -13,8 +13,8 @@ if _ROOT not in sys.path:
 
 import pytest  # noqa: E402
 
-from tests.e2e.shop import SECRET, SLUG, shop_repo  # noqa: E402
-from tests.support.github_standin import GitHubStandIn, all_request_problems, app_private_key  # noqa: E402
+from tests.e2e.shop import app_env, shop_repo  # noqa: E402
+from tests.support.github_standin import GitHubStandIn, all_request_problems  # noqa: E402
 from tests.support.gunicorn import run_gunicorn  # noqa: E402
 
 
@@ -28,15 +28,5 @@ def standin() -> Iterator[GitHubStandIn]:
 
 @pytest.fixture(scope="module")
 def app_url(standin: GitHubStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {
-        "GITHUB_APP_ID": "4242",
-        "GITHUB_APP_PRIVATE_KEY": app_private_key(),
-        "GITHUB_WEBHOOK_SECRET": SECRET,
-        "GITHUB_API_URL": standin.base_url,
-        "GITOPS_BOT_APP_SLUG": SLUG,
-        "GITOPS_BOT_DATA_DIR": str(tmp_path_factory.mktemp("e2e-data")),
-        # Several worker threads: each keeps its own compiled policies (regorus engines may not cross threads).
-        "GITOPS_BOT_WORKER_THREADS": "3",
-    }
-    with run_gunicorn(env) as url:
+    with run_gunicorn(app_env(standin, str(tmp_path_factory.mktemp("e2e-data")))) as url:
         yield url

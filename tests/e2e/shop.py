@@ -7,7 +7,15 @@ import json
 import uuid
 from typing import Any
 
-from tests.support.github_standin import REPO_ROOT, FixtureRepo, GitHubStandIn, PullSpec, fake_sha, load_tree
+from tests.support.github_standin import (
+    REPO_ROOT,
+    FixtureRepo,
+    GitHubStandIn,
+    PullSpec,
+    app_private_key,
+    fake_sha,
+    load_tree,
+)
 from tests.support.gunicorn import post_webhook
 
 SECRET = "e2e-webhook-secret"
@@ -15,6 +23,21 @@ REPO = "acme/shop"
 FORK = "contributor/shop"
 INSTALLATION = 77
 SLUG = "gitops-policy-bot"
+
+def app_env(standin: GitHubStandIn, data_dir: str, **extra: str) -> dict[str, str]:
+    """The environment of a real App talking to ``standin``; ``extra`` adds or overrides variables."""
+    return {
+        "GITHUB_APP_ID": "4242",
+        "GITHUB_APP_PRIVATE_KEY": app_private_key(),
+        "GITHUB_WEBHOOK_SECRET": SECRET,
+        "GITHUB_API_URL": standin.base_url,
+        "GITOPS_BOT_APP_SLUG": SLUG,
+        "GITOPS_BOT_DATA_DIR": data_dir,
+        # Several worker threads: each keeps its own compiled policies (regorus engines may not cross threads).
+        "GITOPS_BOT_WORKER_THREADS": "3",
+        **extra,
+    }
+
 
 BASE = fake_sha("e2e-base")
 SHAS = {name: fake_sha(f"e2e-{name}") for name in

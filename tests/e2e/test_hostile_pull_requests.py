@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 
 from bot.queue.sqlite_queue import SqliteQueue
-from tests.e2e.shop import SECRET, SLUG, pull_request_payload
+from tests.e2e.shop import SECRET, app_env, pull_request_payload
 from tests.support.github_standin import (
     FixtureRepo,
     GitHubStandIn,
     PullSpec,
     all_request_problems,
-    app_private_key,
     blob_sha,
     fake_sha,
     load_tree,
@@ -105,16 +104,7 @@ def standin() -> Iterator[GitHubStandIn]:
 @pytest.fixture(scope="module")
 def app(standin: GitHubStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     data_dir = tmp_path_factory.mktemp("hostile-data")
-    env = {
-        "GITHUB_APP_ID": "4242",
-        "GITHUB_APP_PRIVATE_KEY": app_private_key(),
-        "GITHUB_WEBHOOK_SECRET": SECRET,
-        "GITHUB_API_URL": standin.base_url,
-        "GITOPS_BOT_APP_SLUG": SLUG,
-        "GITOPS_BOT_DATA_DIR": str(data_dir),
-        "GITOPS_BOT_WORKER_THREADS": "3",
-    }
-    with serve_gunicorn(env) as server:
+    with serve_gunicorn(app_env(standin, str(data_dir))) as server:
         yield App(server.url, server, data_dir)
         log = server.output()
     assert "evaluation crashed" not in log

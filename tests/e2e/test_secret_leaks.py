@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.shop import SECRET, SLUG, pull_request_payload
+from tests.e2e.shop import SECRET, app_env, pull_request_payload
 from tests.support.github_standin import (
     FixtureRepo,
     GitHubStandIn,
@@ -138,16 +138,12 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Evaluated]:
     """One pull request planting secrets, evaluated by the real App; the stand-in and the App's log kept."""
     standin = GitHubStandIn([vault_repo()])
     with standin.serving():
-        env = {
-            "GITHUB_APP_ID": "4242",
-            "GITHUB_APP_PRIVATE_KEY": app_private_key(),
-            "GITHUB_WEBHOOK_SECRET": SECRET,
-            "GITHUB_API_URL": standin.base_url,
-            "GITOPS_BOT_APP_SLUG": SLUG,
-            "GITOPS_BOT_DATA_DIR": str(tmp_path_factory.mktemp("vault-data")),
-            "GITOPS_BOT_WORKER_THREADS": "2",
-            "GITOPS_BOT_LOG_LEVEL": "DEBUG",  # the most the App ever logs
-        }
+        env = app_env(
+            standin,
+            str(tmp_path_factory.mktemp("vault-data")),
+            GITOPS_BOT_WORKER_THREADS="2",
+            GITOPS_BOT_LOG_LEVEL="DEBUG",  # the most the App ever logs
+        )
         with serve_gunicorn(env) as server:
             payload = pull_request_payload("opened", standin.repos[REPO].pulls[NUMBER], standin)
             payload["repository"].update(full_name=REPO, name="vault")
