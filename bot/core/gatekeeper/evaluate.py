@@ -99,32 +99,29 @@ def evaluate_gatekeeper(
     return result
 
 
-def _expansion_templates(resources: Sequence[Resource], result: GatekeeperResult) -> list[ExpansionTemplate]:
-    templates: dict[str, ExpansionTemplate] = {}
+def _read_objects(resources, is_kind, read, rule: str, result: GatekeeperResult) -> list:  # type: ignore[no-untyped-def]
+    """Every object of one kind read with ``read``; one that Gatekeeper would refuse is a finding instead."""
+    objects = []
     for resource in resources:
-        if not is_expansion_template(resource.obj):
+        if not is_kind(resource.obj):
             continue
         try:
-            template = read_expansion_template(resource)
+            objects.append(read(resource))
         except InvalidObject as e:
-            result.findings.append(_object_finding(resource, RULE_INVALID_EXPANSION, Severity.ERROR, str(e), e.path))
-            continue
-        templates.setdefault(template.name, template)
-    return list(templates.values())
+            result.findings.append(_object_finding(resource, rule, Severity.ERROR, str(e), e.path))
+    return objects
+
+
+def _expansion_templates(resources: Sequence[Resource], result: GatekeeperResult) -> list[ExpansionTemplate]:
+    by_name: dict[str, ExpansionTemplate] = {}
+    for template in _read_objects(resources, is_expansion_template, read_expansion_template, RULE_INVALID_EXPANSION, result):
+        by_name.setdefault(template.name, template)  # the first definition of a name wins
+    return list(by_name.values())
 
 
 def _templates(resources: Sequence[Resource], result: GatekeeperResult) -> list[Template]:
-    templates: list[Template] = []
-    for resource in resources:
-        if not is_template(resource.obj):
-            continue
-        try:
-            template = read_template(resource)
-        except InvalidObject as e:
-            result.findings.append(_object_finding(resource, RULE_INVALID_TEMPLATE, Severity.ERROR, str(e), e.path))
-            continue
-        templates.append(template)
-        result.template_kinds.add(template.kind)
+    templates = _read_objects(resources, is_template, read_template, RULE_INVALID_TEMPLATE, result)
+    result.template_kinds.update(t.kind for t in templates)
     return templates
 
 
