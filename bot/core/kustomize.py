@@ -69,18 +69,15 @@ def scan_patches(
 
 def _directories_near(tree: KustomizationTree, near: Collection[str]) -> list[str]:
     """Kustomization directories that are a ``near`` path's directory or one of its ancestors."""
-    found: set[str] = set()
+    visited: set[str] = set()
     for path in near:
         directory = posixpath.dirname(path.strip("/"))
-        while True:
-            if directory in found:
-                break  # its ancestors are in already
-            if tree.is_kustomization(directory):
-                found.add(directory)
+        while directory not in visited:
+            visited.add(directory)
             if not directory:
                 break
             directory = posixpath.dirname(directory)
-    return sorted(found)
+    return sorted(d for d in visited if tree.is_kustomization(d))
 
 
 def _collect(tree: KustomizationTree, node: KustomizationNode, out: KustomizePatches, limits: LoadLimits) -> None:
