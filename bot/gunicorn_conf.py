@@ -33,8 +33,10 @@ logconfig_dict = {
 
 
 def post_worker_init(worker: Any) -> None:
+    from bot.warmup import warm_up_in_background
     from bot.web import start_workers
 
+    warm_up_in_background()  # imports and compiled schemas/policies before the first delivery needs them
     start_workers(worker.wsgi)
 
 

@@ -20,6 +20,7 @@ from bot.core.workspace import Workspace
 from bot.errors import GitHubError, GitOpsBotError
 from bot.github.api import CheckRunOutput, PullInfo, RepoApi
 from bot.github.client import GitHubClientFactory
+from bot.github.content_cache import content_cache_from_env
 from bot.github.retry import RetryPolicy
 from bot.pull.evaluate import evaluate_change
 from bot.pull.github import GitHubPullContext
@@ -65,7 +66,8 @@ class GitHubService:
                  retry_policy: RetryPolicy | None = None) -> None:
         self._settings = settings
         self._factory = client_factory or GitHubClientFactory(
-            settings.app_id, settings.private_key, settings.api_url, retry_policy)
+            settings.app_id, settings.private_key, settings.api_url, retry_policy,
+            cache=content_cache_from_env(os.environ, settings.data_dir, settings.redis_url))
         # The operator's OPA server / kubeconform (OPA_URL, KUBECONFORM_PATH); a repository's own
         # `policies.opa.url` is never called by the App.
         self._backends = edge_backends(os.environ, repository_opa_url=False)

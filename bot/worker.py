@@ -18,6 +18,7 @@ from bot.errors import ConfigError
 from bot.handlers import dispatch
 from bot.log_masking import MaskSecretsFilter
 from bot.settings import AppSettings
+from bot.warmup import warm_up
 from bot.web import load_factory
 
 log = logging.getLogger("bot.worker")
@@ -45,6 +46,7 @@ def run_rq_worker(settings: AppSettings) -> None:
     from bot.queue.redis_queue import QUEUE_NAME, connect
 
     connection = connect(settings.redis_url or "")
+    warm_up()  # before forking: every job's work horse inherits compiled schemas and policies
     _service()  # build once before forking, so every job's work horse inherits it
     worker = Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection)
     worker.work(with_scheduler=True)  # the scheduler runs the delayed retries
@@ -58,6 +60,7 @@ def run_sqlite_worker(settings: AppSettings) -> None:
         lease_seconds=settings.job_lease_seconds,
         worker_threads=max(settings.worker_threads, 1),
     )
+    warm_up()
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.core.classify import KUSTOMIZATION_NAMES
 from bot.core.findings import Finding
+from bot.core.kustomization import KustomizationNode, KustomizationTree
 from bot.core.manifests import parse_finding
 from bot.core.workspace import Workspace
 from bot.core.yamlpos import DEFAULT_LIMITS, LoadLimits, load_yaml_bytes
@@ -15,11 +16,12 @@ from bot.core.yamlpos import DEFAULT_LIMITS, LoadLimits, load_yaml_bytes
 
 @dataclass
 class KustomizePatches:
-    """Patch files referenced by every kustomization (and Component) of a tree."""
+    """Patch files referenced by the kustomizations (and Components) read."""
 
     strategic_merge: set[str] = field(default_factory=set)  # partial objects: load with is_patch=True
     json6902: set[str] = field(default_factory=set)  # lists of operations: not objects, skip
     findings: list[Finding] = field(default_factory=list)  # unreadable kustomization files
+    read: list[str] = field(default_factory=list)  # the kustomization files read, sorted
 
 
 def kustomization_files(ws: Workspace) -> list[str]:
@@ -27,77 +29,63 @@ def kustomization_files(ws: Workspace) -> list[str]:
     return [p for p in ws.paths if posixpath.basename(p) in KUSTOMIZATION_NAMES]
 
 
-def find_patch_files(ws: Workspace, limits: LoadLimits = DEFAULT_LIMITS) -> tuple[set[str], list[Finding]]:
-    """Strategic-merge patch files of the tree, and parse findings for broken kustomization files."""
-    patches = scan_patches(ws, limits)
+def find_patch_files(
+    ws: Workspace, limits: LoadLimits = DEFAULT_LIMITS, near: Collection[str] | None = None
+) -> tuple[set[str], list[Finding]]:
+    """Strategic-merge patch files, and parse findings for broken kustomization files.
+
+    ``near`` given: only the kustomizations that can list those paths are read (see `scan_patches`).
+    """
+    patches = scan_patches(ws, limits, near)
     return patches.strategic_merge, patches.findings
 
 
-def scan_patches(ws: Workspace, limits: LoadLimits = DEFAULT_LIMITS) -> KustomizePatches:
-    """Read every kustomization and sort the patch files it names into strategic-merge and JSON 6902.
+def scan_patches(
+    ws: Workspace, limits: LoadLimits = DEFAULT_LIMITS, near: Collection[str] | None = None
+) -> KustomizePatches:
+    """Read kustomizations and sort the patch files they name into strategic-merge and JSON 6902.
 
-    Paths are resolved against the kustomization's directory; paths that leave the
-    tree, remote URLs, inline patches and files absent from the tree are ignored
-    (rendering reports those).
+    ``near`` None: every kustomization of the tree (a whole-tree check). Otherwise only
+    those that can name one of the ``near`` paths as a patch: kustomizations in the
+    path's directory or above it (kustomize's default load restrictor, which the bot's
+    renders use too, allows no patch outside a kustomization's own directory), plus
+    the ``near`` kustomization files themselves. Reads stay proportional to the change.
+
+    Paths that leave the tree, remote URLs, inline patches and files absent from the
+    tree are ignored (rendering reports those).
     """
+    tree = KustomizationTree(ws, limits)
+    directories = sorted(tree.kustomization_directories) if near is None else _directories_near(tree, near)
     result = KustomizePatches()
-    tree = _Tree(ws)
-    for path in kustomization_files(ws):
-        data = ws.read(path)
-        if data is None:
+    for directory in directories:
+        node = tree.node(directory)
+        if node is None:
             continue
-        stream = load_yaml_bytes(data, limits)
-        result.findings.extend(parse_finding(path, problem) for problem in stream.problems)
-        for doc in stream.documents:
-            if isinstance(doc.value, dict):
-                _collect(tree, posixpath.dirname(path), doc.value, result, limits)
+        result.read.append(node.file)
+        result.findings.extend(parse_finding(node.file, problem) for problem in node.yaml_problems)
+        _collect(tree, node, result, limits)
     return result
 
 
-class _Tree:
-    """The workspace plus a set of its paths: ``Workspace.exists`` rebuilds one per call."""
-
-    def __init__(self, ws: Workspace):
-        self.ws = ws
-        self.paths = frozenset(ws.paths)
-
-
-def _collect(
-    tree: _Tree, base: str, kustomization: dict[str, Any], out: KustomizePatches, limits: LoadLimits
-) -> None:
-    for entry in _as_list(kustomization.get("patchesStrategicMerge")):
-        if isinstance(entry, str) and "\n" not in entry:  # multi-line entries are inline patches
-            _add(tree, base, entry, out.strategic_merge)
-    for entry in _as_list(kustomization.get("patchesJson6902")):
-        if isinstance(entry, dict) and isinstance(entry.get("path"), str):
-            _add(tree, base, entry["path"], out.json6902)
-    for entry in _as_list(kustomization.get("patches")):
-        if isinstance(entry, dict) and isinstance(entry.get("path"), str):
-            resolved = _resolve(tree, base, entry["path"])
-            if resolved is not None:
-                kind = (
-                    out.json6902
-                    if _is_operation_list(tree.ws.read(resolved), limits)
-                    else out.strategic_merge
-                )
-                kind.add(resolved)
+def _directories_near(tree: KustomizationTree, near: Collection[str]) -> list[str]:
+    """Kustomization directories that are a ``near`` path's directory or one of its ancestors."""
+    visited: set[str] = set()
+    for path in near:
+        directory = posixpath.dirname(path.strip("/"))
+        while directory not in visited:
+            visited.add(directory)
+            if not directory:
+                break
+            directory = posixpath.dirname(directory)
+    return sorted(d for d in visited if tree.is_kustomization(d))
 
 
-def _add(tree: _Tree, base: str, reference: str, into: set[str]) -> None:
-    resolved = _resolve(tree, base, reference)
-    if resolved is not None:
-        into.add(resolved)
-
-
-def _resolve(tree: _Tree, base: str, reference: str) -> str | None:
-    """``reference`` relative to ``base`` as a tree path, or None if remote, outside the tree or absent."""
-    reference = reference.strip()
-    if not reference or "://" in reference or reference.startswith(("/", "git@", "github.com/")):
-        return None
-    resolved = posixpath.normpath(posixpath.join(base, reference))
-    if resolved == ".." or resolved.startswith("../") or resolved not in tree.paths:
-        return None
-    return resolved
+def _collect(tree: KustomizationTree, node: KustomizationNode, out: KustomizePatches, limits: LoadLimits) -> None:
+    out.strategic_merge |= node.strategic_merge
+    out.json6902 |= node.json6902
+    for path in sorted(node.patch_paths):
+        kind = out.json6902 if _is_operation_list(tree.ws.read(path), limits) else out.strategic_merge
+        kind.add(path)
 
 
 def _is_operation_list(data: bytes | None, limits: LoadLimits) -> bool:
@@ -106,8 +94,3 @@ def _is_operation_list(data: bytes | None, limits: LoadLimits) -> bool:
         return False
     stream = load_yaml_bytes(data, limits)
     return bool(stream.documents) and isinstance(stream.documents[0].value, list)
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-

@@ -1,17 +1,21 @@
-"""File contents by git blob sha, kept across evaluations: a content hash is never stale."""
+"""Git object ids and the process-local LRU that fronts the shared content cache."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 
 
-class BlobCache:
-    """Process-wide, size-bounded cache of blob contents by git sha.
+def git_blob_sha(data: bytes) -> str:
+    """Git's SHA-1 id of a blob with these bytes: what a cached blob must hash to."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
-    Blob ids are content hashes, so an entry can never be stale, and a tree can
-    only name a sha whose content it holds: sharing across installations leaks nothing.
-    Policies and config at the base branch are the same blobs evaluation after evaluation.
+
+class MemoryStore:
+    """Process-wide LRU of bytes by key, bounded by total size; one entry may use at most an eighth of it.
+
+    Keys are content addresses (blob shas, commit shas), so an entry can never be stale.
     """
 
     def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
@@ -20,20 +24,20 @@ class BlobCache:
         self._size = 0
         self._lock = threading.Lock()
 
-    def get(self, sha: str) -> bytes | None:
+    def get(self, key: str) -> bytes | None:
         with self._lock:
-            data = self._items.get(sha)
+            data = self._items.get(key)
             if data is not None:
-                self._items.move_to_end(sha)
+                self._items.move_to_end(key)
             return data
 
-    def put(self, sha: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes) -> None:
         if len(data) > self.max_bytes // 8:
-            return  # one huge file must not flush everything else
+            return  # one huge entry must not flush everything else
         with self._lock:
-            if sha in self._items:
+            if key in self._items:
                 return
-            self._items[sha] = data
+            self._items[key] = data
             self._size += len(data)
             while self._size > self.max_bytes:
                 _, dropped = self._items.popitem(last=False)

@@ -18,7 +18,7 @@ from github.Repository import Repository
 from bot.errors import GitHubError
 from bot.github.api import CheckRunOutput, Comment, PullInfo, ReviewComment, TreeEntry
 from bot.github.auth import InstallationTokenCache
-from bot.github.blobs import BlobCache
+from bot.github.content_cache import ContentCache
 from bot.github.retry import RetryPolicy, call_with_retries
 from bot.pull.context import ChangedFile
 
@@ -44,11 +44,13 @@ class PyGithubRepo:
     """One repository through one installation; every call retried per ``retry_policy``."""
 
     def __init__(self, gh: Github, full_name: str, retry_policy: RetryPolicy,
-                 blob_cache: BlobCache | None = None) -> None:
+                 cache: ContentCache | None = None) -> None:
         self.full_name = full_name
         self._gh = gh
         self._policy = retry_policy
-        self._blobs = blob_cache or BlobCache(0)
+        self._cache = cache or ContentCache(None, memory_bytes=0)
+        # Tree listings are cached per GitHub host and repository: a sha never answers for another one.
+        self._tree_scope = f"{gh.requester.base_url}/{full_name}"
         self._repo: Repository = gh.get_repo(full_name)  # lazy: no request until needed
         self._pulls: dict[int, PullRequest] = {}
 
@@ -93,18 +95,25 @@ class PyGithubRepo:
         )
 
     def tree(self, sha: str) -> list[TreeEntry]:
+        """The files of the commit ``sha``; a commit's tree never changes, so it comes from the cache when it can."""
+        cached = self._cache.tree(self._tree_scope, sha)
+        if cached is not None:
+            return cached
         tree = self._call(f"read the tree at {sha[:7]}", lambda: self._repo.get_git_tree(sha, recursive=True))
+        entries = [TreeEntry(e.path, e.sha, e.size or 0) for e in tree.tree if e.type == "blob"]
         if tree.raw_data.get("truncated"):
             log.warning("tree of %s at %s is truncated by GitHub; some files are not visible", self.full_name, sha)
-        return [TreeEntry(e.path, e.sha, e.size or 0) for e in tree.tree if e.type == "blob"]
+        else:
+            self._cache.put_tree(self._tree_scope, sha, entries)
+        return entries
 
     def blob(self, blob_sha: str) -> bytes:
-        cached = self._blobs.get(blob_sha)
+        cached = self._cache.blob(blob_sha)
         if cached is not None:
             return cached
         blob = self._call(f"read blob {blob_sha[:7]}", lambda: self._repo.get_git_blob(blob_sha))
         data = base64.b64decode(blob.content or "") if blob.encoding == "base64" else (blob.content or "").encode()
-        self._blobs.put(blob_sha, data)
+        self._cache.put_blob(blob_sha, data)
         return data
 
     def create_check_run(self, name: str, head_sha: str, output: CheckRunOutput | None = None) -> int:
@@ -208,11 +217,12 @@ class GitHubClientFactory:
     """Makes `RepoApi`s for installations; holds the process-wide token cache."""
 
     def __init__(self, app_id: int, private_key: str, api_url: str,
-                 retry_policy: RetryPolicy | None = None, timeout_seconds: int = 30) -> None:
+                 retry_policy: RetryPolicy | None = None, timeout_seconds: int = 30,
+                 cache: ContentCache | None = None) -> None:
         self.api_url = api_url.rstrip("/")
         self.retry_policy = retry_policy or RetryPolicy()
         self.tokens = InstallationTokenCache(app_id, private_key, self.api_url, self.retry_policy)
-        self.blobs = BlobCache()
+        self.cache = cache or ContentCache()  # trees and blobs by sha; shared across workers when given a store
         self._timeout = timeout_seconds
 
     def repo(self, installation_id: int, full_name: str) -> PyGithubRepo:
@@ -224,4 +234,4 @@ class GitHubClientFactory:
             timeout=self._timeout, lazy=True, seconds_between_requests=None, seconds_between_writes=None,
             per_page=100,  # the maximum: fewer round trips for big pull requests
         )
-        return PyGithubRepo(gh, full_name, self.retry_policy, self.blobs)
+        return PyGithubRepo(gh, full_name, self.retry_policy, self.cache)

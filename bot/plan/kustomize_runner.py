@@ -15,6 +15,8 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_MAX_OUTPUT_BYTES = 32 * 1024 * 1024
 _KLOG_PREFIX = re.compile(r"^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.-]+:\d+\] ")
 _KUBECTL_ERR = re.compile(r'"command failed" err="(.*)"')
+# Files a build reads must lie in or below its kustomization's directory (kustomize's default, made explicit).
+SAFE_FLAGS = ("--load-restrictor", "LoadRestrictionsRootOnly")
 NOT_FOUND = "kustomize not found: install kustomize or kubectl (`kubectl kustomize`) on PATH"
 
 
@@ -29,10 +31,11 @@ class RenderFailed(GitOpsBotError):
 class KustomizeRunner:
     """Finds a kustomize binary and builds one directory with it.
 
-    Never passes ``--enable-exec``, ``--enable-alpha-plugins``, ``--enable-helm`` or a
-    load-restrictor override: kustomize's defaults (no plugins, LoadRestrictionsRootOnly)
-    are the safe ones. The child gets ``PATH`` and a throwaway ``HOME`` and nothing else,
-    so no credential in the bot's environment can reach it.
+    Never passes ``--enable-exec``, ``--enable-alpha-plugins`` or ``--enable-helm``, and
+    always passes ``--load-restrictor LoadRestrictionsRootOnly`` explicitly, so no kustomize
+    version or wrapper default can widen what a build reads. The child gets ``PATH`` and a
+    throwaway ``HOME`` (plugin and config homes inside it) and nothing else, so no credential
+    in the bot's environment can reach it.
     """
 
     def __init__(
@@ -49,10 +52,10 @@ class KustomizeRunner:
         """The build command without its directory argument, or None when no binary is found."""
         kustomize = shutil.which("kustomize", path=self.search_path)
         if kustomize:
-            return [kustomize, "build"]
+            return [kustomize, "build", *SAFE_FLAGS]
         kubectl = shutil.which("kubectl", path=self.search_path)
         if kubectl:
-            return [kubectl, "kustomize"]
+            return [kubectl, "kustomize", *SAFE_FLAGS]
         return None
 
     def build(self, directory: Path, home: Path) -> bytes:
@@ -60,7 +63,7 @@ class KustomizeRunner:
         command = self.command()
         if command is None:
             raise KustomizeNotFound(NOT_FOUND)
-        env = {"PATH": self.search_path, "HOME": str(home)}
+        env = minimal_environment(self.search_path, home)
         process = subprocess.Popen(
             [*command, str(directory)],
             cwd=home,
@@ -80,6 +83,17 @@ class KustomizeRunner:
         if len(out) > self.max_output_bytes:
             raise RenderFailed(f"kustomize build produced more than {self.max_output_bytes} bytes")
         return out
+
+
+def minimal_environment(search_path: str, home: Path) -> dict[str, str]:
+    """Everything the child sees: where binaries are, and homes that are empty throwaway directories."""
+    return {
+        "PATH": search_path,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "KUSTOMIZE_PLUGIN_HOME": str(home / "no-plugins"),  # never populated: no plugin can be found
+        "LANG": "C",
+    }
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

@@ -21,7 +21,8 @@ class GitHubPullContext:
     No pull number but a base: from comparing the two commits (merge queues).
     No base: every file of head counts as added (whole-tree check).
     Reads are proportional to the change: one recursive tree listing per side,
-    then only the blobs the core asks for.
+    then only the blobs the core asks for; both come from the shared content cache
+    (`bot.github.content_cache`) when another delivery or worker already read them.
     """
 
     def __init__(self, api: RepoApi, head: str, base: str | None = None, pull_number: int | None = None) -> None:

@@ -108,3 +108,30 @@ def test_a_hostile_kustomization_is_a_finding_not_a_crash():
     ws = Workspace.from_dict({"kustomization.yaml": laughs + "patchesStrategicMerge: [p.yaml]\n"})
 
     assert [f.rule for f in find_patch_files(ws)[1]] == ["parse/alias-limit"]
+
+
+def test_near_reads_only_the_kustomizations_at_or_above_the_paths_and_finds_their_patches():
+    files = {
+        f"apps/app{i}/kustomization.yaml": "resources: [deploy.yaml]\npatches:\n  - path: patch.yaml\n" for i in range(20)
+    }
+    files |= {f"apps/app{i}/patch.yaml": "apiVersion: apps/v1\nkind: Deployment\n" for i in range(20)}
+    files["kustomization.yaml"] = "resources: [apps/app3]\n"
+    reads: list[str] = []
+    ws = Workspace(files, lambda p: reads.append(p) or files[p].encode())
+
+    patches = scan_patches(ws, near=["apps/app3/patch.yaml"])
+
+    assert patches.strategic_merge == {"apps/app3/patch.yaml"}
+    assert patches.read == ["kustomization.yaml", "apps/app3/kustomization.yaml"]
+    assert sorted(reads) == ["apps/app3/kustomization.yaml", "apps/app3/patch.yaml", "kustomization.yaml"]
+
+
+def test_a_whole_tree_scan_and_a_near_scan_agree_for_patches_inside_their_kustomization():
+    ws = Workspace.from_directory(REPO)
+    everything = scan_patches(ws)
+    for path in sorted(everything.strategic_merge | everything.json6902):
+        near = scan_patches(ws, near=[path])
+        assert (path in near.strategic_merge, path in near.json6902) == (
+            path in everything.strategic_merge,
+            path in everything.json6902,
+        )

@@ -6,7 +6,7 @@ import pytest
 from gh_helpers import BASE, HEAD, REPO
 
 from bot.errors import GitHubError
-from bot.github.blobs import BlobCache
+from bot.github.blobs import MemoryStore as BlobCache
 from bot.github.client import GitHubClientFactory
 from bot.github.retry import RetryPolicy
 from bot.pull.context import ChangedFile

@@ -18,10 +18,11 @@ class FakeKustomize:
         script = self.bin / "kustomize"
         script.write_text(
             "#!/bin/sh\n"
+            'for last in "$@"; do :; done\n'
             f'echo "$@" >> "{self.calls_log}"\n'
             f'env >> "{self.env_log}"\n'
             + (f"sleep {sleep_seconds}\n" if sleep_seconds else "")
-            + (f"echo \"Error: accumulating resources: open $2/missing.yaml\" >&2\nexit {exit_code}\n" if exit_code else "")
+            + (f"echo \"Error: accumulating resources: open $last/missing.yaml\" >&2\nexit {exit_code}\n" if exit_code else "")
             + f"cat <<'YAML'\n{output}\nYAML\n"
         )
         script.chmod(0o755)

@@ -116,7 +116,8 @@ def test_builtin_plugins_and_local_files_are_built_with_safe_flags_and_no_creden
     [root] = plan.roots
     assert (root.status, [o.key for o in root.objects]) == (RENDERED, [("", "ConfigMap", "", "rendered")])
     [call] = fake.calls
-    assert call.startswith("build /") and call.endswith("/repo/app")  # no --enable-* flag, no load restrictor
+    # no --enable-* flag; the load restrictor is explicit, whatever the binary's default
+    assert call.startswith("build --load-restrictor LoadRestrictionsRootOnly /") and call.endswith("/repo/app")
     assert "GITHUB_TOKEN" not in fake.environment and "AWS_SECRET" not in fake.environment
     assert "HOME=" in fake.environment and "/home" in fake.environment
 

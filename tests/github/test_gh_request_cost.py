@@ -1,0 +1,69 @@
+"""Cost follows the change: a one-file pull request makes the same requests whatever the repository's size."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from gh_helpers import RecordingSleep
+
+from bot.github.retry import RetryPolicy
+from bot.service import EvaluationRequest, GitHubService
+from bot.settings import AppSettings
+from tests.support.github_standin import FixtureRepo, GitHubStandIn, PullSpec, app_private_key, fake_sha
+from tests.support.gitops_corpus import gitops_repo
+
+REPO = "acme/big"
+BASE, HEAD = fake_sha("cost-base"), fake_sha("cost-head")
+
+
+def _requests_for_one_file_pr(apps: int, data_dir: Path, runs: int = 1) -> list[Counter[str]]:
+    """Requests by kind (method + path, shas and numbers folded) per evaluation, each by a fresh service.
+
+    A fresh `GitHubService` is what a new worker process holds: only the content cache
+    under ``data_dir`` carries over from one run to the next.
+    """
+    base = gitops_repo(apps * 10, kustomize=True)
+    head = gitops_repo(apps * 10, kustomize=True, changed=(7,))
+    assert [p for p in head if head[p] != base.get(p)] == ["apps/app00007/deployment.yaml"]
+    standin = GitHubStandIn([FixtureRepo(REPO, commits={BASE: base, HEAD: head}, pulls={5: PullSpec(5, BASE, HEAD)})])
+    counts = []
+    with standin.serving():
+        for _ in range(runs):
+            settings = AppSettings(app_id=42, private_key=app_private_key(), webhook_secret="s",
+                                   api_url=standin.base_url, app_slug="gitops-policy-bot", data_dir=data_dir)
+            start = len(standin.requests)
+            outcome = GitHubService(settings, retry_policy=RetryPolicy(sleep=RecordingSleep())).evaluate(
+                EvaluationRequest(1, REPO, HEAD, BASE, 5, "pull_request.opened", "d-cost"))
+            assert outcome.conclusion == "success", outcome.title
+            counts.append(Counter(_kind(r.method, r.path) for r in standin.requests[start:]))
+    return counts
+
+
+def _kind(method: str, path: str) -> str:
+    parts = ["{id}" if len(p) == 40 or p.isdigit() else p for p in path.split("/")]
+    return f"{method} {'/'.join(parts)}"
+
+
+def test_a_one_file_pull_request_costs_the_same_requests_at_50_and_500_kustomizations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv("GITOPS_BOT_CACHE_DIR")  # the cache lives under each run's data directory
+    [small] = _requests_for_one_file_pr(50, tmp_path / "small")
+    [large] = _requests_for_one_file_pr(500, tmp_path / "large")
+
+    assert large == small
+    assert sum(large.values()) <= 15, large
+    assert large["GET /repos/acme/big/git/blobs/{id}"] <= 4  # the changed file at both sides, its kustomization, its patch
+
+
+def test_a_second_worker_reads_trees_and_blobs_from_the_shared_disk_cache(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("GITOPS_BOT_CACHE_DIR")
+    cold, warm = _requests_for_one_file_pr(50, tmp_path / "data", runs=2)
+
+    assert cold["GET /repos/acme/big/git/trees/{id}"] == 2 and cold["GET /repos/acme/big/git/blobs/{id}"] >= 3
+    assert warm["GET /repos/acme/big/git/trees/{id}"] == 0 and warm["GET /repos/acme/big/git/blobs/{id}"] == 0
+    assert warm["GET /repos/acme/big/pulls/{id}/files"] == 1  # what is not addressed by a sha is asked again
+    assert any((tmp_path / "data" / "cache").rglob("*"))
