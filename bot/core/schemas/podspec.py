@@ -24,7 +24,8 @@ from bot.core.schemas.apicheck import (
 from bot.core.schemas.messages import RULE_ENUM, RULE_RANGE, RULE_REQUIRED
 from bot.core.schemas.quantity import QuantityError, quantity_value
 
-CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+# In validatePodSpec order: regular containers first, so a clash is reported on the init container.
+CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 _STANDARD_CONTAINER_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 _HUGEPAGES_PREFIX = "hugepages-"
 _PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
