@@ -111,3 +111,15 @@ def test_a_patch_checked_alone_is_judged_as_a_whole_object() -> None:
     rules = {f.rule for f in report.findings if f.severity is Severity.ERROR}
     assert "schema/required" in rules  # selector and image are missing from a whole Deployment
     assert "schema/undefined-volume" in rules
+
+
+def test_generate_name_is_a_prefix_and_may_end_with_a_dash() -> None:
+    """ValidateObjectMeta checks generateName with maskTrailingDash (name[:len-2] + "a")."""
+    docs = "".join(
+        f"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: {prefix}\n"
+        for prefix in ("job-", "Job-")
+    )
+    report = evaluate(Workspace.from_dict({"gen.yaml": docs}), options=EvalOptions(policies=False))
+    assert [(f.line, f.rule) for f in report.findings if f.severity is Severity.ERROR] == [
+        (10, "schema/dns-name")
+    ]

@@ -141,7 +141,7 @@ def _check_metadata(c: Checker, obj: dict[str, Any], group: str, kind: str, buil
             c.each_error(RULE_DNS_NAME, ("metadata", "name"), name, function(name), check_name)
         elif generate_name:  # a prefix: a trailing dash is allowed (maskTrailingDash)
             masked = (
-                generate_name[:-1] + "a"
+                generate_name[:-2] + "a"  # upstream replaces the last two characters
                 if len(generate_name) > 1 and generate_name.endswith("-")
                 else generate_name
             )
