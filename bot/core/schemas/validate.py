@@ -26,7 +26,7 @@ from bot.core.schemas.engine import (
     compile_schema,
     default_engine,
 )
-from bot.core.schemas.registry import SCHEMA_SOURCE, normalize_version, split_api_version
+from bot.core.schemas.registry import SCHEMA_SOURCE, load_kind_schema, normalize_version, split_api_version
 from bot.errors import ConfigError
 
 DEFAULT_KUBERNETES_VERSION = "1.31"
@@ -187,8 +187,8 @@ class SchemaValidator:
         crd_version = self._crd_versions.get((group, version, resource.kind))
         if crd_version is not None and crd_version.served:
             return api_server_findings(resource, self.kubernetes_version, builtin=False)
-        if builtin_validator(self.kubernetes_version, False, False, resource.api_version, resource.kind, self.engine) is None:
-            return []
+        if load_kind_schema(self.kubernetes_version, False, resource.api_version, resource.kind) is None:
+            return []  # not a built-in kind (no compile here: the schema stage compiled what it needed)
         return api_server_findings(resource, self.kubernetes_version, builtin=True)
 
     # -- schema lookup ------------------------------------------------------------------------
