@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from bot.core.findings import Finding, Severity, Source
 from bot.core.resource import FieldPath, Resource, finding_at, format_path, parse_path
@@ -201,7 +202,9 @@ def match_results(
 def result_findings(resource: Resource, result: KubeconformResult, *, strict: bool) -> list[Finding]:
     """Findings for one non-valid result, with the rule ids and lines the embedded validator would give."""
     if result.status == "statusInvalid":
-        errors = [(pointer_path(resource.obj, p), m) for p, m in result.errors] or legacy_errors(result.msg)
+        errors = [
+            (pointer_path(resource.obj, p), m) for p, m in readable_errors(result.errors, result.msg)
+        ] or legacy_errors(result.msg)
         out = [f for path, msg in errors for f in _error_findings(resource, path, msg, strict)]
         return sorted(out, key=lambda f: (f.line, f.column)) or [
             _finding(resource, messages.RULE_INVALID, (), result.msg)
@@ -213,11 +216,47 @@ def result_findings(resource: Resource, result: KubeconformResult, *, strict: bo
     return []
 
 
+# v0.6 (jsonschema v5): the result's msg is the error's Error(), which names its first leaf:
+# "jsonschema: '/spec/replicas' does not validate with file:///…#/properties/spec/$ref/…/type: expected …"
+_LEAF_RE = re.compile(r"jsonschema: '((?:[^'\\]|\\.)*)' does not validate with \S+?: (.*)$", re.DOTALL)
+# ... while validationErrors lists only the top-level causes: behind a $ref that is the parent field
+# ("/spec") with "doesn't validate with '…_definitions.json#/definitions/io.k8s.api.apps.v1.DeploymentSpec'",
+# or "" for an error that only wraps several others.
+_REF_FAILED_RE = re.compile(r"^doesn't validate with '?([^']*?)'?$")
+
+
+def readable_errors(errors: Sequence[tuple[str, str]], msg: str) -> list[tuple[str, str]]:
+    """``validationErrors`` with each parent-only entry replaced by the field error the message names.
+
+    kubeconform v0.6 reports, for an object checked through ``$ref`` schemas, one error per
+    top-level field (the parent) and names a single leaf in ``msg``: the first parent that
+    contains that leaf takes its place (field path and plain message). A parent the leaf is not
+    under stays on the parent line, worded as the definition it fails (kubeconform gives no more).
+    """
+    leaf = _LEAF_RE.search(msg)
+    leaf_error = (leaf.group(1).replace("\\'", "'"), leaf.group(2).strip()) if leaf else None
+    out: list[tuple[str, str]] = []
+    for pointer, text in errors:
+        ref_failed = _REF_FAILED_RE.match(text)
+        if text and not ref_failed:
+            out.append((pointer, text))
+            continue
+        if leaf_error and (leaf_error[0] == pointer or leaf_error[0].startswith(pointer.rstrip("/") + "/")):
+            out.append(leaf_error)
+            leaf_error = None  # kubeconform names one leaf only
+            continue
+        definition = ref_failed.group(1).rpartition("/")[2] if ref_failed else ""
+        what = f"the schema of {definition.rpartition('.')[2]}" if definition else "its schema"
+        out.append((pointer, f"does not match {what} (kubeconform names no field below this one)"))
+    return list(dict.fromkeys(out))
+
+
 def pointer_path(obj: Any, pointer: str) -> FieldPath:
     """``/spec/containers/0/name`` -> ("spec", "containers", 0, "name"); indexes only where ``obj`` has a list."""
     path: list[str | int] = []
     node = obj
-    for token in [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]:
+    # jsonschema v5 escapes each token as a JSON pointer and then as a URL path segment.
+    for token in [unquote(t).replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]:
         if isinstance(node, list) and token.isdigit():
             path.append(int(token))
             node = node[int(token)] if int(token) < len(node) else None

@@ -15,6 +15,7 @@ class FileKind(Enum):
     HELM_VALUES = "helm-values"
     HELM_TEMPLATE = "helm-template"
     GITOPS_CONFIG = "gitops-config"
+    CI_WORKFLOW = "ci-workflow"
     OTHER_YAML = "other-yaml"
     NOT_YAML = "not-yaml"
 
@@ -25,6 +26,7 @@ _SKIP_REASONS = {
     FileKind.HELM_VALUES: "Helm values file: input to chart templates, not a Kubernetes object",
     FileKind.HELM_TEMPLATE: "Helm chart template (Go template, not YAML): rendered by Helm, not validated here",
     FileKind.GITOPS_CONFIG: "gitops-bot configuration: read as settings, not validated as a manifest",
+    FileKind.CI_WORKFLOW: "GitHub Actions workflow (.github/workflows): CI configuration, not a Kubernetes object",
     FileKind.OTHER_YAML: "not a Kubernetes manifest (CI, tooling or application config): not validated",
     FileKind.NOT_YAML: "not a YAML or JSON file",
 }
@@ -36,8 +38,10 @@ CHART_FILE = "Chart.yaml"
 _CHART_METADATA = frozenset({CHART_FILE, "Chart.lock", "requirements.yaml", "requirements.lock"})
 
 # Directories and file names of CI systems and tools whose YAML is never a Kubernetes object.
+# (.github is not one: only its workflows are CI; Kubernetes manifests kept there are checked.)
+_WORKFLOWS_DIR = ".github/workflows"
 _TOOLING_DIRS = frozenset(
-    {".github", ".gitlab", ".circleci", ".buildkite", ".devcontainer", ".vscode", ".idea"}
+    {".gitlab", ".circleci", ".buildkite", ".devcontainer", ".vscode", ".idea"}
 )
 _TOOLING_FILES = (
     ".gitlab-ci.y*ml",
@@ -102,6 +106,8 @@ class Classifier:
             return _classify_in_chart(path[len(chart) + 1 :] if chart else path)
         if not name.lower().endswith(MANIFEST_EXTENSIONS):
             return FileKind.NOT_YAML
+        if path.startswith(_WORKFLOWS_DIR + "/") or f"/{_WORKFLOWS_DIR}/" in path:
+            return FileKind.CI_WORKFLOW
         if _is_tooling(path, name):
             return FileKind.OTHER_YAML
         return FileKind.MANIFEST

@@ -133,6 +133,8 @@ def _schema_stage(head: Workspace, config: RepoConfig, options: EvalOptions, sco
     else:
         for resource in resources:
             findings += validator.validate(resource)
+    for resource in resources:  # beyond the schema, whichever backend checked it
+        findings += validator.api_server_checks(resource)
     _progress(options, len(resources))
     return findings
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,11 @@ GO_TEMPLATE = (
     "looks like a Go/Helm template ({{ ... }}), not plain YAML: rendered elsewhere, not validated here"
 )
 FILE_MISSING = "not present in this tree"
+EMPTY_FILE = "empty file (no YAML or JSON document): nothing to check"
+
+# What a Kubernetes apiVersion looks like: "v1", "apps/v1", "example.com/v1beta2".
+_API_VERSION_SHAPE = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?v[0-9]+((alpha|beta)[0-9]*)?$")
+_KIND_SHAPE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 
 
 @dataclass
@@ -72,6 +78,8 @@ def load_manifest(
     text = decode_text(data, limits)
     if isinstance(text, YamlProblem):
         return LoadResult(findings=[parse_finding(path, text)])
+    if not text.strip():  # an empty .json is not a syntax error: there is simply nothing in it
+        return LoadResult(skipped=[(path, EMPTY_FILE)])
     stream = load_yaml(text, limits)
     if path.lower().endswith(".json"):
         stream = _checked_as_json(text, stream)
@@ -81,22 +89,59 @@ def load_manifest(
     if _is_json6902_patch(stream):
         result.skipped.append((path, JSON6902_PATCH))
         return result
+    if not stream.documents and not stream.problems:
+        result.skipped.append((path, EMPTY_FILE))  # only comments or document markers
+        return result
     looks_like_manifest = any(_is_object(doc.value) for doc in stream.documents)
     not_kubernetes = 0
+    reasons: list[str] = []
     for doc in stream.documents:
         value = doc.value
         if isinstance(value, dict):
-            if "apiVersion" in value or "kind" in value:
-                result.extend(_resources_of(path, doc, is_patch))
-            else:
+            shape_problem = _not_kubernetes_shape(value)
+            if shape_problem:
                 not_kubernetes += 1
+                reasons.append(shape_problem)
+            else:
+                result.extend(_resources_of(path, doc, is_patch))
         elif looks_like_manifest or _holds_objects(value):
             result.findings.append(_not_an_object(path, doc))
         else:
             not_kubernetes += 1
     if not_kubernetes and not_kubernetes == len(stream.documents):
-        result.skipped.append((path, _skip_reason(stream)))
+        result.skipped.append((path, reasons[0] if reasons else _skip_reason(stream)))
     return result
+
+
+def _not_kubernetes_shape(value: dict[str, Any]) -> str:
+    """Why a mapping is not a Kubernetes object at all ("" when it is one, or a broken one worth a finding).
+
+    Both apiVersion and kind: an object. Neither: not one. Only one of them: an object missing
+    the other when the one present looks like Kubernetes and there is ``metadata``; otherwise
+    another tool's file that happens to use the word (Grafana provisioning: ``apiVersion: 1``).
+    """
+    has_version, has_kind = "apiVersion" in value, "kind" in value
+    if has_version and has_kind:
+        return ""
+    if not has_version and not has_kind:
+        return NOT_KUBERNETES
+    k8s_metadata = isinstance(value.get("metadata"), dict)
+    if has_version:
+        version = value.get("apiVersion")
+        if k8s_metadata and (version is None or version == "" or (isinstance(version, str) and _API_VERSION_SHAPE.match(version))):
+            return ""
+        why = "with no metadata" if not k8s_metadata else "is not a Kubernetes group/version"
+        return (
+            f"no kind, and apiVersion {json.dumps(version, default=str)} {why}: not a Kubernetes object "
+            "(another tool's file, e.g. Grafana provisioning); not validated"
+        )
+    kind = value.get("kind")
+    if k8s_metadata and (kind is None or kind == "" or (isinstance(kind, str) and _KIND_SHAPE.match(kind))):
+        return ""
+    return (
+        f"no apiVersion, and kind {json.dumps(kind, default=str)} without Kubernetes metadata: "
+        "not a Kubernetes object (another tool's file); not validated"
+    )
 
 
 def load_workspace(
@@ -114,7 +159,8 @@ def load_workspace(
     classifier = Classifier(ws.paths)
     result = LoadResult()
     for path in sorted({p.strip("/") for p in paths}) if paths is not None else ws.paths:
-        kind = classifier.classify(path)
+        # A kustomization that lists a file as a patch says what it is, wherever it lives (even in a chart).
+        kind = FileKind.MANIFEST if path in patch_files else classifier.classify(path)
         if kind is not FileKind.MANIFEST:
             if explicit or kind is not FileKind.NOT_YAML:
                 result.skipped.append((path, skip_reason(kind)))

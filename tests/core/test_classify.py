@@ -78,8 +78,9 @@ TREE = [
         ("templates/not-a-chart.yaml", FileKind.MANIFEST),
         ("misc/_snippet.tpl", FileKind.HELM_TEMPLATE),
         (".gitops-bot.yaml", FileKind.GITOPS_CONFIG),
-        (".github/workflows/ci.yaml", FileKind.OTHER_YAML),
-        (".github/dependabot.yml", FileKind.OTHER_YAML),
+        (".github/workflows/ci.yaml", FileKind.CI_WORKFLOW),
+        (".github/dependabot.yml", FileKind.MANIFEST),  # judged by its content: not Kubernetes, so skipped then
+        (".github/k8s/runner.yaml", FileKind.MANIFEST),
         (".gitlab-ci.yml", FileKind.OTHER_YAML),
         (".pre-commit-config.yaml", FileKind.OTHER_YAML),
         ("docker-compose.override.yml", FileKind.OTHER_YAML),
@@ -132,7 +133,7 @@ def test_load_workspace_never_reports_chart_templates_as_broken_yaml():
     ):
         assert skipped[template] == skip_reason(FileKind.HELM_TEMPLATE)
     assert skipped["charts/web/values.yaml"] == skip_reason(FileKind.HELM_VALUES)
-    assert skipped[".github/workflows/ci.yaml"] == skip_reason(FileKind.OTHER_YAML)
+    assert skipped[".github/workflows/ci.yaml"] == skip_reason(FileKind.CI_WORKFLOW)
     assert skipped["apps/base/kustomization.yaml"] == skip_reason(FileKind.KUSTOMIZATION)
     assert skipped[".gitops-bot.yaml"] == skip_reason(FileKind.GITOPS_CONFIG)
     assert "README.md" not in skipped  # walking the tree, non-YAML files are not candidates

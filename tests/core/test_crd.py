@@ -151,17 +151,17 @@ def test_v1beta1_crd_with_shared_validation(engine):
     ]
 
 
-def test_version_not_served_is_an_unknown_kind():
+def test_version_not_served_is_a_blocking_error_naming_the_served_versions():
+    """The API server rejects a version its CRD does not serve (issue 10): an error, not a notice."""
     text = "apiVersion: example.com/v1alpha1\nkind: Widget\nmetadata: {name: w}\n"
     assert _summary(_validator("jsonschema-rs").validate(make_resource(text))) == [
         (
-            "schema/unknown-kind",
-            N,
-            2,
-            "kind",
-            "no schema for example.com/v1alpha1 Widget: CustomResourceDefinition widgets.example.com does not serve "
-            "version v1alpha1 (served: v1); add its CustomResourceDefinition to the repository or list it under "
-            "`crds:` in .gitops-bot.yaml",
+            "schema/api-version",
+            E,
+            1,
+            "apiVersion",
+            "example.com/v1alpha1 Widget is not served: CustomResourceDefinition widgets.example.com serves "
+            "example.com/v1; the API server rejects it",
         ),
     ]
 

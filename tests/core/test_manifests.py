@@ -500,10 +500,11 @@ def test_empty_and_null_identity_fields_count_as_missing():
     assert "has no kind" in result.findings[0].message
 
 
-def test_an_empty_file_and_a_comment_only_file_give_nothing():
-    for data in (b"", b"# nothing here\n", b"---\n---\n"):
-        result = load_manifest("a.yaml", data)
-        assert (result.resources, result.findings, result.skipped) == ([], [], [])
+def test_an_empty_file_and_a_comment_only_file_are_skipped_with_a_reason():
+    for name, data in (("a.yaml", b""), ("a.yaml", b"# nothing here\n"), ("a.yaml", b"---\n---\n"), ("a.json", b"\n")):
+        result = load_manifest(name, data)
+        assert (result.resources, result.findings) == ([], [])
+        assert result.skipped == [(name, "empty file (no YAML or JSON document): nothing to check")]
 
 
 @pytest.mark.timeout(60)

@@ -34,3 +34,26 @@ def builtin_validator(
         return None
     schema = partial_copy(schema) if patch else schema
     return compile_schema(schema, _documents(version, strict, patch), engine)
+
+
+def definitions(version: str) -> dict:
+    """The shared ``$defs`` of a Kubernetes version (cached with the compiled validators; do not mutate)."""
+    return _documents(version, False, False).documents[DEFINITIONS_URI].get("$defs", {})
+
+
+@lru_cache(maxsize=16)
+def served_kinds(version: str) -> dict[str, tuple[str, ...]]:
+    """kind -> the apiVersions that serve it as a built-in kind of ``version`` (from the definitions' GVK lists)."""
+    served: dict[str, set[str]] = {}
+    for schema in definitions(version).values():
+        for gvk in schema.get("x-kubernetes-group-version-kind") or ():
+            group, ver, kind = gvk.get("group", ""), gvk.get("version", ""), gvk.get("kind", "")
+            if kind and ver and not kind.endswith("List") and kind not in ("WatchEvent", "DeleteOptions", "Status"):
+                served.setdefault(kind, set()).add(f"{group}/{ver}" if group else ver)
+    return {kind: tuple(sorted(versions)) for kind, versions in served.items()}
+
+
+@lru_cache(maxsize=16)
+def builtin_groups(version: str) -> frozenset[str]:
+    """API groups whose every kind is built in ("" is the core group): no CRD can add kinds to them."""
+    return frozenset(api_version.rpartition("/")[0] for versions in served_kinds(version).values() for api_version in versions)

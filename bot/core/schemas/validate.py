@@ -12,7 +12,9 @@ from typing import Any
 from bot.core.findings import Finding, Severity, Source
 from bot.core.resource import FieldPath, Resource, finding_at, format_path
 from bot.core.schemas import messages
-from bot.core.schemas.builtin import builtin_validator
+from bot.core.schemas.apicheck import RULE_API_VERSION
+from bot.core.schemas.apiserver import api_server_findings
+from bot.core.schemas.builtin import builtin_groups, builtin_validator, served_kinds
 from bot.core.schemas.crd import CrdVersion, is_crd, read_crd, to_json_schema
 from bot.core.schemas.deprecations import DEPRECATION_GUIDE, lifecycle
 from bot.core.schemas.derive import partial_copy
@@ -24,7 +26,7 @@ from bot.core.schemas.engine import (
     compile_schema,
     default_engine,
 )
-from bot.core.schemas.registry import SCHEMA_SOURCE, normalize_version, split_api_version
+from bot.core.schemas.registry import SCHEMA_SOURCE, load_kind_schema, normalize_version, split_api_version
 from bot.errors import ConfigError
 
 DEFAULT_KUBERNETES_VERSION = "1.31"
@@ -167,6 +169,28 @@ class SchemaValidator:
         findings.extend(self._violation_findings(resource, violations, from_crd))
         return findings
 
+    def api_server_checks(self, resource: Resource) -> list[Finding]:
+        """What the API server rejects beyond the schema (bot/core/schemas/apiserver.py), for any backend.
+
+        Built-in kinds get every check; custom resources whose CRD serves their version get
+        the metadata checks; anything else (unknown kinds, client-side configs) none.
+        """
+        obj = resource.obj
+        if not isinstance(obj, dict) or self._identity_findings(resource):
+            return []
+        group, version = split_api_version(resource.api_version)
+        if group in CLIENT_SIDE_GROUPS:
+            return []
+        stage = lifecycle(resource.api_version, resource.kind, self.kubernetes_version)
+        if stage and stage[0] == "removed":
+            return []
+        crd_version = self._crd_versions.get((group, version, resource.kind))
+        if crd_version is not None and crd_version.served:
+            return api_server_findings(resource, self.kubernetes_version, builtin=False)
+        if load_kind_schema(self.kubernetes_version, False, resource.api_version, resource.kind) is None:
+            return []  # not a built-in kind (no compile here: the schema stage compiled what it needed)
+        return api_server_findings(resource, self.kubernetes_version, builtin=True)
+
     # -- schema lookup ------------------------------------------------------------------------
 
     def _schema_for(self, resource: Resource) -> tuple[CompiledSchema | None, bool]:
@@ -252,15 +276,19 @@ class SchemaValidator:
         defined = [v for v in self._crd_versions.values() if v.group == group and v.kind == resource.kind]
         served = sorted(v.version for v in defined if v.served)
         if defined:
-            why = (
-                f"CustomResourceDefinition {defined[0].crd_name} does not serve version {version} "
-                f"(served: {', '.join(served) or 'none'})"
+            text = (
+                f"{resource.api_version} {resource.kind} is not served: CustomResourceDefinition "
+                f"{defined[0].crd_name} serves {', '.join(f'{group}/{v}' for v in served) or 'no version'}"
+                f"; the API server rejects it"
             )
-        else:
-            why = (
-                f"it is not a built-in kind of Kubernetes {self.kubernetes_version} ({SCHEMA_SOURCE} schemas) "
-                f"and no CustomResourceDefinition for it was found"
-            )
+            return self._api_version_finding(resource, text, [f"{group}/{v}" for v in served])
+        wrong_version = self._builtin_version_problem(resource, group)
+        if wrong_version is not None:
+            return wrong_version
+        why = (
+            f"it is not a built-in kind of Kubernetes {self.kubernetes_version} ({SCHEMA_SOURCE} schemas) "
+            f"and no CustomResourceDefinition for it was found"
+        )
         hint = (
             "add its CustomResourceDefinition to the repository or list it under `crds:` in .gitops-bot.yaml"
         )
@@ -269,6 +297,34 @@ class SchemaValidator:
             resource, messages.RULE_UNKNOWN_KIND, self.unknown_kind_severity, ("kind",), text
         )
         return finding.with_(remediation=f"To check this resource, {hint}.")
+
+    def _builtin_version_problem(self, resource: Resource, group: str) -> Finding | None:
+        """A kind under a built-in group that does not serve it (``apiVersion: v1`` + ``kind: Deployment``).
+
+        Only groups whose every kind is built in count: elsewhere a CRD may define the kind.
+        In the core group an unknown kind stays a notice (kubeconfig-like files use ``v1``).
+        """
+        if group not in builtin_groups(self.kubernetes_version):
+            return None
+        serving = served_kinds(self.kubernetes_version).get(resource.kind)
+        if serving:
+            text = (
+                f"{resource.api_version} does not serve kind {resource.kind} in Kubernetes "
+                f"{self.kubernetes_version}: use apiVersion {' or '.join(serving)}; the API server rejects it"
+            )
+            return self._api_version_finding(resource, text, list(serving))
+        if not group:
+            return None
+        kinds = tuple(k for k, versions in served_kinds(self.kubernetes_version).items() if resource.api_version in versions)
+        hint = messages.did_you_mean(resource.kind, kinds)
+        text = f"{resource.api_version} has no kind {resource.kind}{hint}; the API server rejects it"
+        finding = self._finding(resource, RULE_API_VERSION, Severity.ERROR, ("kind",), text)
+        return finding.with_(remediation=f"Use a kind that {resource.api_version} serves.")
+
+    def _api_version_finding(self, resource: Resource, text: str, served: list[str]) -> Finding:
+        finding = self._finding(resource, RULE_API_VERSION, Severity.ERROR, ("apiVersion",), text)
+        choice = " or ".join(served) if served else "a version the cluster serves"
+        return finding.with_(remediation=f"Set apiVersion to {choice}.")
 
     def _crd_schema_finding(
         self, resource: Resource, where: FieldPath, crd_version: CrdVersion, problem: str
