@@ -20,6 +20,7 @@ from bot.core import policy_changes
 from bot.core.backends import OPA_SERVER_ENGINE, Backends
 from bot.core.change_policies import judge_changes
 from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_repo_config
+from bot.core.deploy_targets import inventory_groups
 from bot.core.findings import Finding, Report, Severity, Source
 from bot.core.gatekeeper.hook import check_gatekeeper
 from bot.core.manifests import LoadResult
@@ -99,7 +100,7 @@ def evaluate(
 
     with clock("policy"):
         if options.policies:
-            report.findings = _policy_stage(trusted, config, options, scope, before, report)
+            report.findings = _policy_stage(head, trusted, config, options, scope, before, report)
 
     with clock("settle"):
         report.findings = settle(report.findings, scope.loaded.resources, config, today)
@@ -138,7 +139,7 @@ def _schema_stage(head: Workspace, config: RepoConfig, options: EvalOptions, sco
 
 
 def _policy_stage(
-    trusted: Workspace, config: RepoConfig, options: EvalOptions, scope: Scope, before: LoadResult | None, report: Report
+    head: Workspace, trusted: Workspace, config: RepoConfig, options: EvalOptions, scope: Scope, before: LoadResult | None, report: Report
 ) -> list[Finding]:
     """Rego (in-process or a backend), then Gatekeeper templates, then change-aware rules."""
     findings = list(report.findings)
@@ -148,8 +149,10 @@ def _policy_stage(
     except PolicyError as e:
         findings.append(_config_finding(f"the repository's policies do not compile: {e}", config.source))
         policy_sets = []
+    groups = inventory_groups(resources, head) if policy_sets else []
     for policy_set in policy_sets:
-        findings += policy_set.evaluate(resources)
+        for judged, peers in groups:  # cross-object facts (duplicates) look inside one deploy target
+            findings += policy_set.evaluate(judged, peers=peers)
     findings = check_gatekeeper(findings, resources, trusted=trusted, config=config, limits=scope.limits, engine=options.engine)
     if before is not None and policy_sets:  # no policy set: they did not compile, already reported
         findings += judge_changes(

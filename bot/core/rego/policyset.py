@@ -102,13 +102,22 @@ class PolicySet:
         return cls.load(workspace_sources(ws, dirs), **kw)
 
     def evaluate(
-        self, resources: Sequence[Resource], *, severity_overrides: Mapping[str, Severity | None] = {}
+        self,
+        resources: Sequence[Resource],
+        *,
+        severity_overrides: Mapping[str, Severity | None] = {},
+        peers: Sequence[Resource] | None = None,
     ) -> list[Finding]:
-        """Findings of every policy for every resource; kustomize patches are skipped (partial objects)."""
+        """Findings of every policy for every resource; kustomize patches are skipped (partial objects).
+
+        ``peers`` are the objects applied together with ``resources`` (their deploy
+        targets, see `bot.core.deploy_targets`): the inventory lists those; default ``resources``.
+        """
         targets = [r for r in resources if not r.is_patch]
         if not targets or not self.targets:
             return []
-        inventory = {INVENTORY_PATH[0]: {INVENTORY_PATH[1]: build_inventory(targets)}}
+        known = targets if peers is None else [r for r in peers if not r.is_patch]
+        inventory = {INVENTORY_PATH[0]: {INVENTORY_PATH[1]: build_inventory(known)}}
         # Per-run facts win over any user data file that happens to use the same key.
         data = deep_merge(_without_inventory(self.data), inventory)
         findings: list[Finding] = []
