@@ -26,6 +26,7 @@ from bot.core.gatekeeper.hook import check_gatekeeper
 from bot.core.manifests import LoadResult
 from bot.core.masking import redact_findings, secret_values
 from bot.core.policy_loader import load_policies
+from bot.core.profiles import apply_profile
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
 from bot.core.scope import Scope, configured_crds, deleted_objects, load_base, load_head
 from bot.core.waivers import settle
@@ -103,7 +104,7 @@ def evaluate(
             report.findings = _policy_stage(head, trusted, config, options, scope, before, report)
 
     with clock("settle"):
-        report.findings = settle(report.findings, scope.loaded.resources, config, today)
+        report.findings = settle(apply_profile(report.findings, config.profile), scope.loaded.resources, config, today)
         if before is not None:
             report.deleted = deleted_objects(before, scope.loaded)
 

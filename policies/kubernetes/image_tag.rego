@@ -8,6 +8,7 @@
 #   id: image-tag
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: error
+#   pss: none
 #   remediation: Set the image to an immutable tag (e.g. nginx:1.27.2) or a digest (nginx@sha256:...).
 package gitops.builtin.image_tag
 

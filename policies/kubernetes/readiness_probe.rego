@@ -10,6 +10,7 @@
 #   id: readiness-probe
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: warning
+#   pss: none
 #   remediation: Add a readinessProbe that succeeds only when the container can serve requests.
 package gitops.builtin.readiness_probe
 

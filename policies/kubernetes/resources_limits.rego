@@ -10,6 +10,7 @@
 #   id: resources-limits
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: warning
+#   pss: none
 #   remediation: Set resources.limits.memory (usually equal to or a little above resources.requests.memory).
 package gitops.builtin.resources_limits
 

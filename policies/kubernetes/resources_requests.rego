@@ -9,6 +9,7 @@
 #   id: resources-requests
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: warning
+#   pss: none
 #   remediation: Set resources.requests.cpu and resources.requests.memory to what the container needs at steady state.
 package gitops.builtin.resources_requests
 

@@ -8,7 +8,8 @@
 # custom:
 #   id: run-as-non-root
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
-#   severity: error
+#   severity: warning
+#   pss: restricted
 #   remediation: Set securityContext.runAsNonRoot to true on the pod (or every container) and use an image that runs as a non-zero UID.
 package gitops.builtin.run_as_non_root
 
