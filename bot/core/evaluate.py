@@ -11,6 +11,7 @@ the base side as the trusted tree.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -25,6 +26,7 @@ from bot.core.findings import Finding, Report, Severity, Source
 from bot.core.gatekeeper.hook import check_gatekeeper
 from bot.core.manifests import LoadResult
 from bot.core.masking import redact_findings, secret_values
+from bot.core.new_findings import NEW, split_preexisting
 from bot.core.policy_loader import load_policies
 from bot.core.profiles import apply_profile
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
@@ -53,6 +55,7 @@ class EvalOptions:
     progress: Progress | None = field(default=None, repr=False)
     backends: Backends | None = None  # kubeconform / OPA server plugged in by the front door (bot.backends)
     pull_request: dict | None = None  # {"author", "labels", "base_ref"} for change-aware rules (the App fills it)
+    report_mode: str | None = None  # "new" | "all" (CLI --all); None: the config's reportMode
 
 
 def evaluate(
@@ -108,14 +111,30 @@ def evaluate(
         if before is not None:
             report.deleted = deleted_objects(before, scope.loaded)
 
+    if before is not None and (options.report_mode or config.report_mode) == NEW:
+        with clock("preexisting"):
+            base_report = _base_report(base, trusted, options)
+            report.findings, report.preexisting = split_preexisting(report.findings, base_report.findings)
+
     if options.changed_paths is not None and trusted is not head:
         with clock("policy_changes"):
             changes = policy_changes.check(head, trusted, config, options.changed_paths, engine=options.engine)
             report.findings.extend(changes.findings)
             report.policy_changes = changes.results
     # Secrets never leave: a policy message may quote a Secret's value, which no pattern can recognise.
-    report.findings = redact_findings(report.findings, secret_values(scope.loaded.resources + (before.resources if before else [])))
+    values = secret_values(scope.loaded.resources + (before.resources if before else []))
+    report.findings = redact_findings(report.findings, values)
+    report.preexisting = redact_findings(report.preexisting, values)
     return report
+
+
+def _base_report(base: Workspace, trusted: Workspace, options: EvalOptions) -> Report:
+    """The same files (renamed ones under their old name) judged at base with the same config and policies."""
+    paths = {*(options.changed_paths or ()), *options.deleted_paths}
+    scoped = dataclasses.replace(
+        options, changed_paths=sorted(p for p in paths if base.exists(p)), deleted_paths=(), progress=None, pull_request=None
+    )
+    return evaluate(base, trusted=trusted, options=scoped)
 
 
 def _schema_stage(head: Workspace, config: RepoConfig, options: EvalOptions, scope: Scope, report: Report) -> list[Finding]:
