@@ -32,7 +32,8 @@ image_problem(image) := "without a tag" if {
 	is_string(image)
 	image != ""
 	not contains(image, "@")
-	not contains(last_segment(image), ":")
+	segment := last_segment(image)
+	not contains(segment, ":")
 }
 
 image_problem(image) := "without a tag" if {

@@ -22,7 +22,8 @@ warn contains result if {
 	k8s.kind in k8s.long_running_kinds
 	some c in k8s.containers
 	c.field == "containers"
-	not k8s.has_field(c.container, ["livenessProbe"])
+	container := c.container
+	not k8s.has_field(container, ["livenessProbe"])
 	result := {
 		"msg": sprintf("%s: %s has no livenessProbe; add one so the kubelet restarts it when it hangs", [k8s.object_label, c.label]),
 		"path": c.path,

@@ -84,9 +84,10 @@ deny contains result if {
 
 deny contains result if {
 	some i, sysctl in k8s.pod_spec.securityContext.sysctls
-	not sysctl.name in safe_sysctls
+	name := sysctl.name
+	not name in safe_sysctls
 	result := {
-		"msg": sprintf("%s sets the unsafe sysctl %v, which Pod Security baseline forbids; remove it", [k8s.object_label, sysctl.name]),
+		"msg": sprintf("%s sets the unsafe sysctl %v, which Pod Security baseline forbids; remove it", [k8s.object_label, name]),
 		"path": sprintf("%s.securityContext.sysctls[%d].name", [k8s.pod_spec_path, i]),
 	}
 }

@@ -53,7 +53,8 @@ deny contains result if {
 
 deny contains result if {
 	some c in k8s.containers
-	not drops_all(c.container)
+	container := c.container
+	not drops_all(container)
 	result := {
 		"msg": sprintf("%s: %s does not drop ALL capabilities; add ALL to securityContext.capabilities.drop", [
 			k8s.object_label, c.label,

@@ -23,7 +23,8 @@ checked_fields := {"initContainers", "containers"}
 warn contains result if {
 	some c in k8s.containers
 	c.field in checked_fields
-	missing := [r | some r in ["cpu", "memory"]; not has_request(c.container, r)]
+	container := c.container
+	missing := [r | some r in ["cpu", "memory"]; not has_request(container, r)]
 	count(missing) > 0
 	result := {
 		"msg": sprintf("%s: %s has no %s request; set resources.requests so the scheduler can place it", [

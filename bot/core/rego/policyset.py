@@ -12,6 +12,7 @@ from bot.core.findings import Finding, Severity
 from bot.core.rego.engine import DEFAULT_ENGINE, RegoEngine, make_engine
 from bot.core.rego.inventory import INVENTORY_PATH, build_inventory
 from bot.core.rego.metadata import RuleMetadata, parse_package_metadata
+from bot.core.rego.parity import route_engine
 from bot.core.rego.results import package_findings, policy_error_finding
 from bot.core.rego.sources import (
     builtin_sources,
@@ -72,7 +73,7 @@ class PolicySet:
         """
         all_sources = [*(builtin_sources() if builtin else ()), *sources]
         modules, _tests, data_files = split_sources(all_sources)
-        rego = make_engine(engine)
+        rego = make_engine(route_engine(modules, engine))  # OPA where regorus would judge differently
         metadata: dict[str, RuleMetadata] = {}
         for filename, text in modules:
             rego.add_module(filename, text)
