@@ -29,6 +29,7 @@ from bot.core.masking import redact_findings, secret_values
 from bot.core.new_findings import NEW, split_preexisting
 from bot.core.policy_loader import load_policies
 from bot.core.profiles import apply_profile
+from bot.core.rego.engine import DEFAULT_ENGINE
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
 from bot.core.scope import Scope, configured_crds, deleted_objects, load_base, load_head
 from bot.core.waivers import settle
@@ -169,6 +170,12 @@ def _policy_stage(
     except PolicyError as e:
         findings.append(_config_finding(f"the repository's policies do not compile: {e}", config.source))
         policy_sets = []
+    requested = options.engine or config.policy_engine or DEFAULT_ENGINE
+    if any(getattr(getattr(ps, "engine", None), "name", requested) != requested for ps in policy_sets):
+        report.notices.append(
+            "policies: judged by the OPA engine, not regorus: a policy negates a call whose argument may be "
+            "undefined, which regorus would read differently (README: Engine parity)"
+        )
     groups = inventory_groups(resources, head) if policy_sets else []
     for policy_set in policy_sets:
         for judged, peers in groups:  # cross-object facts (duplicates) look inside one deploy target

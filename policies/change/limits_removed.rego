@@ -7,6 +7,7 @@
 # custom:
 #   id: change-limits-removed
 #   severity: warning
+#   pss: none
 #   remediation: Keep the limit (raise it if the container needs more), or waive with a reason.
 package gitops.change.builtin.limits_removed
 

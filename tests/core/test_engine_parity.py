@@ -169,3 +169,14 @@ def test_chained_bodies_split_on_the_same_lines():
     assert split_chained_bodies(source) == (
         'package p\nv = {1} { true }\ndeny[m] { m := "a" } deny[m] {\n  m := "b"\n}\ng(x) = 1 { x } else = 2 { true }\ns := "} {"\n'
     )
+
+
+def test_a_routed_repository_policy_is_announced_in_the_report():
+    files = {
+        ".gitops-bot.yaml": b"policies:\n  directories: [policy/]\n",
+        "policy/p.rego": DIVERGENT["negated membership, undefined element"][0].encode(),
+        "cm.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: x\n",
+    }
+    report = evaluate(Workspace.from_dict(files), options=EvalOptions(today=dt.date(2026, 12, 1)))
+    assert any(n.startswith("policies: judged by the OPA engine") for n in report.notices)
+    assert not [f for f in report.findings if f.message == "bad"]  # OPA's verdict: the body fails
