@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate manifests against schemas and policies")
     check.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="directories or files (default: .)")
     check.add_argument("--base", metavar="REF", help="judge only what changed since this git ref (like a pull request)")
+    check.add_argument("--all", action="store_true", help="with --base: findings already on the base branch block too")
     check.add_argument("--strict", action="store_true", default=None, help="unknown fields are errors")
     check.add_argument("--kubernetes-version", metavar="X.Y", help="Kubernetes version of the schemas")
     check.add_argument("--config", metavar="FILE", help="use this file instead of the repository's .gitops-bot.yaml")
@@ -95,6 +96,7 @@ def _options(args: argparse.Namespace) -> EvalOptions:
         config_bytes=config_bytes,
         config_path=args.config or "",
         backends=edge_backends(os.environ),
+        report_mode="all" if args.all else None,
     )
 
 

@@ -111,11 +111,11 @@ class OpaServerPolicies:
         except OpaUnavailable:
             pass
 
-    def evaluate(self, resources: Sequence[Resource]) -> list[Finding]:
+    def evaluate(self, resources: Sequence[Resource], *, peers: Sequence[Resource] | None = None) -> list[Finding]:
         documents = [r for r in resources if not r.is_patch]
         if not documents or not self.bundle.targets:
             return []
-        inventory = build_inventory(documents)
+        inventory = build_inventory(documents if peers is None else [r for r in peers if not r.is_patch])
         try:
             client = self.settings.client()
             try:

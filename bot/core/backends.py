@@ -29,8 +29,11 @@ class SchemaBackend(Protocol):
 
 
 class PolicyEvaluator(Protocol):
-    def evaluate(self, resources: Sequence[Resource]) -> list[Finding]:
-        """Policy findings for every resource, the same findings a `PolicySet` would give."""
+    def evaluate(self, resources: Sequence[Resource], *, peers: Sequence[Resource] | None = None) -> list[Finding]:
+        """Policy findings for every resource, the same findings a `PolicySet` would give.
+
+        ``peers``: the objects applied together with ``resources`` (the inventory); default ``resources``.
+        """
 
 
 class PolicyBackend(Protocol):

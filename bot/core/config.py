@@ -94,6 +94,8 @@ class RepoConfig:
     include: tuple[str, ...] = DEFAULT_INCLUDE
     exclude: tuple[str, ...] = ()
     strict: bool = False
+    profile: str = "baseline"  # Pod Security level that blocks (bot.core.profiles)
+    report_mode: str = "new"  # for a change: "new" blocks only what it introduces, "all" judges the whole state
     unknown_kinds: str = "notice"
     crds: tuple[str, ...] = ()
     policy_engine: str | None = None
@@ -300,6 +302,8 @@ def _build(raw: dict[str, Any], path: str, root: yaml.Node | None, today: dt.dat
         include=tuple(raw.get("include", DEFAULT_INCLUDE)),
         exclude=tuple(raw.get("exclude", ())),
         strict=bool(raw.get("strict", False)),
+        profile=raw.get("profile", "baseline"),
+        report_mode=raw.get("reportMode", "new"),
         unknown_kinds=raw.get("unknownKinds", "notice"),
         crds=tuple(raw.get("crds", ())),
         policy_engine=policies.get("engine"),

@@ -11,6 +11,7 @@ the base side as the trusted tree.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -20,11 +21,15 @@ from bot.core import policy_changes
 from bot.core.backends import OPA_SERVER_ENGINE, Backends
 from bot.core.change_policies import judge_changes
 from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_repo_config
+from bot.core.deploy_targets import inventory_groups
 from bot.core.findings import Finding, Report, Severity, Source
 from bot.core.gatekeeper.hook import check_gatekeeper
 from bot.core.manifests import LoadResult
 from bot.core.masking import redact_findings, secret_values
+from bot.core.new_findings import NEW, split_preexisting
 from bot.core.policy_loader import load_policies
+from bot.core.profiles import apply_profile
+from bot.core.rego.engine import DEFAULT_ENGINE
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
 from bot.core.scope import Scope, configured_crds, deleted_objects, load_base, load_head
 from bot.core.waivers import settle
@@ -51,6 +56,7 @@ class EvalOptions:
     progress: Progress | None = field(default=None, repr=False)
     backends: Backends | None = None  # kubeconform / OPA server plugged in by the front door (bot.backends)
     pull_request: dict | None = None  # {"author", "labels", "base_ref"} for change-aware rules (the App fills it)
+    report_mode: str | None = None  # "new" | "all" (CLI --all); None: the config's reportMode
 
 
 def evaluate(
@@ -99,12 +105,17 @@ def evaluate(
 
     with clock("policy"):
         if options.policies:
-            report.findings = _policy_stage(trusted, config, options, scope, before, report)
+            report.findings = _policy_stage(head, trusted, config, options, scope, before, report)
 
     with clock("settle"):
-        report.findings = settle(report.findings, scope.loaded.resources, config, today)
+        report.findings = settle(apply_profile(report.findings, config.profile), scope.loaded.resources, config, today)
         if before is not None:
             report.deleted = deleted_objects(before, scope.loaded)
+
+    if before is not None and (options.report_mode or config.report_mode) == NEW:
+        with clock("preexisting"):
+            base_report = _base_report(base, trusted, options)
+            report.findings, report.preexisting = split_preexisting(report.findings, base_report.findings)
 
     if options.changed_paths is not None and trusted is not head:
         with clock("policy_changes"):
@@ -112,8 +123,19 @@ def evaluate(
             report.findings.extend(changes.findings)
             report.policy_changes = changes.results
     # Secrets never leave: a policy message may quote a Secret's value, which no pattern can recognise.
-    report.findings = redact_findings(report.findings, secret_values(scope.loaded.resources + (before.resources if before else [])))
+    values = secret_values(scope.loaded.resources + (before.resources if before else []))
+    report.findings = redact_findings(report.findings, values)
+    report.preexisting = redact_findings(report.preexisting, values)
     return report
+
+
+def _base_report(base: Workspace, trusted: Workspace, options: EvalOptions) -> Report:
+    """The same files (renamed ones under their old name) judged at base with the same config and policies."""
+    paths = {*(options.changed_paths or ()), *options.deleted_paths}
+    scoped = dataclasses.replace(
+        options, changed_paths=sorted(p for p in paths if base.exists(p)), deleted_paths=(), progress=None, pull_request=None
+    )
+    return evaluate(base, trusted=trusted, options=scoped)
 
 
 def _schema_stage(head: Workspace, config: RepoConfig, options: EvalOptions, scope: Scope, report: Report) -> list[Finding]:
@@ -140,7 +162,7 @@ def _schema_stage(head: Workspace, config: RepoConfig, options: EvalOptions, sco
 
 
 def _policy_stage(
-    trusted: Workspace, config: RepoConfig, options: EvalOptions, scope: Scope, before: LoadResult | None, report: Report
+    head: Workspace, trusted: Workspace, config: RepoConfig, options: EvalOptions, scope: Scope, before: LoadResult | None, report: Report
 ) -> list[Finding]:
     """Rego (in-process or a backend), then Gatekeeper templates, then change-aware rules."""
     findings = list(report.findings)
@@ -150,8 +172,16 @@ def _policy_stage(
     except PolicyError as e:
         findings.append(_config_finding(f"the repository's policies do not compile: {e}", config.source))
         policy_sets = []
+    requested = options.engine or config.policy_engine or DEFAULT_ENGINE
+    if any(getattr(getattr(ps, "engine", None), "name", requested) != requested for ps in policy_sets):
+        report.notices.append(
+            "policies: judged by the OPA engine, not regorus: a policy negates a call whose argument may be "
+            "undefined, which regorus would read differently (README: Engine parity)"
+        )
+    groups = inventory_groups(resources, head) if policy_sets else []
     for policy_set in policy_sets:
-        findings += policy_set.evaluate(resources)
+        for judged, peers in groups:  # cross-object facts (duplicates) look inside one deploy target
+            findings += policy_set.evaluate(judged, peers=peers)
     findings = check_gatekeeper(findings, resources, trusted=trusted, config=config, limits=scope.limits, engine=options.engine)
     if before is not None and policy_sets:  # no policy set: they did not compile, already reported
         findings += judge_changes(

@@ -140,6 +140,8 @@ class Report:
     kubernetes_version: str = ""
     # Policies or config that the change itself edits: compiled and tested, never used to judge it.
     policy_changes: list[dict[str, Any]] = field(default_factory=list)
+    # For a change (report mode "new"): findings already on the base branch; listed, never blocking, not counted.
+    preexisting: list[Finding] = field(default_factory=list)
     # The configuration the evaluation ran with (front doors read their own knobs from it; not in JSON).
     config: RepoConfig | None = field(default=None, repr=False, compare=False)
 
@@ -182,6 +184,7 @@ class Report:
             "resources": self.resources_checked,
             **self.counts(),
             "deleted": len(self.deleted),
+            "preexisting": len(self.preexisting),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -193,4 +196,5 @@ class Report:
             "deleted": [r.to_json() for r in self.deleted],
             "notices": list(self.notices),
             "policyChanges": list(self.policy_changes),
+            "preexisting": [f.to_json() for f in sorted(self.preexisting, key=Finding.sort_key)],
         }

@@ -118,6 +118,7 @@ def mask_report(report: Report) -> Report:
     return dataclasses.replace(
         report,
         findings=[mask_finding(f) for f in report.findings],
+        preexisting=[mask_finding(f) for f in report.preexisting],
         notices=[mask_secrets(n) for n in report.notices],
     )
 

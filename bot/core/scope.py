@@ -7,11 +7,14 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from bot.core.config import RepoConfig
+from bot.core.deploy_targets import KUSTOMIZE_BUILTIN_KINDS, KustomizeTree, is_kustomize_config
 from bot.core.findings import Finding, ResourceRef
 from bot.core.kustomize import find_patch_files
 from bot.core.manifests import LoadLimits, LoadResult, load_workspace
 from bot.core.resource import Resource
 from bot.core.workspace import Workspace
+
+KUSTOMIZE_CONFIG = "kustomize generator/transformer config: read by kustomize, not a cluster object"
 
 
 @dataclass
@@ -46,10 +49,28 @@ def load_head(head: Workspace, config: RepoConfig, changed: Collection[str] | No
     # A whole-tree check reads every kustomization; a change only those that can list a path it judges.
     patch_files, kustomize_findings = find_patch_files(head, near=None if changed is None else paths)
     limits = load_limits(config)
-    loaded = load_workspace(head, paths, limits, patch_files=patch_files)
+    loaded = without_kustomize_configs(load_workspace(head, paths, limits, patch_files=patch_files), head, limits)
     in_scope = set(paths)
     findings = [f for f in kustomize_findings if f.file in in_scope] + loaded.findings
     return Scope(paths, limits, patch_files, loaded, findings)
+
+
+def without_kustomize_configs(loaded: LoadResult, head: Workspace, limits: LoadLimits) -> LoadResult:
+    """Generator/transformer/validator configs (``apiVersion: builtin`` or named by a kustomization) are not cluster objects."""
+    plugin_files = KustomizeTree(head, limits).plugin_configs() if any(_maybe_config(r) for r in loaded.resources) else set()
+    kept = [r for r in loaded.resources if not (r.file in plugin_files or is_kustomize_config(r.obj))]
+    if len(kept) == len(loaded.resources):
+        return loaded
+    dropped = sorted({r.file for r in loaded.resources} - {r.file for r in kept})
+    skipped = loaded.skipped + [(f, KUSTOMIZE_CONFIG) for f in dropped]
+    return LoadResult(kept, loaded.findings, skipped)
+
+
+def _maybe_config(resource: Resource) -> bool:
+    """Cheap pre-test: only then are the kustomizations read (a plugin config has no namespace-scoped identity)."""
+    return is_kustomize_config(resource.obj) or "Transformer" in resource.kind or "Generator" in resource.kind or (
+        resource.kind in KUSTOMIZE_BUILTIN_KINDS
+    )
 
 
 def configured_crds(head: Workspace, config: RepoConfig, limits: LoadLimits, exclude: set[str]) -> list[Resource]:

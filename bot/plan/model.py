@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.changes import ObjectKey
+from bot.core.deploy_targets import Deployer  # noqa: F401  (re-exported: plans name their deployers)
 
 PLAN_VERSION = 1
 
@@ -31,24 +32,6 @@ def key_display(key: ObjectKey) -> str:
 def key_json(key: ObjectKey) -> dict[str, str]:
     group, kind, namespace, name = key
     return {"group": group, "kind": kind, "namespace": namespace, "name": name}
-
-
-@dataclass(frozen=True)
-class Deployer:
-    """An Argo CD Application or Flux Kustomization in the repo that deploys a root."""
-
-    kind: str  # "Application" (Argo CD) | "Kustomization" (Flux)
-    namespace: str
-    name: str
-    file: str
-
-    def display(self) -> str:
-        tool = "Argo CD Application" if self.kind == "Application" else "Flux Kustomization"
-        ns = f"{self.namespace}/" if self.namespace else ""
-        return f"{tool} {ns}{self.name}"
-
-    def to_json(self) -> dict[str, str]:
-        return {"kind": self.kind, "namespace": self.namespace, "name": self.name, "file": self.file}
 
 
 @dataclass(frozen=True)

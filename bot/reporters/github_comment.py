@@ -63,6 +63,7 @@ def render(report: Report, ctx: CommentContext) -> str:
             assert w is not None
             by = w.by or w.kind
             lines.append(f"| {file_link(ctx, f.file, f.line)} | `{f.rule}` | {_cell(inert(w.reason))} | {_cell(inert(by))} |")
+    lines += preexisting_markdown(report, ctx)
     lines += policy_changes_markdown(report)
     if blocking:
         lines += [
@@ -83,6 +84,17 @@ def render(report: Report, ctx: CommentContext) -> str:
     return truncate(body, MAX_COMMENT_CHARS)
 
 
+def preexisting_markdown(report: Report, ctx: CommentContext) -> list[str]:
+    """Findings already on the base branch: listed so nobody is surprised, folded so they do not distract."""
+    old = sorted(report.preexisting, key=lambda f: f.sort_key())
+    if not old:
+        return []
+    out = ["", f"<details><summary>Already on the base branch: {plural(len(old), 'finding')} (not blocking)</summary>", "",
+           "| Where | Rule | Message |", "| --- | --- | --- |"]
+    out += [f"| {file_link(ctx, f.file, f.line)} | `{f.rule}` | {_cell(f.message)} |" for f in old[:MAX_LISTED_FINDINGS]]
+    return [*out, "", "</details>"]
+
+
 def is_ours(comment: Comment, bot_login: str) -> bool:
     """Our comment: carries the marker and was written by this App (any Bot when the slug is unknown)."""
     if MARKER not in comment.body:
@@ -92,7 +104,7 @@ def is_ours(comment: Comment, bot_login: str) -> bool:
 
 def should_comment(report: Report) -> bool:
     """A clean change gets no new comment (an existing one is still brought up to date)."""
-    return bool(report.findings or report.policy_changes)
+    return bool(report.findings or report.policy_changes or report.preexisting)
 
 
 def upsert(api: RepoApi, pull_number: int, body: str, *, bot_login: str = "", create: bool = True) -> int | None:

@@ -62,6 +62,8 @@ def verdict_line(report: Report) -> str:
         parts.append(plural(notices, "notice"))
     if waived:
         parts.append(f"{waived} waived")
+    if report.preexisting:
+        parts.append(f"{len(report.preexisting)} already on the base branch")
     checked = (
         f"checked {plural(report.resources_checked, 'resource')} in {plural(report.files_checked, 'file')}"
     )
@@ -103,6 +105,11 @@ class TextReporter:
         blocks: list[str] = []
         for _, group in groupby(report.sorted_findings(), key=lambda f: f.file):
             blocks.append("\n".join(line for f in group for line in self._finding_lines(f)))
+        if report.preexisting:  # already on the base branch: listed, not blocking
+            old = sorted(report.preexisting, key=Finding.sort_key)
+            blocks.append("\n".join([self._paint(f"already on the base branch ({len(old)}, not blocking):", "dim")]
+                                    + [self._paint(f"  {location(f, self.base_dir)}  {f.severity.label} {printable(f.rule)}  "
+                                                   f"{printable(f.message)}", "dim") for f in old]))
         tail = [self._paint(verdict_line(report), "error" if report.blocking else "pass")]
         tail.extend(self._paint(n, "dim") for n in notice_lines(report.notices, self.verbose, self.base_dir))
         blocks.append("\n".join(tail))

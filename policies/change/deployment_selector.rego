@@ -6,6 +6,7 @@
 # custom:
 #   id: change-deployment-selector
 #   severity: error
+#   pss: none
 #   remediation: Revert spec.selector, or create the Deployment under a new name and delete the old one.
 package gitops.change.builtin.deployment_selector
 

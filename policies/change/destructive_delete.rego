@@ -8,6 +8,7 @@
 # custom:
 #   id: change-destructive-delete
 #   severity: error
+#   pss: none
 #   remediation: >-
 #     If the deletion is intended, back up the data, then waive it with an exception
 #     in .gitops-bot.yaml (rule change-destructive-delete, resources kind and name, a reason)

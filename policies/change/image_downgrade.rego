@@ -8,6 +8,7 @@
 # custom:
 #   id: change-image-downgrade
 #   severity: warning
+#   pss: none
 #   remediation: Make sure the rollback is intended (and the data it uses is compatible), or restore the newer tag.
 package gitops.change.builtin.image_downgrade
 

@@ -7,6 +7,7 @@
 # custom:
 #   id: change-limits-removed
 #   severity: warning
+#   pss: none
 #   remediation: Keep the limit (raise it if the container needs more), or waive with a reason.
 package gitops.change.builtin.limits_removed
 
@@ -20,7 +21,8 @@ warn contains result if {
 	before := object.get(pair.before, ["resources", "limits"], {})
 	is_object(before)
 	after := limits_of(pair.after)
-	removed := sort([name | some name, _ in before; not name in object.keys(after)])
+	after_names := object.keys(after)
+	removed := sort([name | some name, _ in before; not name in after_names])
 	count(removed) > 0
 	result := {
 		"msg": sprintf("%s: %s no longer sets resources.limits %s, which it had before this change", [

@@ -7,6 +7,7 @@
 # custom:
 #   id: change-replica-drop
 #   severity: warning
+#   pss: none
 #   remediation: Check that the remaining replicas carry the load, or lower spec.replicas in steps.
 package gitops.change.builtin.replica_drop
 

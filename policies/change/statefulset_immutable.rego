@@ -7,6 +7,7 @@
 # custom:
 #   id: change-statefulset-immutable
 #   severity: error
+#   pss: none
 #   remediation: >-
 #     Revert the field, or plan a replacement: delete the StatefulSet with
 #     --cascade=orphan and let the reconciler recreate it (volumes are kept).

@@ -26,7 +26,7 @@ compliant_deployment := {
 			"metadata": {"labels": {"app": "web"}},
 			"spec": {
 				"automountServiceAccountToken": false,
-				"securityContext": {"runAsNonRoot": true, "runAsUser": 10001},
+				"securityContext": {"runAsNonRoot": true, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
 				"initContainers": [{
 					"name": "migrate",
 					"image": "registry.local:5000/acme/web:1.4.2",
@@ -76,6 +76,7 @@ test_careless_deployment_trips_expected_rules if {
 		"liveness_probe",
 		"missing_namespace",
 		"privilege_escalation",
+		"pod_security_restricted",
 		"privileged_container",
 		"read_only_root_filesystem",
 		"readiness_probe",

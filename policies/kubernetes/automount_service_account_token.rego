@@ -10,6 +10,7 @@
 #   id: automount-service-account-token
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: notice
+#   pss: none
 #   remediation: Set automountServiceAccountToken to false in the pod spec (or on its ServiceAccount) unless the application talks to the Kubernetes API.
 package gitops.builtin.automount_service_account_token
 

@@ -3,11 +3,14 @@
 # description: >-
 #   Capabilities such as SYS_ADMIN, NET_ADMIN or SYS_PTRACE give a container
 #   near-root power over the node's kernel, network or other processes; ALL
-#   adds every one of them.
+#   adds every one of them. Pod Security baseline allows only its default set
+#   (AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD,
+#   NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT).
 # custom:
 #   id: dangerous-capabilities
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: error
+#   pss: baseline
 #   remediation: Remove the capability from securityContext.capabilities.add; drop ALL and add back only narrow ones such as NET_BIND_SERVICE.
 package gitops.builtin.dangerous_capabilities
 
@@ -15,26 +18,11 @@ import rego.v1
 
 import data.gitops.lib.kubernetes as k8s
 
-# The Pod Security "baseline" profile allows a few capabilities (CHOWN,
-# DAC_OVERRIDE, NET_BIND_SERVICE, SETUID, ...); these are the ones it does not
-# and that are known escalation paths.
-dangerous := {
-	"ALL",
-	"BPF",
-	"DAC_READ_SEARCH",
-	"LINUX_IMMUTABLE",
-	"MAC_ADMIN",
-	"MAC_OVERRIDE",
-	"NET_ADMIN",
-	"NET_RAW",
-	"PERFMON",
-	"SYS_ADMIN",
-	"SYS_BOOT",
-	"SYS_MODULE",
-	"SYS_PTRACE",
-	"SYS_RAWIO",
-	"SYS_TIME",
-	"SYSLOG",
+# Pod Security Standards, baseline "Capabilities": adding anything beyond this
+# default set is forbidden (compared as written, like Pod Security admission).
+baseline_allowed := {
+	"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+	"NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
 }
 
 deny contains result if {
@@ -43,7 +31,7 @@ deny contains result if {
 	is_array(added)
 	some j, capability in added
 	is_string(capability)
-	normalized(capability) in dangerous
+	not capability in baseline_allowed
 	result := {
 		"msg": sprintf("%s: %s adds the %s capability; remove it from securityContext.capabilities.add", [
 			k8s.object_label, c.label, capability,
@@ -51,6 +39,3 @@ deny contains result if {
 		"path": sprintf("%s.securityContext.capabilities.add[%d]", [c.path, j]),
 	}
 }
-
-# The kernel name (CAP_SYS_ADMIN) and the lower-case spelling mean the same.
-normalized(capability) := trim_prefix(upper(capability), "CAP_")

@@ -22,7 +22,7 @@ test_each_dangerous_capability_reported if {
 	count(results) == 6
 }
 
-test_kernel_and_lower_case_spellings_denied if {
+test_spellings_outside_the_baseline_set_denied if {
 	results := deny with input as deployment(["CAP_SYS_ADMIN", "net_admin"])
 	{r.path | some r in results} == {
 		"spec.template.spec.containers[0].securityContext.capabilities.add[0]",
@@ -45,4 +45,12 @@ test_init_container_in_cronjob_denied if {
 	}}}}}}
 	results := deny with input as cronjob
 	{r.path | some r in results} == {"spec.jobTemplate.spec.template.spec.initContainers[0].securityContext.capabilities.add[0]"}
+}
+
+test_any_capability_outside_the_baseline_set_denied if {
+	results := deny with input as deployment(["AUDIT_WRITE", "SYS_CHROOT", "IPC_LOCK", "CAP_CHOWN"])
+	{r.path | some r in results} == {
+		"spec.template.spec.containers[0].securityContext.capabilities.add[2]",
+		"spec.template.spec.containers[0].securityContext.capabilities.add[3]",
+	}
 }

@@ -7,6 +7,7 @@
 # custom:
 #   id: duplicate-object
 #   severity: error
+#   pss: none
 #   remediation: Keep one definition and delete the others (or give them different names or namespaces).
 package gitops.builtin.duplicate_object
 

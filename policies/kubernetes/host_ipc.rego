@@ -7,6 +7,7 @@
 #   id: host-ipc
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: error
+#   pss: baseline
 #   remediation: Remove hostIPC (or set it to false).
 package gitops.builtin.host_ipc
 

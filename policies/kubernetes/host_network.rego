@@ -8,6 +8,7 @@
 #   id: host-network
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: error
+#   pss: baseline
 #   remediation: Remove hostNetwork (or set it to false) and expose the pod through a Service.
 package gitops.builtin.host_network
 

@@ -8,6 +8,7 @@
 #   id: host-path
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: error
+#   pss: baseline
 #   remediation: Use a PersistentVolumeClaim, emptyDir, ConfigMap, Secret or projected volume instead of hostPath.
 package gitops.builtin.host_path
 

@@ -7,6 +7,7 @@
 #   id: host-pid
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: error
+#   pss: baseline
 #   remediation: Remove hostPID (or set it to false).
 package gitops.builtin.host_pid
 

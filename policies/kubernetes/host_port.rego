@@ -7,7 +7,8 @@
 # custom:
 #   id: host-port
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
-#   severity: warning
+#   severity: error
+#   pss: baseline
 #   remediation: Remove hostPort and expose the container through a Service (or an Ingress/Gateway).
 package gitops.builtin.host_port
 

@@ -8,6 +8,7 @@
 #   id: image-tag
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: error
+#   pss: none
 #   remediation: Set the image to an immutable tag (e.g. nginx:1.27.2) or a digest (nginx@sha256:...).
 package gitops.builtin.image_tag
 
@@ -31,7 +32,8 @@ image_problem(image) := "without a tag" if {
 	is_string(image)
 	image != ""
 	not contains(image, "@")
-	not contains(last_segment(image), ":")
+	segment := last_segment(image)
+	not contains(segment, ":")
 }
 
 image_problem(image) := "without a tag" if {

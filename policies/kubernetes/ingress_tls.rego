@@ -7,6 +7,7 @@
 #   id: ingress-tls
 #   kinds: [Ingress]
 #   severity: warning
+#   pss: none
 #   remediation: Add spec.tls with the hosts and a certificate Secret (cert-manager can issue it).
 package gitops.builtin.ingress_tls
 

@@ -10,6 +10,7 @@
 #   id: liveness-probe
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: warning
+#   pss: none
 #   remediation: Add a livenessProbe (httpGet, tcpSocket, grpc or exec) that fails only when a restart would help.
 package gitops.builtin.liveness_probe
 
@@ -21,7 +22,8 @@ warn contains result if {
 	k8s.kind in k8s.long_running_kinds
 	some c in k8s.containers
 	c.field == "containers"
-	not k8s.has_field(c.container, ["livenessProbe"])
+	container := c.container
+	not k8s.has_field(container, ["livenessProbe"])
 	result := {
 		"msg": sprintf("%s: %s has no livenessProbe; add one so the kubelet restarts it when it hangs", [k8s.object_label, c.label]),
 		"path": c.path,

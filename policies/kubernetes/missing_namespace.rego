@@ -9,6 +9,7 @@
 # custom:
 #   id: missing-namespace
 #   severity: notice
+#   pss: none
 #   remediation: Set metadata.namespace (or a namespace in the kustomization that includes this file).
 package gitops.builtin.missing_namespace
 

@@ -9,6 +9,7 @@
 #   id: plain-secret
 #   kinds: [Secret]
 #   severity: error
+#   pss: none
 #   remediation: Replace the Secret with a SealedSecret, an ExternalSecret, or encrypt it with SOPS; rotate any value that was committed.
 package gitops.builtin.plain_secret
 

@@ -7,7 +7,8 @@
 # custom:
 #   id: privilege-escalation
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
-#   severity: error
+#   severity: warning
+#   pss: restricted
 #   remediation: Set securityContext.allowPrivilegeEscalation to false on every container.
 package gitops.builtin.privilege_escalation
 

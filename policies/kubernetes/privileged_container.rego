@@ -7,6 +7,7 @@
 #   id: privileged-container
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: error
+#   pss: baseline
 #   remediation: Remove securityContext.privileged (or set it to false) and add only the specific capabilities the container needs.
 package gitops.builtin.privileged_container
 

@@ -8,6 +8,7 @@
 #   id: rbac-cluster-admin
 #   kinds: [RoleBinding, ClusterRoleBinding]
 #   severity: error
+#   pss: none
 #   remediation: Bind a Role or ClusterRole that lists only the permissions the subject needs (the built-in admin, edit or view roles are a start).
 package gitops.builtin.rbac_cluster_admin
 

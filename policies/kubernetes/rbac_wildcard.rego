@@ -8,6 +8,7 @@
 #   id: rbac-wildcard
 #   kinds: [Role, ClusterRole]
 #   severity: error
+#   pss: none
 #   remediation: List the exact verbs, resources and API groups the subject needs.
 package gitops.builtin.rbac_wildcard
 

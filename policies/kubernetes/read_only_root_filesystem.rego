@@ -9,6 +9,7 @@
 #   id: read-only-root-filesystem
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: notice
+#   pss: none
 #   remediation: Set securityContext.readOnlyRootFilesystem to true and mount emptyDir volumes where the application writes (e.g. /tmp).
 package gitops.builtin.read_only_root_filesystem
 

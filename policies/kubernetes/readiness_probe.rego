@@ -10,6 +10,7 @@
 #   id: readiness-probe
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: warning
+#   pss: none
 #   remediation: Add a readinessProbe that succeeds only when the container can serve requests.
 package gitops.builtin.readiness_probe
 
@@ -21,7 +22,8 @@ warn contains result if {
 	k8s.kind in k8s.long_running_kinds
 	some c in k8s.containers
 	c.field == "containers"
-	not k8s.has_field(c.container, ["readinessProbe"])
+	container := c.container
+	not k8s.has_field(container, ["readinessProbe"])
 	result := {
 		"msg": sprintf("%s: %s has no readinessProbe; add one so it only receives traffic when it can serve", [k8s.object_label, c.label]),
 		"path": c.path,

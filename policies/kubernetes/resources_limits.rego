@@ -10,6 +10,7 @@
 #   id: resources-limits
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: warning
+#   pss: none
 #   remediation: Set resources.limits.memory (usually equal to or a little above resources.requests.memory).
 package gitops.builtin.resources_limits
 
@@ -23,7 +24,8 @@ checked_fields := {"initContainers", "containers"}
 warn contains result if {
 	some c in k8s.containers
 	c.field in checked_fields
-	not k8s.has_field(c.container, ["resources", "limits", "memory"])
+	container := c.container
+	not k8s.has_field(container, ["resources", "limits", "memory"])
 	result := {
 		"msg": sprintf("%s: %s has no memory limit; set resources.limits.memory so it cannot exhaust the node's memory", [
 			k8s.object_label, c.label,

@@ -9,6 +9,7 @@
 #   id: resources-requests
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   severity: warning
+#   pss: none
 #   remediation: Set resources.requests.cpu and resources.requests.memory to what the container needs at steady state.
 package gitops.builtin.resources_requests
 
@@ -22,7 +23,8 @@ checked_fields := {"initContainers", "containers"}
 warn contains result if {
 	some c in k8s.containers
 	c.field in checked_fields
-	missing := [r | some r in ["cpu", "memory"]; not has_request(c.container, r)]
+	container := c.container
+	missing := [r | some r in ["cpu", "memory"]; not has_request(container, r)]
 	count(missing) > 0
 	result := {
 		"msg": sprintf("%s: %s has no %s request; set resources.requests so the scheduler can place it", [

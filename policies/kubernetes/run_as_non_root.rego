@@ -8,7 +8,8 @@
 # custom:
 #   id: run-as-non-root
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
-#   severity: error
+#   severity: warning
+#   pss: restricted
 #   remediation: Set securityContext.runAsNonRoot to true on the pod (or every container) and use an image that runs as a non-zero UID.
 package gitops.builtin.run_as_non_root
 
@@ -60,6 +61,7 @@ non_root_path(c) := k8s.nearest_path(c.path, c.container, ["securityContext"]) i
 # Fix the value where it is wrong: the pod's when only the pod sets it false,
 # the container's otherwise.
 non_root_fix_path(c) := pod_security_path if {
-	not k8s.has_field(c.container, ["securityContext", "runAsNonRoot"])
+	container := c.container
+	not k8s.has_field(container, ["securityContext", "runAsNonRoot"])
 	k8s.has_field(k8s.pod_spec, ["securityContext", "runAsNonRoot"])
 } else := sprintf("%s.securityContext", [c.path])

@@ -8,6 +8,7 @@
 #   id: service-exposure
 #   kinds: [Service]
 #   severity: warning
+#   pss: none
 #   remediation: Use type ClusterIP behind an Ingress or Gateway; if direct exposure is intended, waive this finding.
 package gitops.builtin.service_exposure
 

@@ -9,6 +9,7 @@
 #   id: single-replica
 #   kinds: [Deployment]
 #   severity: notice
+#   pss: none
 #   remediation: Set spec.replicas to 2 or more (with a PodDisruptionBudget), or let a HorizontalPodAutoscaler manage it.
 package gitops.builtin.single_replica
 

@@ -28,7 +28,8 @@ from tests.support.github_standin import (
 
 REPO = "acme/shop"
 WORKER = "apps/worker/deployment.yaml"
-CONFIG = b"""policies:
+CONFIG = b"""profile: restricted
+policies:
   directories: [policies]
 commands:
   approvers:

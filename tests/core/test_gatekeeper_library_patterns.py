@@ -23,9 +23,14 @@ def test_pattern_suites_pass_on_both_engines(engine: str) -> None:
     results = run_gatekeeper_suites([PATTERNS], engine=engine)
     assert [(r.package, r.name, r.error) for r in results if not r.passed] == []
     assert sorted((Path(r.file).parent.name, r.package, r.name) for r in results) == [
+        ("chained-bodies", "no-host-access", "example-allowed"),
+        ("chained-bodies", "no-host-access", "example-disallowed"),
         ("else-value", "explained", "example-allowed"),
         ("else-value", "explained", "example-disallowed"),
         ("else-value", "terse", "example-disallowed"),
+        ("negated-undefined-argument", "must-run-as", "example-allowed"),
+        ("negated-undefined-argument", "must-run-as", "example-disallowed"),
+        ("negated-undefined-argument", "run-as-any", "example-allowed"),
         ("paren-statement", "autoscaler-spread", "example-allowed"),
         ("paren-statement", "autoscaler-spread", "example-disallowed"),
         ("rego-version", "v0-with-rego-v1-import", "example-allowed"),

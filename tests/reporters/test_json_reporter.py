@@ -42,6 +42,7 @@ def test_key_order_is_stable_and_version_first() -> None:
         "notice": 1,
         "waived": 1,
         "deleted": 0,
+        "preexisting": 0,  # added in v1 (new keys only): findings already on the base branch
     }
     assert text.startswith('{\n  "version": 1,\n')
     assert text == get("json").render(sample_report())

@@ -23,6 +23,7 @@ from bot.core.gatekeeper.compat import (
 )
 from bot.core.gatekeeper.objects import InvalidObject, Template, TemplateCode
 from bot.core.rego.engine import RegoEngine, make_engine
+from bot.core.rego.parity import route_engine
 from bot.errors import PolicyError
 
 _VIOLATION_RE = re.compile(r"^\s*violation\b", re.MULTILINE)
@@ -79,6 +80,10 @@ def compile_template(template: Template, engine: str) -> CompiledTemplate:
 def _compile(template: Template, code: TemplateCode, engine_name: str) -> CompiledTemplate:
     if not _VIOLATION_RE.search(code.rego):
         raise InvalidObject("the Rego source must define a violation rule", code.path)
+    try:  # OPA where regorus would judge differently (bot.core.rego.parity)
+        engine_name = route_engine([*(("lib.rego", lib) for lib in code.libs), ("template.rego", code.rego)], engine_name)
+    except PolicyError as e:
+        raise InvalidObject(str(e), code.path) from None
     engine = make_engine(engine_name)
     try:
         engine.add_module(COMPAT_FILENAME, COMPAT_MODULE)

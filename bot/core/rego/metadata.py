@@ -28,6 +28,8 @@ class RuleMetadata:
     # Kinds the rule can fire on (``custom.kinds``); empty means every kind. Only a speed-up:
     # documents of other kinds skip the rule, so a wrong list would hide findings (tests compare).
     kinds: tuple[str, ...] = ()
+    # The Pod Security Standards level the rule enforces (``custom.pss``): baseline, restricted, or none (a bot opinion).
+    pss: str = ""
 
 
 def parse_package_metadata(source: str) -> RuleMetadata | None:
@@ -51,6 +53,7 @@ def parse_package_metadata(source: str) -> RuleMetadata | None:
         remediation=_text(custom.get("remediation")),
         package=package,
         kinds=_kinds(custom.get("kinds"), package),
+        pss=_text(custom.get("pss")),
     )
 
 

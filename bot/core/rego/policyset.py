@@ -12,6 +12,7 @@ from bot.core.findings import Finding, Severity
 from bot.core.rego.engine import DEFAULT_ENGINE, RegoEngine, make_engine
 from bot.core.rego.inventory import INVENTORY_PATH, build_inventory
 from bot.core.rego.metadata import RuleMetadata, parse_package_metadata
+from bot.core.rego.parity import route_engine
 from bot.core.rego.results import package_findings, policy_error_finding
 from bot.core.rego.sources import (
     builtin_sources,
@@ -72,7 +73,7 @@ class PolicySet:
         """
         all_sources = [*(builtin_sources() if builtin else ()), *sources]
         modules, _tests, data_files = split_sources(all_sources)
-        rego = make_engine(engine)
+        rego = make_engine(route_engine(modules, engine))  # OPA where regorus would judge differently
         metadata: dict[str, RuleMetadata] = {}
         for filename, text in modules:
             rego.add_module(filename, text)
@@ -102,13 +103,22 @@ class PolicySet:
         return cls.load(workspace_sources(ws, dirs), **kw)
 
     def evaluate(
-        self, resources: Sequence[Resource], *, severity_overrides: Mapping[str, Severity | None] = {}
+        self,
+        resources: Sequence[Resource],
+        *,
+        severity_overrides: Mapping[str, Severity | None] = {},
+        peers: Sequence[Resource] | None = None,
     ) -> list[Finding]:
-        """Findings of every policy for every resource; kustomize patches are skipped (partial objects)."""
+        """Findings of every policy for every resource; kustomize patches are skipped (partial objects).
+
+        ``peers`` are the objects applied together with ``resources`` (their deploy
+        targets, see `bot.core.deploy_targets`): the inventory lists those; default ``resources``.
+        """
         targets = [r for r in resources if not r.is_patch]
         if not targets or not self.targets:
             return []
-        inventory = {INVENTORY_PATH[0]: {INVENTORY_PATH[1]: build_inventory(targets)}}
+        known = targets if peers is None else [r for r in peers if not r.is_patch]
+        inventory = {INVENTORY_PATH[0]: {INVENTORY_PATH[1]: build_inventory(known)}}
         # Per-run facts win over any user data file that happens to use the same key.
         data = deep_merge(_without_inventory(self.data), inventory)
         findings: list[Finding] = []

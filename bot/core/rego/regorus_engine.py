@@ -8,6 +8,7 @@ from typing import Any
 import regorus
 
 from bot.core.rego.engine import clean_engine_message, compile_error, error_line, package_of
+from bot.core.rego.parity import split_chained_bodies
 from bot.errors import PolicyError
 
 
@@ -31,8 +32,8 @@ class RegorusEngine:
     def _add_v0_module(self, filename: str, source: str, v1_message: str) -> None:
         """Old conftest policies (``deny[msg] { ... }``) only parse with the v0 grammar."""
         self._engine.set_rego_v0(True)
-        try:
-            self._engine.add_policy(filename, source)
+        try:  # chained bodies (`p { a } { b }`) as one rule per body: regorus rejects or misreads them
+            self._engine.add_policy(filename, split_chained_bodies(source))
         except RuntimeError as v0_error:
             # Report whichever grammar got further into the file: that is the real mistake.
             v0_message = str(v0_error)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.core.rego.engine import DEFAULT_ENGINE, RegoEngine, make_engine, package_of
+from bot.core.rego.parity import route_engine
 from bot.core.rego.sources import directory_sources, merge_data_files, split_sources
 from bot.core.rego.targets import RuleTarget, combined_query
 from bot.errors import PolicyError
@@ -41,8 +42,8 @@ def run_policy_tests(dirs: Sequence[str | Path], *, engine: str = DEFAULT_ENGINE
 
 def _run_directory(directory: str | Path, engine_name: str) -> list[PolicyTestResult]:
     modules, tests, data_files = split_sources(directory_sources([directory]))
-    engine = make_engine(engine_name)
     try:
+        engine = make_engine(route_engine([*modules, *tests], engine_name))
         for filename, text in [*modules, *tests]:
             engine.add_module(filename, text)
         engine.add_data(merge_data_files(data_files))

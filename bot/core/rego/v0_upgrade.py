@@ -14,6 +14,7 @@ import re
 import regorus
 
 from bot.core.rego.engine import compile_error
+from bot.core.rego.parity import split_chained_bodies
 
 _V0_HINTS = ("`if` keyword is required", "`contains` keyword is required")
 _OPEN_BRACKET_RE = re.compile(rb"\s*\[\s*")
@@ -26,6 +27,7 @@ def looks_like_v0(message: str) -> bool:
 
 def upgrade_v0_module(filename: str, source: str) -> str:
     """The v1 text of a v0 module; raises PolicyError when it is not valid v0 either."""
+    source = split_chained_bodies(source)  # `p { a } { b }`: one v1 rule per body (v1 has no chained bodies)
     parser = regorus.Engine()
     parser.set_rego_v0(True)
     try:

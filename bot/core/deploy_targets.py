@@ -1,0 +1,336 @@
+"""Deploy targets: which objects of a tree are applied together (one cluster's view of the repository).
+
+A target is a kustomize root (a kustomization nobody includes), the path of an
+Argo CD Application / ApplicationSet or of a Flux Kustomization found in the
+tree, or else the plain directory a manifest sits in. The same object identity
+in two targets is normal (``clusters/production`` vs ``clusters/staging``);
+inside one target it is a conflict. Read statically: nothing is rendered.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.core.classify import KUSTOMIZATION_NAMES, Classifier, FileKind
+from bot.core.manifests import load_manifest
+from bot.core.resource import Resource
+from bot.core.workspace import Workspace
+from bot.core.yamlpos import DEFAULT_LIMITS, LoadLimits, load_yaml_bytes
+
+MAX_SCANNED_FILES = 2000
+# Cheap byte tests before parsing: only files that can hold a deployer are parsed.
+_MARKERS = (b"argoproj.io", b"kustomize.toolkit.fluxcd.io")
+# kustomize's own precedence when a directory has more than one kustomization file.
+_KUSTOMIZATION_ORDER = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# Kinds of kustomize's builtin generator/transformer plugins (apiVersion ``builtin``): configs, not objects.
+KUSTOMIZE_BUILTIN_KINDS = frozenset({
+    "AnnotationsTransformer", "ConfigMapGenerator", "HashTransformer", "HelmChartInflationGenerator",
+    "ImageTagTransformer", "LabelTransformer", "NamespaceTransformer", "PatchJson6902Transformer",
+    "PatchStrategicMergeTransformer", "PatchTransformer", "PrefixSuffixTransformer", "PrefixTransformer",
+    "SuffixTransformer", "ReplacementTransformer", "ReplicaCountTransformer", "SecretGenerator",
+    "ValueAddTransformer", "SortOrderTransformer",
+})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Deployer:
+    """An Argo CD Application(Set) or Flux Kustomization in the repo that deploys a directory."""
+
+    kind: str  # "Application" | "ApplicationSet" (Argo CD) | "Kustomization" (Flux)
+    namespace: str
+    name: str
+    file: str
+
+    def display(self) -> str:
+        tool = (
+            f"Argo CD {self.kind}" if self.kind in ("Application", "ApplicationSet") else "Flux Kustomization"
+        )
+        ns = f"{self.namespace}/" if self.namespace else ""
+        return f"{tool} {ns}{self.name}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "namespace": self.namespace, "name": self.name, "file": self.file}
+
+
+@dataclass(frozen=True)
+class DeployerPath:
+    """A directory a deployer points at; Argo CD's ``directory.recurse`` and Flux also take subdirectories."""
+
+    directory: str
+    deployer: Deployer
+    recurse: bool = False
+
+    def covers(self, directory: str) -> bool:
+        if directory == self.directory:
+            return True
+        return self.recurse and (self.directory == "" or directory.startswith(self.directory + "/"))
+
+
+def find_deployer_paths(ws: Workspace, max_files: int = MAX_SCANNED_FILES) -> list[DeployerPath]:
+    """Every (directory, deployer) pair declared by manifests of ``ws``, sorted by directory.
+
+    Reads every manifest holding a marker (each one an API call in the App), so a tree
+    with more than ``max_files`` manifests is not scanned: it shows no deployer.
+    """
+    classifier = Classifier(ws.paths)
+    manifests = [p for p in ws.paths if classifier.classify(p) is FileKind.MANIFEST]
+    if len(manifests) > max_files:
+        return []
+    found: list[DeployerPath] = []
+    for path in manifests:
+        data = ws.read(path)
+        if not data or not any(marker in data for marker in _MARKERS):
+            continue
+        for resource in load_manifest(path, data).resources:
+            found.extend(deployer_paths_of(resource.obj, path))
+    return sorted(found, key=lambda t: (t.directory, t.deployer.display()))
+
+
+def deployer_paths_of(obj: dict[str, Any], file: str) -> list[DeployerPath]:
+    """The directories one Argo CD Application/ApplicationSet or Flux Kustomization object deploys."""
+    group = str(obj.get("apiVersion", "")).split("/", 1)[0]
+    kind = obj.get("kind")
+    metadata = _mapping(obj.get("metadata"))
+    spec = _mapping(obj.get("spec"))
+    deployer = Deployer(
+        str(kind), str(metadata.get("namespace") or ""), str(metadata.get("name") or ""), file
+    )
+    if group == "argoproj.io" and kind in ("Application", "ApplicationSet"):
+        if kind == "ApplicationSet":
+            spec = _mapping(_mapping(spec.get("template")).get("spec"))
+        sources = [spec.get("source")] + (
+            spec.get("sources") if isinstance(spec.get("sources"), list) else []
+        )
+        return [
+            DeployerPath(_normalise(s["path"]), deployer, _recurses(s))
+            for s in sources
+            if isinstance(s, dict)
+            and isinstance(s.get("path"), str)
+            and not s.get("chart")
+            and "{{" not in s["path"]
+        ]
+    if group == "kustomize.toolkit.fluxcd.io" and kind == "Kustomization":
+        path = _normalise(spec.get("path") if isinstance(spec.get("path"), str) else "")
+        return [
+            DeployerPath(path, deployer, recurse=True)
+        ]  # without a kustomization, Flux takes the whole subtree
+    return []
+
+
+@dataclass(frozen=True)
+class DeployTarget:
+    """Files applied together: what one reconciler (or one ``kubectl apply``) sees."""
+
+    directory: str
+    kind: str  # kustomize | argocd | flux | directory
+    files: frozenset[str]
+
+
+@dataclass
+class _Kustomization:
+    directory: str
+    component: bool = False
+    files: set[str] = field(default_factory=set)  # resource files it builds (patches are not objects)
+    includes: set[str] = field(default_factory=set)  # directories of kustomizations it builds in
+    plugin_configs: set[str] = field(default_factory=set)  # generators/transformers/validators files
+
+
+class KustomizeTree:
+    """Every kustomization of a tree, what it builds in and which files configure its plugins."""
+
+    def __init__(self, ws: Workspace, limits: LoadLimits = DEFAULT_LIMITS):
+        self.paths = frozenset(ws.paths)
+        self.nodes = {
+            d: _read_kustomization(ws, d, f, limits, self.paths)
+            for d, f in _kustomization_files(self.paths).items()
+        }
+        for node in self.nodes.values():  # a `resources:` entry naming a kustomization directory builds it in
+            node.includes = {d for d in node.includes if d in self.nodes}
+
+    def roots(self) -> list[str]:
+        """Kustomization directories nobody includes: what a reconciler is pointed at."""
+        included = {d for node in self.nodes.values() for d in node.includes}
+        return sorted(d for d, n in self.nodes.items() if d not in included and not n.component)
+
+    def files_of(self, directory: str) -> frozenset[str]:
+        seen: set[str] = set()
+        files: set[str] = set()
+        stack = [directory]
+        while stack:
+            current = stack.pop()
+            if current in seen or current not in self.nodes:
+                continue
+            seen.add(current)
+            files |= self.nodes[current].files
+            stack.extend(self.nodes[current].includes)
+        return frozenset(files)
+
+    def plugin_configs(self) -> set[str]:
+        return {f for node in self.nodes.values() for f in node.plugin_configs}
+
+
+def find_deploy_targets(
+    ws: Workspace, deployer_paths: Sequence[DeployerPath] | None = None, tree: KustomizeTree | None = None
+) -> list[DeployTarget]:
+    """Kustomize roots and deployer paths of ``ws``; files no target covers fall back to their directory (``target_files``)."""
+    tree = tree or KustomizeTree(ws)
+    deployer_paths = find_deployer_paths(ws) if deployer_paths is None else deployer_paths
+    targets = {d: DeployTarget(d, "kustomize", tree.files_of(d)) for d in tree.roots()}
+    for dp in deployer_paths:
+        kind = "argocd" if dp.deployer.kind in ("Application", "ApplicationSet") else "flux"
+        if dp.directory in tree.nodes:
+            targets.setdefault(dp.directory, DeployTarget(dp.directory, kind, tree.files_of(dp.directory)))
+        elif (dp.directory, kind) not in targets:
+            targets[dp.directory] = DeployTarget(dp.directory, kind, _plain_files(tree, dp))
+    return [targets[d] for d in sorted(targets)]
+
+
+def target_groups(
+    resources: Sequence[Resource], targets: Sequence[DeployTarget]
+) -> list[tuple[list[Resource], list[Resource]]]:
+    """(judged, peers) pairs: each resource with the objects applied together with it, grouped by peer set.
+
+    A resource in several targets (a base used by two overlays) sees the union of
+    their objects; a resource no target covers sees its directory's plain manifests.
+    """
+    by_file: dict[str, set[str]] = {}
+    for target in targets:
+        for f in target.files:
+            by_file.setdefault(f, set()).add(target.directory)
+    members: dict[str, set[str]] = {t.directory: set(t.files) for t in targets}
+    for r in resources:
+        if r.file not in by_file:
+            plain = "dir:" + posixpath.dirname(r.file)
+            by_file[r.file] = {plain}
+            members.setdefault(plain, set()).add(r.file)
+    groups: dict[frozenset[str], list[Resource]] = {}
+    for r in resources:
+        groups.setdefault(frozenset(by_file[r.file]), []).append(r)
+    out = []
+    for key, judged in groups.items():
+        files = set().union(*(members[t] for t in key))
+        out.append((judged, [r for r in resources if r.file in files]))
+    return out
+
+
+def is_kustomize_config(obj: dict[str, Any]) -> bool:
+    """A kustomize builtin plugin config (``apiVersion: builtin``): read by kustomize, never applied."""
+    return obj.get("apiVersion") == "builtin" or (
+        obj.get("kind") in KUSTOMIZE_BUILTIN_KINDS and str(obj.get("apiVersion", "")).startswith("builtin")
+    )
+
+
+def _plain_files(tree: KustomizeTree, dp: DeployerPath) -> frozenset[str]:
+    """A plain directory's manifests (its subtree when recursive; a kustomization inside is built instead)."""
+    files: set[str] = set()
+    for path in tree.paths:
+        directory = posixpath.dirname(path)
+        if not dp.covers(directory):
+            continue
+        owner = next((d for d in _ancestors(directory, dp.directory) if d in tree.nodes), None)
+        if owner is None:
+            files.add(path)
+        else:
+            files |= tree.files_of(owner)
+    return frozenset(files)
+
+
+def _ancestors(directory: str, stop: str) -> Iterable[str]:
+    """``directory`` and its parents down to (and including) ``stop``."""
+    while True:
+        yield directory
+        if directory == stop or not directory:
+            return
+        directory = posixpath.dirname(directory)
+
+
+def _read_kustomization(
+    ws: Workspace, directory: str, file: str, limits: LoadLimits, paths: frozenset[str]
+) -> _Kustomization:
+    node = _Kustomization(directory)
+    stream = load_yaml_bytes(ws.read(file) or b"", limits)
+    if stream.problems or len(stream.documents) != 1 or not isinstance(stream.documents[0].value, dict):
+        return node  # unreadable: reported by the patch scan
+    k: dict[str, Any] = stream.documents[0].value
+    node.component = k.get("kind") == "Component"
+    for fieldname in ("resources", "bases", "components"):
+        for entry in _strings(k.get(fieldname)):
+            resolved = _resolve(directory, entry)
+            if resolved is None:
+                continue
+            if resolved in paths:
+                node.files.add(resolved)
+            else:
+                node.includes.add(resolved)
+    for fieldname in ("generators", "transformers", "validators"):
+        for entry in _strings(k.get(fieldname)):
+            resolved = _resolve(directory, entry)
+            if resolved is not None and resolved in paths:
+                node.plugin_configs.add(resolved)
+    return node
+
+
+def _resolve(directory: str, entry: str) -> str | None:
+    entry = entry.strip()
+    if not entry or "\n" in entry or "://" in entry or entry.startswith(("/", "git@", "github.com/")):
+        return None
+    resolved = posixpath.normpath(posixpath.join(directory, entry))
+    if resolved == ".." or resolved.startswith("../"):
+        return None
+    return "" if resolved == "." else resolved
+
+
+def _kustomization_files(paths: frozenset[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for path in sorted(paths):
+        name = posixpath.basename(path)
+        if name not in KUSTOMIZATION_NAMES:
+            continue
+        directory = posixpath.dirname(path)
+        current = found.get(directory)
+        if current is None or _KUSTOMIZATION_ORDER.index(name) < _KUSTOMIZATION_ORDER.index(
+            posixpath.basename(current)
+        ):
+            found[directory] = path
+    return found
+
+
+def _recurses(source: dict[str, Any]) -> bool:
+    directory = source.get("directory")
+    return isinstance(directory, dict) and directory.get("recurse") is True
+
+
+def _normalise(path: str) -> str:
+    path = posixpath.normpath(path.strip().lstrip("/"))
+    return "" if path == "." else path
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def inventory_groups(
+    resources: Sequence[Resource], ws: Workspace
+) -> list[tuple[list[Resource], list[Resource]]]:
+    """(judged, peers) pairs for cross-object rules; targets are only worked out when some identity repeats.
+
+    An object whose identity is unique among ``resources`` sees them all (the answer is the
+    same in every target), so the common case costs nothing beyond one pass.
+    """
+    documents = [r for r in resources if not r.is_patch]
+    counts: dict[tuple[str, str, str, str], int] = {}
+    for r in documents:
+        counts[r.ref.key()] = counts.get(r.ref.key(), 0) + 1
+    repeated = [r for r in documents if counts[r.ref.key()] > 1]
+    if not repeated:
+        return [(documents, documents)] if documents else []
+    unique = [r for r in documents if counts[r.ref.key()] == 1]
+    groups = target_groups(repeated, find_deploy_targets(ws))
+    return ([(unique, documents)] if unique else []) + groups
