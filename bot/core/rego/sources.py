@@ -22,16 +22,27 @@ Source = tuple[str, str]  # (filename, text)
 
 
 def builtin_policy_dir() -> Path:
-    """The built-in library: ``policies/`` in a checkout, ``bot/builtin_policies/`` when installed."""
+    """The built-in library: ``bot/builtin_policies/`` in an installed wheel, else ``policies/`` of a checkout.
+
+    The installed copy wins so that a stray ``policies/`` beside site-packages is never mistaken for it.
+    A bot without its library would pass what it should block, so a missing one is an error, never "no rules".
+    """
+    installed = Path(__file__).parents[2] / "builtin_policies"
     checkout = Path(__file__).parents[3] / "policies"
-    return checkout if checkout.is_dir() else Path(__file__).parents[2] / "builtin_policies"
+    for candidate in (installed, checkout):
+        if candidate.is_dir() and any(candidate.rglob("*" + REGO_SUFFIX)):
+            return candidate
+    raise ConfigError(
+        f"the built-in policy library is missing (looked in {installed} and {checkout}): this installation of "
+        "gitops-policy-bot is broken; reinstall it from a wheel or with `pip install .` from the repository"
+    )
 
 
 @functools.cache
 def builtin_sources() -> tuple[Source, ...]:
-    """Read once per process: the library never changes while the bot runs."""
-    root = builtin_policy_dir()
-    return tuple(directory_sources([root], label_root=root.name)) if root.is_dir() else ()
+    """Read once per process: the library never changes while the bot runs. Raises ConfigError when missing."""
+    # One label wherever it is installed, so messages name the files as the repository does.
+    return tuple(directory_sources([builtin_policy_dir()], label_root="policies"))
 
 
 def is_policy_file(name: str) -> bool:
