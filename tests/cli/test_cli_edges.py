@@ -90,7 +90,9 @@ def test_text_lists_errors_then_warnings_then_notices_and_ends_with_a_rule_summa
     active = severities[: sum(1 for f in report["findings"] if f["waived"] is None)]  # waived ones come last
     assert active == sorted(active, key=order.get) and {"error", "warning", "notice"} <= set(active)
     summary = out[out.index("by rule:"):].splitlines()
-    assert summary[1].split()[0] == "error" and summary[-3].startswith("✗ 9 blocking findings")
+    assert summary[1].split()[0] == "error"
+    verdict = next(i for i, line in enumerate(summary) if line.startswith("✗ 9 blocking findings"))
+    assert summary[verdict - 1] == "" and all(line.startswith("  ") for line in summary[1 : verdict - 1])
 
 
 def test_quiet_prints_only_the_verdict(tmp_path):
