@@ -42,7 +42,11 @@ def builtin_policy_dir() -> Path:
 def builtin_sources() -> tuple[Source, ...]:
     """Read once per process: the library never changes while the bot runs. Raises ConfigError when missing."""
     # One label wherever it is installed, so messages name the files as the repository does.
-    return tuple(directory_sources([builtin_policy_dir()], label_root="policies"))
+    root = builtin_policy_dir()
+    sources = tuple(directory_sources([root], label_root="policies"))
+    if not any(name.endswith(REGO_SUFFIX) and not name.endswith(TEST_SUFFIX) for name, _ in sources):
+        raise ConfigError(f"the built-in policy library at {root} has no policies: this installation is broken")
+    return sources
 
 
 def is_policy_file(name: str) -> bool:
@@ -58,7 +62,8 @@ def directory_sources(dirs: Sequence[str | Path], *, label_root: str | None = No
             raise ConfigError(f"policy path {root} does not exist")
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:
-            if _SKIPPED_DIRS & set(path.parts) or path.is_symlink() or not is_policy_file(path.name):
+            # Only the parts below the root: a library installed in a ".venv" must not skip itself.
+            if _SKIPPED_DIRS & set(path.relative_to(root).parts) or path.is_symlink() or not is_policy_file(path.name):
                 continue
             label = (Path(label_root) / path.relative_to(root)).as_posix() if label_root else path.as_posix()
             try:
