@@ -16,11 +16,19 @@ from pathlib import Path
 
 from bot import __version__
 from bot.core.evaluate import EvalOptions, evaluate
-from bot.core.findings import Finding, Report
+from bot.core.findings import Finding, Report, Severity
+from bot.core.schemas import DEFAULT_KUBERNETES_VERSION
 from bot.core.workspace import Workspace
-from bot.errors import GitOpsBotError
+from bot.errors import ConfigError, GitOpsBotError
 
 EXIT_OK, EXIT_BLOCKING, EXIT_USAGE = 0, 1, 2
+ENGINE_CHOICES = ("regorus", "opa", "opa-server")
+SEVERITY_CHOICES = ("error", "warning", "notice")
+COMPLETION_SHELLS = ("bash", "zsh", "fish")
+STDIN = "-"
+STDIN_LABEL = "<stdin>"
+# The name the standard-input stream gets inside the evaluation, so the usual include globs match it.
+_STDIN_FILE = "stdin.yaml"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,20 +39,32 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = sub.add_parser("check", help="validate manifests against schemas and policies")
-    check.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="directories or files (default: .)")
+    check.add_argument(
+        "paths", nargs="*", default=["."], metavar="PATH",
+        help="directories or files (default: .); - reads a manifest stream from standard input",
+    )
     check.add_argument("--base", metavar="REF", help="judge only what changed since this git ref (like a pull request)")
     check.add_argument("--all", action="store_true", help="with --base: findings already on the base branch block too")
     check.add_argument("--strict", action="store_true", default=None, help="unknown fields are errors")
-    check.add_argument("--kubernetes-version", metavar="X.Y", help="Kubernetes version of the schemas")
+    check.add_argument(
+        "--kubernetes-version", metavar="X.Y",
+        help=f"Kubernetes version of the schemas (default: {DEFAULT_KUBERNETES_VERSION})",
+    )
     check.add_argument("--config", metavar="FILE", help="use this file instead of the repository's .gitops-bot.yaml")
     check.add_argument("--policy", action="append", default=[], metavar="DIR", help="extra Rego policy directory (repeatable)")
     check.add_argument(
-        "--engine", choices=("regorus", "opa", "opa-server"), help="Rego engine (default: regorus; opa-server: $OPA_URL)"
+        "--engine", choices=ENGINE_CHOICES,
+        help="Rego engine (default: regorus; opa: the [opa] extra; opa-server: $OPA_URL)",
     )
     check.add_argument("--no-policies", action="store_true", help="schema validation only")
-    check.add_argument("--format", "-o", default="text", choices=reporters.FORMATS, help="output format (default: text)")
-    check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    check.add_argument("-f", "--format", default="text", choices=reporters.FORMATS, help="output format (default: text)")
+    check.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    check.add_argument(
+        "--min-severity", choices=SEVERITY_CHOICES, default="notice",
+        help="report only findings at or above this severity (default: notice; the exit code still counts all)",
+    )
     check.add_argument("--fail-on-warn", action="store_true", help="warnings block too (exit 1)")
+    check.add_argument("-q", "--quiet", action="store_true", help="print only the verdict line")
     check.add_argument("--verbose", "-v", action="store_true", help="list skipped files")
 
     from bot.plan.command import add_plan_arguments
@@ -54,8 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     test = sub.add_parser("test-policies", help="run the test_ rules of *_test.rego files (like `opa test`) and Gatekeeper suites (like `gator verify`)")
     test.add_argument("dirs", nargs="*", metavar="DIR", help="policy directories (default: the built-in library)")
     test.add_argument("--engine", choices=("regorus", "opa"), default="regorus")
-    test.add_argument("--format", choices=("text", "json"), default="text")
+    test.add_argument("-f", "--format", choices=("text", "json"), default="text")
     test.add_argument("--verbose", "-v", action="store_true", help="list passing tests too")
+
+    completion = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)")
+    completion.add_argument("shell", choices=COMPLETION_SHELLS)
     return parser
 
 
@@ -67,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_check(args)
         if args.command == "plan":
             return run_plan(args)
+        if args.command == "completion":
+            return run_completion(parser, args.shell)
         return run_test_policies(args)
     except GitOpsBotError as e:
         print(f"gitops-bot: {e}", file=sys.stderr)
@@ -77,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _options(args: argparse.Namespace) -> EvalOptions:
     from bot.backends import edge_backends
+    from bot.core.schemas.registry import normalize_version
 
     config_bytes = None
     if args.config:
@@ -87,6 +113,11 @@ def _options(args: argparse.Namespace) -> EvalOptions:
     for d in args.policy:
         if not Path(d).is_dir():
             raise GitOpsBotError(f"--policy {d}: not a directory")
+    if args.kubernetes_version:
+        try:
+            normalize_version(args.kubernetes_version)
+        except ConfigError as e:
+            raise GitOpsBotError(f"--kubernetes-version: {e}") from None
     return EvalOptions(
         kubernetes_version=args.kubernetes_version,
         strict=args.strict,
@@ -94,41 +125,97 @@ def _options(args: argparse.Namespace) -> EvalOptions:
         extra_policy_dirs=tuple(str(Path(d).resolve()) for d in args.policy),
         policies=not args.no_policies,
         config_bytes=config_bytes,
-        config_path=args.config or "",
+        # Absolute, so that findings about it survive the relative-to-cwd rewrite; shown as typed below.
+        config_path=str(Path(args.config).resolve()) if args.config else "",
         backends=edge_backends(os.environ),
         report_mode="all" if args.all else None,
     )
 
 
+def _refuse_format_as_output(args: argparse.Namespace, formats: Sequence[str]) -> None:
+    """``-o json`` used to mean the format; now it is a file, so a format name there is almost surely a slip."""
+    if args.output and args.output.strip().lower() in formats:
+        raise GitOpsBotError(
+            f"--output {args.output}: -o/--output is the file to write; for the format use -f/--format "
+            f"{args.output} (to write a file with that name, say ./{args.output})"
+        )
+
+
 def run_check(args: argparse.Namespace) -> int:
     from bot import reporters
 
+    _refuse_format_as_output(args, reporters.FORMATS)
     options = _options(args)
+    if STDIN in args.paths and (len(args.paths) > 1 or args.base):
+        raise GitOpsBotError("-: standard input is checked on its own (no other PATH, no --base)")
     for p in args.paths:
-        if not Path(p).exists():
+        if p != STDIN and not Path(p).exists():
             raise GitOpsBotError(f"{p}: no such file or directory")
-    status = _Status(enabled=sys.stderr.isatty() and args.format == "text" and not args.output)
+    status = _Status(enabled=sys.stderr.isatty() and args.format == "text" and not args.output and not args.quiet)
     reports = []
     if args.base:
         reports.append(_check_change(args.base, args.paths, options, status))
+    elif args.paths == [STDIN]:
+        reports.append(_check_stdin(options))
     else:
         for path in args.paths:
             reports.append(_check_path(Path(path), options, status))
     status.clear()
     report = _merge(reports)
+    if args.config:
+        report.findings = [f.with_(file=args.config) if f.file == options.config_path else f for f in report.findings]
     config_errors = [f for f in report.findings if f.rule == "config/invalid" and not report.policy_changes]
     if config_errors:
         for f in config_errors:
             where = f"{f.file}:{f.line}: " if f.line else (f"{f.file}: " if f.file else "")
             print(f"gitops-bot: {where}{f.message}", file=sys.stderr)
         return EXIT_USAGE
+    exit_code = report.exit_code(fail_on_warn=args.fail_on_warn)  # judged on every finding, whatever is shown
+    shown = _at_or_above(report, Severity.parse(args.min_severity))
     color = sys.stdout.isatty() and not args.output and "NO_COLOR" not in os.environ
-    text = reporters.get(args.format, color=color, verbose=args.verbose).render(report)
-    if args.output:
-        Path(args.output).write_text(text)
+    if args.output or not args.quiet:
+        text = reporters.get(args.format, color=color, verbose=args.verbose).render(shown)
+        _write(text, args.output)
+    if args.quiet:
+        from bot.reporters.text import verdict_line
+
+        print(verdict_line(shown))
+    return exit_code
+
+
+def _at_or_above(report: Report, threshold: Severity) -> Report:
+    """The report as shown under ``--min-severity``, with a note of how much it leaves out."""
+    kept = [f for f in report.findings if f.severity >= threshold]
+    hidden = len(report.findings) - len(kept)
+    if not hidden:
+        return report
+    shown = dataclasses.replace(report, findings=kept, notices=list(report.notices))
+    shown.notices.append(f"{hidden} finding(s) below {threshold.label} not shown (--min-severity {threshold.label})")
+    return shown
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        try:
+            Path(output).write_text(text)
+        except OSError as e:
+            raise GitOpsBotError(f"--output {output}: {e.strerror}") from None
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    return report.exit_code(fail_on_warn=args.fail_on_warn)
+
+
+def _check_stdin(options: EvalOptions) -> Report:
+    """A manifest stream (``kustomize build … | gitops-bot check -``), judged with the current directory's config."""
+    data = sys.stdin.buffer.read()
+    head = Workspace.from_dict({_STDIN_FILE: data}, label=STDIN_LABEL)
+    cwd = Path.cwd()
+    trusted = None
+    if options.config_bytes is None and any((cwd / n).is_file() for n in (".gitops-bot.yaml", ".gitops-bot.yml")):
+        trusted = Workspace.from_directory(cwd)  # its config and policy directories judge the stream
+    report = evaluate(head, trusted=trusted, options=options)
+    report.findings = [f.with_(file=STDIN_LABEL) if f.file == _STDIN_FILE else f for f in report.findings]
+    report.notices = [n.replace(_STDIN_FILE, STDIN_LABEL) for n in report.notices]
+    return report
 
 
 def _check_path(path: Path, options: EvalOptions, status: _Status) -> Report:
@@ -217,13 +304,18 @@ class _Status:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    from bot.plan.command import run_plan_command
+    from bot.plan.command import FORMATS, run_plan_command
 
-    text = run_plan_command(args)
-    if args.output:
-        Path(args.output).write_text(text)
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    _refuse_format_as_output(args, FORMATS)
+    _write(run_plan_command(args), args.output)
+    return EXIT_OK
+
+
+def run_completion(parser: argparse.ArgumentParser, shell: str) -> int:
+    """Completion scripts generated from the parser itself (shtab), so they never drift from the flags."""
+    import shtab
+
+    sys.stdout.write(shtab.complete(parser, shell=shell))
     return EXIT_OK
 
 

@@ -18,8 +18,8 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="only roots under these paths (default: all)")
     parser.add_argument("--base", required=True, metavar="REF", help="git ref the change is compared with")
     parser.add_argument("--head", metavar="REF", help="git ref of the change (default: the working tree)")
-    parser.add_argument("--format", "-o", default="markdown", choices=FORMATS, help="output format (default: markdown)")
-    parser.add_argument("--output", metavar="FILE", help="write the plan to FILE instead of standard output")
+    parser.add_argument("-f", "--format", default="markdown", choices=FORMATS, help="output format (default: markdown)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the plan to FILE instead of standard output")
 
 
 def run_plan_command(args: argparse.Namespace) -> str:

@@ -5,14 +5,18 @@ https://docs.github.com/actions/using-workflows/workflow-commands-for-github-act
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from bot.core.findings import Finding, Report, Severity
 from bot.core.masking import mask_report
 from bot.reporters import located
-from bot.reporters.text import verdict_line
+from bot.reporters.text import by_severity, location, verdict_line
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTICE: "notice"}
+# GitHub shows at most 10 error, 10 warning and 10 notice annotations per step (50 per job) and drops the
+# rest without a word: https://github.com/actions/toolkit/blob/main/docs/problem-matchers.md#limitations
+ANNOTATIONS_PER_LEVEL_PER_STEP = 10
 
 
 def escape_data(text: str) -> str:
@@ -32,10 +36,30 @@ class GitHubActionsReporter:
     def render(self, report: Report) -> str:
         report = mask_report(report)
         # Waived findings are let through on purpose: annotating them would only be noise on the PR.
-        lines = [self.command(f) for f in report.sorted_findings() if f.waived is None]
+        # Errors first, so the findings that block are the ones GitHub keeps.
+        active = [f for f in by_severity(report.findings) if f.waived is None]
+        shown: Counter[Severity] = Counter()
+        lines, overflow = [], []
+        for finding in active:
+            if shown[finding.severity] < ANNOTATIONS_PER_LEVEL_PER_STEP:
+                shown[finding.severity] += 1
+                lines.append(self.command(finding))
+            else:
+                overflow.append(finding)
+        # The rest stay in the log as plain lines (not commands), so nothing is lost, only not annotated.
+        lines.extend(escape_data(self.plain(f)) for f in overflow)
+        if overflow:
+            lines.append(
+                f"{len(overflow)} more finding(s) not shown as annotations (GitHub shows at most "
+                f"{ANNOTATIONS_PER_LEVEL_PER_STEP} per level and step); they are listed above"
+            )
         # A plain line (not a command) ends the log with the verdict; the runner prints it as is.
         lines.append(escape_data(verdict_line(report)))
         return "\n".join(lines) + "\n"
+
+    def plain(self, finding: Finding) -> str:
+        where = location(finding, self.base_dir)
+        return f"{where}  {finding.severity.label}  {finding.rule}  {finding.message}"
 
     def command(self, finding: Finding) -> str:
         properties: list[tuple[str, str]] = []

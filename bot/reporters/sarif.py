@@ -12,11 +12,12 @@ import bot
 from bot.core.findings import Finding, Report, Severity
 from bot.core.masking import mask_report
 from bot.reporters import located
+from bot.reporters.rule_docs import PROJECT_URI, SECURITY_SEVERITY, help_uri
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 TOOL_NAME = "gitops-policy-bot"
-INFORMATION_URI = "https://github.com/gitops-policy-bot/gitops-policy-bot"
+INFORMATION_URI = PROJECT_URI
 # Code scanning matches alerts across runs by partialFingerprints; the key names our algorithm.
 FINGERPRINT_KEY = "gitopsPolicyBot/v1"
 
@@ -126,6 +127,12 @@ def _rules(findings: list[Finding]) -> list[dict[str, Any]]:
         }
         if remediation:
             descriptor["help"] = {"text": remediation}
+        uri = help_uri(rule_id)
+        if uri:
+            descriptor["helpUri"] = uri
+        if rule_id in SECURITY_SEVERITY:
+            descriptor["properties"]["tags"].append("security")
+            descriptor["properties"]["security-severity"] = SECURITY_SEVERITY[rule_id]
         rules.append(descriptor)
     return rules
 

@@ -39,6 +39,21 @@ def location(finding: Finding, base_dir: str = "") -> str:
     return f"{path}:{finding.line}:{finding.column}"
 
 
+def by_severity(findings: list[Finding]) -> list[Finding]:
+    """Errors, then warnings, then notices (each by file and line); waived findings last: what blocks comes first."""
+    return sorted(findings, key=lambda f: (f.waived is not None, -int(f.severity), *f.sort_key()))
+
+
+def rule_summary_lines(report: Report) -> list[str]:
+    """How many findings each rule produced, worst severity first: where a reader starts fixing."""
+    active = Counter((f.severity, f.rule) for f in report.findings if f.waived is None)
+    waived = Counter(f.rule for f in report.findings if f.waived is not None)
+    rows = [(sev.label, rule, n) for (sev, rule), n in sorted(active.items(), key=lambda kv: (-kv[0][0], -kv[1], kv[0][1]))]
+    rows += [("waived", rule, n) for rule, n in sorted(waived.items(), key=lambda kv: (-kv[1], kv[0]))]
+    width = max(len(printable(rule)) for _, rule, _ in rows)
+    return ["by rule:"] + [f"  {label:<8} {printable(rule):<{width}}  {n}" for label, rule, n in rows]
+
+
 def verdict_line(report: Report) -> str:
     """One line a person reads first: does this block, how much, and how much was looked at."""
     blocking = report.blocking
@@ -103,13 +118,15 @@ class TextReporter:
     def render(self, report: Report) -> str:
         report = mask_report(report)
         blocks: list[str] = []
-        for _, group in groupby(report.sorted_findings(), key=lambda f: f.file):
+        for _, group in groupby(by_severity(report.findings), key=lambda f: (f.waived is not None, f.severity, f.file)):
             blocks.append("\n".join(line for f in group for line in self._finding_lines(f)))
         if report.preexisting:  # already on the base branch: listed, not blocking
             old = sorted(report.preexisting, key=Finding.sort_key)
             blocks.append("\n".join([self._paint(f"already on the base branch ({len(old)}, not blocking):", "dim")]
                                     + [self._paint(f"  {location(f, self.base_dir)}  {f.severity.label} {printable(f.rule)}  "
                                                    f"{printable(f.message)}", "dim") for f in old]))
+        if report.findings:
+            blocks.append("\n".join(rule_summary_lines(report)))
         tail = [self._paint(verdict_line(report), "error" if report.blocking else "pass")]
         tail.extend(self._paint(n, "dim") for n in notice_lines(report.notices, self.verbose, self.base_dir))
         blocks.append("\n".join(tail))

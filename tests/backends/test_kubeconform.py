@@ -30,6 +30,7 @@ from bot.core.config import load_repo_config
 from bot.core.evaluate import EvalOptions, evaluate
 from bot.core.findings import Severity
 from bot.core.resource import Resource
+from bot.core.schemas import DEFAULT_KUBERNETES_VERSION
 from bot.core.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,7 +111,7 @@ def test_command_line_and_only_files_with_whole_objects(standin_env, tmp_path, m
     )
     run(strict=True, backends=EdgeBackends(search_path=os.environ["PATH"]), config=config)
     assert json.loads(argv_file.read_text()) == [
-        "-output", "json", "-summary", "-kubernetes-version", "1.31.0", "-strict",
+        "-output", "json", "-summary", "-kubernetes-version", f"{DEFAULT_KUBERNETES_VERSION}.0", "-strict",
         "-schema-location", "default", "-schema-location", "schemas/{{.ResourceKind}}.json",
         "--", "apps/api.yaml", "apps/gadget.yaml", "apps/job.yaml", "apps/web.yaml", "crds/gadget-crd.yaml",
     ]  # fmt: skip

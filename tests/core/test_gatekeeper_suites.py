@@ -177,7 +177,8 @@ def test_repository_reviews_say_create_and_pass_parameters(engine: str) -> None:
     constraint = CONSTRAINT.replace("    namespaceSelector:\n      matchLabels: {environment: prod}\n", "")
     constraint += "  parameters:\n    level: 2\n"
     files = {
-        ".gitops-bot.yaml": "policies:\n  builtin: false\n",
+        # 1.31: the spec-less Deployment under review is schema-valid there (1.37's schema requires spec).
+        ".gitops-bot.yaml": "kubernetesVersion: '1.31'\npolicies:\n  builtin: false\n",
         "t.yaml": TEMPLATE,
         "c.yaml": constraint,
         "d.yaml": DEPLOYMENT,

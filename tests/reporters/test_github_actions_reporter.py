@@ -15,8 +15,6 @@ def test_commands_for_sample_report() -> None:
     lines = get("github", base_dir="deploy").render(sample_report()).splitlines()
     assert lines == [
         "::error file=deploy/apps/broken.yaml,line=3,col=5,title=parse/yaml-syntax::mapping values are not allowed here",
-        "::notice file=deploy/apps/broken.yaml,line=10,title=missing-namespace::"
-        'ConfigMap/settings: ConfigMap "settings" has no namespace',
         "::error file=deploy/apps/web.yaml,line=8,col=13,title=schema/type::"
         'Deployment/prod/web: spec.replicas: expected integer, got string "three"',
         "::error file=deploy/apps/web.yaml,line=12,col=7,title=image-tag::"
@@ -24,6 +22,8 @@ def test_commands_for_sample_report() -> None:
         "%0Afix: Use an immutable tag such as nginx:1.27.1 or a sha256 digest.",
         "::warning file=deploy/apps/web.yaml,line=20,col=9,title=run-as-non-root::"
         'Deployment/prod/web: container "web" may run as root',
+        "::notice file=deploy/apps/broken.yaml,line=10,title=missing-namespace::"
+        'ConfigMap/settings: ConfigMap "settings" has no namespace',
         "✗ 3 blocking findings (1 parse, 1 policy, 1 schema) in 2 files · 1 warning · 1 notice · 1 waived"
         " — checked 12 resources in 7 files",
     ]
@@ -78,3 +78,28 @@ def test_tokens_are_masked() -> None:
     assert get("github").render(Report(findings=[finding])).splitlines()[0] == (
         "::error file=a.yaml,line=1,title=r::Authorization: Bearer ***"
     )
+
+
+def test_annotation_caps_keep_errors_and_say_how_many_were_not_annotated() -> None:
+    """GitHub keeps 10 annotations per level and step; the rest become plain log lines and a closing count."""
+    findings = [Finding("n", Severity.NOTICE, f"notice {i}", file="a.yaml", line=i) for i in range(1, 13)]
+    findings += [Finding("e", Severity.ERROR, f"error {i}", file="z.yaml", line=i) for i in range(1, 15)]
+    findings += [Finding("w", Severity.WARNING, f"warning {i}", file="m.yaml", line=i) for i in range(1, 4)]
+    lines = get("github").render(Report(findings=findings, files_checked=3, resources_checked=3)).splitlines()
+    commands = [line for line in lines if line.startswith("::")]
+    assert [c.split(" ", 1)[0] for c in commands] == ["::error"] * 10 + ["::warning"] * 3 + ["::notice"] * 10
+    assert commands[0].endswith("::error 1") and commands[9].endswith("::error 10")
+    plain = [line for line in lines if not line.startswith("::")]
+    assert plain[:4] == [f"z.yaml:{i}  error  e  error {i}" for i in range(11, 15)]
+    assert plain[4:6] == ["a.yaml:11  notice  n  notice 11", "a.yaml:12  notice  n  notice 12"]
+    assert plain[6] == (
+        "6 more finding(s) not shown as annotations (GitHub shows at most 10 per level and step); they are listed above"
+    )
+    assert plain[7].startswith("✗ 14 blocking findings")
+
+
+def test_no_closing_count_within_the_caps() -> None:
+    findings = [Finding("e", Severity.ERROR, f"error {i}", file="z.yaml", line=i) for i in range(1, 11)]
+    out = get("github").render(Report(findings=findings))
+    assert len([line for line in out.splitlines() if line.startswith("::error ")]) == 10
+    assert "not shown" not in out

@@ -12,15 +12,25 @@ from .sample import clean_report, sample_report
 
 EXPECTED = """\
 apps/broken.yaml:3:5  error    parse/yaml-syntax  mapping values are not allowed here
+
+apps/web.yaml:8:13  error    schema/type  spec.replicas: expected integer, got string "three"  (Deployment/prod/web)
+apps/web.yaml:12:7  error    image-tag  container "web" uses image "nginx:latest"; pin a version tag or digest  (Deployment/prod/web)
+  fix: Use an immutable tag such as nginx:1.27.1 or a sha256 digest.
+
+apps/web.yaml:20:9  warning  run-as-non-root  container "web" may run as root  (Deployment/prod/web)
+
 apps/broken.yaml:10  notice   missing-namespace  ConfigMap "settings" has no namespace  (ConfigMap/settings)
 
 apps/db.yaml:4:3  error    secret-in-env  env DB_PASSWORD=*** is a literal value  (Secret/prod/db)
   waived: legacy app, tracked in OPS-12
 
-apps/web.yaml:8:13  error    schema/type  spec.replicas: expected integer, got string "three"  (Deployment/prod/web)
-apps/web.yaml:12:7  error    image-tag  container "web" uses image "nginx:latest"; pin a version tag or digest  (Deployment/prod/web)
-  fix: Use an immutable tag such as nginx:1.27.1 or a sha256 digest.
-apps/web.yaml:20:9  warning  run-as-non-root  container "web" may run as root  (Deployment/prod/web)
+by rule:
+  error    image-tag          1
+  error    parse/yaml-syntax  1
+  error    schema/type        1
+  warning  run-as-non-root    1
+  notice   missing-namespace  1
+  waived   secret-in-env      1
 
 ✗ 3 blocking findings (1 parse, 1 policy, 1 schema) in 2 files · 1 warning · 1 notice · 1 waived — checked 12 resources in 7 files
 note: policy engine regorus unavailable; fell back to opa
@@ -28,7 +38,7 @@ note: skipped 3 files: 2 × Helm chart template, 1 × kustomization
 """
 
 
-def test_golden_output_groups_by_file_sorted_by_line() -> None:
+def test_golden_output_errors_then_warnings_then_notices_then_waived_with_a_rule_summary() -> None:
     assert get("text").render(sample_report()) == EXPECTED
 
 
@@ -59,7 +69,7 @@ def test_verbose_lists_each_skipped_file_under_base_dir() -> None:
 
 def test_waived_findings_are_shown_not_dropped() -> None:
     out = get("text").render(sample_report())
-    assert out.count("secret-in-env") == 1
+    assert out.count("secret-in-env  env DB_PASSWORD") == 1  # once as a finding (and once in the rule summary)
     assert "  waived: legacy app, tracked in OPS-12\n" in out
 
 

@@ -9,6 +9,11 @@ from bot.errors import ConfigError, PolicyError
 
 ENGINES: tuple[str, ...] = ("regorus", "opa")
 DEFAULT_ENGINE = "regorus"
+OPA_EXTRA_MISSING = (
+    "Rego engine {engine!r} needs real OPA (opa-golib-python-bindings), which is not installed: "
+    "install the extra with `pip install --ignore-requires-python 'gitops-policy-bot[opa]'`, "
+    "or use the default engine regorus"
+)
 
 _PACKAGE_RE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
 # Both engines print "file.rego:LINE" (regorus as "--> file.rego:3:35").
@@ -50,8 +55,10 @@ def make_engine(name: str = DEFAULT_ENGINE) -> RegoEngine:
 
         return RegorusEngine()
     if name in ("opa", "opa-server"):  # opa-server judges remotely (bot.backends); checks of edits run OPA here
-        from bot.core.rego.opa_engine import OpaGolibEngine
-
+        try:
+            from bot.core.rego.opa_engine import OpaGolibEngine
+        except ImportError:  # an optional extra: asking for it without installing it is a setting to fix, not a crash
+            raise ConfigError(OPA_EXTRA_MISSING.format(engine=name)) from None
         return OpaGolibEngine()
     raise ConfigError(f"unknown Rego engine {name!r}: expected one of {', '.join(ENGINES)}")
 

@@ -22,16 +22,31 @@ Source = tuple[str, str]  # (filename, text)
 
 
 def builtin_policy_dir() -> Path:
-    """The built-in library: ``policies/`` in a checkout, ``bot/builtin_policies/`` when installed."""
+    """The built-in library: ``bot/builtin_policies/`` in an installed wheel, else ``policies/`` of a checkout.
+
+    The installed copy wins so that a stray ``policies/`` beside site-packages is never mistaken for it.
+    A bot without its library would pass what it should block, so a missing one is an error, never "no rules".
+    """
+    installed = Path(__file__).parents[2] / "builtin_policies"
     checkout = Path(__file__).parents[3] / "policies"
-    return checkout if checkout.is_dir() else Path(__file__).parents[2] / "builtin_policies"
+    for candidate in (installed, checkout):
+        if candidate.is_dir() and any(candidate.rglob("*" + REGO_SUFFIX)):
+            return candidate
+    raise ConfigError(
+        f"the built-in policy library is missing (looked in {installed} and {checkout}): this installation of "
+        "gitops-policy-bot is broken; reinstall it from a wheel or with `pip install .` from the repository"
+    )
 
 
 @functools.cache
 def builtin_sources() -> tuple[Source, ...]:
-    """Read once per process: the library never changes while the bot runs."""
+    """Read once per process: the library never changes while the bot runs. Raises ConfigError when missing."""
+    # One label wherever it is installed, so messages name the files as the repository does.
     root = builtin_policy_dir()
-    return tuple(directory_sources([root], label_root=root.name)) if root.is_dir() else ()
+    sources = tuple(directory_sources([root], label_root="policies"))
+    if not any(name.endswith(REGO_SUFFIX) and not name.endswith(TEST_SUFFIX) for name, _ in sources):
+        raise ConfigError(f"the built-in policy library at {root} has no policies: this installation is broken")
+    return sources
 
 
 def is_policy_file(name: str) -> bool:
@@ -47,7 +62,8 @@ def directory_sources(dirs: Sequence[str | Path], *, label_root: str | None = No
             raise ConfigError(f"policy path {root} does not exist")
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:
-            if _SKIPPED_DIRS & set(path.parts) or path.is_symlink() or not is_policy_file(path.name):
+            # Only the parts below the root: a library installed in a ".venv" must not skip itself.
+            if _SKIPPED_DIRS & set(path.relative_to(root).parts) or path.is_symlink() or not is_policy_file(path.name):
                 continue
             label = (Path(label_root) / path.relative_to(root)).as_posix() if label_root else path.as_posix()
             try:

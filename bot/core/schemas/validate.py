@@ -29,7 +29,10 @@ from bot.core.schemas.engine import (
 from bot.core.schemas.registry import SCHEMA_SOURCE, load_kind_schema, normalize_version, split_api_version
 from bot.errors import ConfigError
 
-DEFAULT_KUBERNETES_VERSION = "1.31"
+# The newest minor that the bundled schemas cover (kubernetes-validate >= 1.37, pinned in pyproject.toml)
+# and that upstream still supports (the newest three minors: 1.35-1.37 in December 2026, when this was set).
+# Raise it together with that pin when a new kubernetes-validate ships the next minor.
+DEFAULT_KUBERNETES_VERSION = "1.37"
 
 UNKNOWN_KIND_MODES = {"notice": Severity.NOTICE, "error": Severity.ERROR}
 
