@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine", choices=("regorus", "opa", "opa-server"), help="Rego engine (default: regorus; opa-server: $OPA_URL)"
     )
     check.add_argument("--no-policies", action="store_true", help="schema validation only")
+    check.add_argument(
+        "--schema-location", action="append", default=[], metavar="TEMPLATE",
+        help="kubeconform-style schema location for custom resources: a directory or http(s) URL template (repeatable)",
+    )
     check.add_argument("--format", "-o", default="text", choices=reporters.FORMATS, help="output format (default: text)")
     check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
     check.add_argument("--fail-on-warn", action="store_true", help="warnings block too (exit 1)")
@@ -86,6 +90,7 @@ def _options(args: argparse.Namespace) -> EvalOptions:
     for d in args.policy:
         if not Path(d).is_dir():
             raise GitOpsBotError(f"--policy {d}: not a directory")
+    schema_catalog = _schema_catalog(getattr(args, "schema_location", []))
     return EvalOptions(
         kubernetes_version=args.kubernetes_version,
         strict=args.strict,
@@ -95,7 +100,21 @@ def _options(args: argparse.Namespace) -> EvalOptions:
         config_bytes=config_bytes,
         config_path=args.config or "",
         backends=edge_backends(os.environ),
+        schema_catalog=schema_catalog,
     )
+
+
+def _schema_catalog(locations: Sequence[str]):  # type: ignore[no-untyped-def]
+    """--schema-location flags first, then the config's schemaLocations; remote schemas cached per user."""
+    from bot.backends.schema_catalog import catalog_access, default_cache_dir
+    from bot.core.schemas.catalog import check_location
+
+    for location in locations:
+        try:
+            check_location(location)
+        except GitOpsBotError as e:
+            raise GitOpsBotError(f"--schema-location: {e}") from None
+    return catalog_access(tuple(locations), default_cache_dir(os.environ), repository_may_add=True)
 
 
 def run_check(args: argparse.Namespace) -> int:
