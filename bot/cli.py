@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="Rego engine (default: regorus; opa: the [opa] extra; opa-server: $OPA_URL)",
     )
     check.add_argument("--no-policies", action="store_true", help="schema validation only")
+    check.add_argument(
+        "--schema-location", action="append", default=[], metavar="TEMPLATE",
+        help="kubeconform-style schema location for custom resources: a directory or http(s) URL template (repeatable)",
+    )
     check.add_argument("-f", "--format", default="text", choices=reporters.FORMATS, help="output format (default: text)")
     check.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
     check.add_argument(
@@ -118,6 +122,7 @@ def _options(args: argparse.Namespace) -> EvalOptions:
             normalize_version(args.kubernetes_version)
         except ConfigError as e:
             raise GitOpsBotError(f"--kubernetes-version: {e}") from None
+    schema_catalog = _schema_catalog(getattr(args, "schema_location", []))
     return EvalOptions(
         kubernetes_version=args.kubernetes_version,
         strict=args.strict,
@@ -129,6 +134,7 @@ def _options(args: argparse.Namespace) -> EvalOptions:
         config_path=str(Path(args.config).resolve()) if args.config else "",
         backends=edge_backends(os.environ),
         report_mode="all" if args.all else None,
+        schema_catalog=schema_catalog,
     )
 
 
@@ -139,6 +145,19 @@ def _refuse_format_as_output(args: argparse.Namespace, formats: Sequence[str]) -
             f"--output {args.output}: -o/--output is the file to write; for the format use -f/--format "
             f"{args.output} (to write a file with that name, say ./{args.output})"
         )
+
+
+def _schema_catalog(locations: Sequence[str]):  # type: ignore[no-untyped-def]
+    """--schema-location flags first, then the config's schemaLocations; remote schemas cached per user."""
+    from bot.backends.schema_catalog import catalog_access, default_cache_dir
+    from bot.core.schemas.catalog import check_location
+
+    for location in locations:
+        try:
+            check_location(location)
+        except GitOpsBotError as e:
+            raise GitOpsBotError(f"--schema-location: {e}") from None
+    return catalog_access(tuple(locations), default_cache_dir(os.environ), repository_may_add=True)
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.backends import edge_backends
+from bot.backends.schema_catalog import catalog_access
 from bot.commands.approvals import apply_approvals, approvals_in
 from bot.commands.events import CommentEvent
 from bot.commands.permissions import Approvers
@@ -71,10 +72,15 @@ class GitHubService:
         # The operator's OPA server / kubeconform (OPA_URL, KUBECONFORM_PATH); a repository's own
         # `policies.opa.url` is never called by the App.
         self._backends = edge_backends(os.environ, repository_opa_url=False)
+        # Only the operator's schema locations are ever read; a repository's config selects among them.
+        self._schema_catalog = catalog_access(
+            settings.schema_locations, settings.data_dir / "schema-cache", repository_may_add=False
+        )
 
     def eval_options(self, pull: PullInfo | None) -> EvalOptions:
         """The same options for the check run and for commands that re-derive the verdict."""
-        return EvalOptions(pull_request=pull.facts() if pull else None, backends=self._backends)
+        return EvalOptions(pull_request=pull.facts() if pull else None, backends=self._backends,
+                           schema_catalog=self._schema_catalog)
 
     def evaluate(self, request: EvaluationRequest) -> EvaluationOutcome:
         """Never leaves a check run in progress: on an error it is completed as failed, saying why."""

@@ -32,6 +32,8 @@ class AppSettings:
     service_factory: str = (
         DEFAULT_SERVICE_FACTORY  # "module:callable" taking AppSettings (test/extension hook)
     )
+    # GITOPS_BOT_SCHEMA_LOCATIONS: the only schema locations the App reads; repositories select among them.
+    schema_locations: tuple[str, ...] = ()
 
     @property
     def bot_login(self) -> str:
@@ -69,6 +71,7 @@ class AppSettings:
             max_body_bytes=_int(env, "GITOPS_BOT_MAX_BODY_BYTES", default=25 * 1024 * 1024, minimum=1),
             app_slug=_get(env, "GITOPS_BOT_APP_SLUG"),
             service_factory=_get(env, "GITOPS_BOT_SERVICE_FACTORY", DEFAULT_SERVICE_FACTORY),
+            schema_locations=_schema_locations(env),
         )
 
 
@@ -118,3 +121,21 @@ def _private_key(env: Mapping[str, str]) -> str:
     if not (pem.startswith("-----BEGIN ") and "PRIVATE KEY-----" in pem and "-----END " in pem):
         raise ConfigError(f"{name} must be a PEM private key (-----BEGIN ... PRIVATE KEY-----)")
     return pem + "\n"
+
+
+def _schema_locations(env: Mapping[str, str]) -> tuple[str, ...]:
+    """GITOPS_BOT_SCHEMA_LOCATIONS: kubeconform-style templates separated by newlines or commas."""
+    from bot.core.schemas.catalog import check_location
+
+    text = env.get("GITOPS_BOT_SCHEMA_LOCATIONS", "")
+    locations: list[str] = []
+    for item in text.replace("\\n", "\n").replace(",", "\n").splitlines():
+        location = item.strip()
+        if not location or location in locations:
+            continue
+        try:
+            check_location(location)
+        except ConfigError as e:
+            raise ConfigError(f"GITOPS_BOT_SCHEMA_LOCATIONS: {e}") from None
+        locations.append(location)
+    return tuple(locations)

@@ -98,6 +98,8 @@ class RepoConfig:
     report_mode: str = "new"  # for a change: "new" blocks only what it introduces, "all" judges the whole state
     unknown_kinds: str = "notice"
     crds: tuple[str, ...] = ()
+    schema_locations: tuple[str, ...] | None = None  # None: key absent (bot.core.schemas.catalog)
+    schema_location_lines: tuple[int, ...] = ()
     policy_engine: str | None = None
     opa_url: str = ""  # policies.opa: the OPA server backend (bot.backends.opa_server)
     opa_timeout_seconds: float | None = None
@@ -306,6 +308,8 @@ def _build(raw: dict[str, Any], path: str, root: yaml.Node | None, today: dt.dat
         report_mode=raw.get("reportMode", "new"),
         unknown_kinds=raw.get("unknownKinds", "notice"),
         crds=tuple(raw.get("crds", ())),
+        schema_locations=tuple(raw["schemaLocations"]) if "schemaLocations" in raw else None,
+        schema_location_lines=tuple(_line_of(root, ["schemaLocations", i]) for i in range(len(raw.get("schemaLocations", ())))),
         policy_engine=policies.get("engine"),
         opa_url=policies.get("opa", {}).get("url", ""),
         opa_timeout_seconds=policies.get("opa", {}).get("timeoutSeconds"),

@@ -31,6 +31,7 @@ from bot.core.policy_loader import load_policies
 from bot.core.profiles import apply_profile
 from bot.core.rego.engine import DEFAULT_ENGINE
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
+from bot.core.schemas.catalog import CatalogAccess, SchemaCatalog, select_locations
 from bot.core.scope import Scope, configured_crds, deleted_objects, load_base, load_head
 from bot.core.waivers import settle
 from bot.core.workspace import Workspace
@@ -57,6 +58,7 @@ class EvalOptions:
     backends: Backends | None = None  # kubeconform / OPA server plugged in by the front door (bot.backends)
     pull_request: dict | None = None  # {"author", "labels", "base_ref"} for change-aware rules (the App fills it)
     report_mode: str | None = None  # "new" | "all" (CLI --all); None: the config's reportMode
+    schema_catalog: CatalogAccess | None = None  # schema locations + the fetcher (bot.backends.schema_catalog)
 
 
 def evaluate(
@@ -142,13 +144,17 @@ def _schema_stage(head: Workspace, config: RepoConfig, options: EvalOptions, sco
     version = options.kubernetes_version or config.kubernetes_version or DEFAULT_KUBERNETES_VERSION
     strict = config.strict if options.strict is None else options.strict
     report.kubernetes_version = version
-    validator = SchemaValidator(version, strict=strict, unknown_kinds=config.unknown_kinds)
+    locations, findings = select_locations(
+        options.schema_catalog, config.schema_locations, config.source, config.schema_location_lines
+    )
+    catalog = SchemaCatalog(locations, options.schema_catalog.source) if locations and options.schema_catalog else None
+    validator = SchemaValidator(version, strict=strict, unknown_kinds=config.unknown_kinds, catalog=catalog)
     report.kubernetes_version = validator.kubernetes_version
     resources = scope.loaded.resources
     in_scope = set(scope.paths)
     crds = [r for r in resources if r.kind == "CustomResourceDefinition"]
     crds += configured_crds(head, config, scope.limits, exclude=in_scope)
-    findings = [f for f in validator.add_crds(crds) if f.file in in_scope]
+    findings += [f for f in validator.add_crds(crds) if f.file in in_scope]
     external = options.backends.schema_backend(config, validator.kubernetes_version, strict) if options.backends else None
     if external is not None:
         findings += external.validate(head, resources, validator)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from bot.core.masking import mask_secrets
 from bot.core.workspace import Workspace
 from bot.errors import GitOpsBotError
 from bot.plan.deployers import Target, deployers_of, find_targets
+from bot.plan.helm import HelmInput, HelmNotFound, HelmRunner, helm_source, prepare_helm
 from bot.plan.kustomize_runner import KustomizeNotFound, KustomizeRunner
 from bot.plan.model import FAILED, HELM_NOT_RENDERED, HELM_ROOT, NOT_RENDERED, REFUSED, Plan, RootPlan
 from bot.plan.objects import diff_objects
@@ -37,6 +39,7 @@ def plan_change(
     runner: KustomizeRunner | None = None,
     scopes: Sequence[str] = (),
     max_roots: int = MAX_ROOTS,
+    helm: HelmRunner | None = None,
 ) -> Plan:
     """The plan of a pull request (or local change): what the reconciler will change once it merges."""
     head = ctx.workspace(ctx.head_sha())
@@ -47,7 +50,7 @@ def plan_change(
         changed.append(c.path)
         if c.previous_path:
             changed.append(c.previous_path)
-    return build_plan(base, head, changed, runner=runner, scopes=scopes, max_roots=max_roots)
+    return build_plan(base, head, changed, runner=runner, scopes=scopes, max_roots=max_roots, helm=helm)
 
 
 def build_plan(
@@ -58,6 +61,7 @@ def build_plan(
     runner: KustomizeRunner | None = None,
     scopes: Sequence[str] = (),
     max_roots: int = MAX_ROOTS,
+    helm: HelmRunner | None = None,
 ) -> Plan:
     """Render every root that ``changed_paths`` affect at both sides and diff them.
 
@@ -66,6 +70,7 @@ def build_plan(
     calling thread only; the kustomize builds run in parallel.
     """
     runner = runner or KustomizeRunner()
+    helm = helm or HelmRunner.from_environ(os.environ)  # the operator's switch (GITOPS_BOT_HELM)
     base_side, head_side = Side(base), Side(head)
     targets = _targets(base, head)
     roots = [r for r in find_affected_roots((base_side, head_side), changed_paths, targets) if in_scope(r.path, scopes)]
@@ -73,7 +78,8 @@ def build_plan(
     for number, root in enumerate(roots):
         plan = RootPlan(root.path, root.kind, deployed_by=deployers_of(targets, root.path))
         if root.kind == HELM_ROOT:
-            jobs.append(_fail(plan, NOT_RENDERED, HELM_NOT_RENDERED))
+            jobs.append(_prepare_helm(plan, root, base, head, targets, helm) if helm.enabled else
+                        _fail(plan, NOT_RENDERED, HELM_NOT_RENDERED))
         elif number >= max_roots:
             _fail(plan, NOT_RENDERED, f"the change affects {len(roots)} roots; only the first {max_roots} are rendered")
             jobs.append(plan)
@@ -116,6 +122,45 @@ class _RootJob:
         for rendered, side in ((before, "base"), (after, "head")):
             plan.notes.extend(mask_secrets(f"{side}: {note}") for note in (rendered.notes if rendered else []))
         return plan
+
+
+@dataclass
+class _HelmJob:
+    """A chart whose files are read at both sides: what is left is `helm template` and diffing."""
+
+    plan: RootPlan
+    before: HelmInput | None
+    after: HelmInput | None
+    helm: HelmRunner
+
+    def finish(self, runner: KustomizeRunner) -> RootPlan:
+        try:
+            before = self.helm.render(self.before) if self.before else None
+            after = self.helm.render(self.after) if self.after else None
+        except HelmNotFound as e:
+            return _fail(self.plan, NOT_RENDERED, str(e))
+        except RenderRefused as e:
+            return _fail(self.plan, REFUSED, str(e))
+        except GitOpsBotError as e:
+            return _fail(self.plan, FAILED, str(e))
+        except OSError as e:
+            return _fail(self.plan, FAILED, f"helm could not run: {e.strerror or e}")
+        return _RootJob(self.plan, before, after).finish(runner)
+
+
+def _prepare_helm(
+    plan: RootPlan, root: AffectedRoot, base: Workspace, head: Workspace, targets: list[Target], helm: HelmRunner
+) -> _HelmJob | RootPlan:
+    """Refuse before anything runs when either side asks for something outside the repository."""
+    try:
+        sides = []
+        for ws in (base, head):
+            source = helm_source(ws, root.path, targets)
+            present = any(p.startswith(f"{root.path}/") for p in ws.paths)  # a chart this change adds or removes
+            sides.append(prepare_helm(ws, source) if source is not None and present else None)
+    except GitOpsBotError as e:
+        return _fail(plan, REFUSED, str(e))
+    return _HelmJob(plan, sides[0], sides[1], helm)
 
 
 def _prepare(plan: RootPlan, root: AffectedRoot, base: Side, head: Side) -> _RootJob | RootPlan:

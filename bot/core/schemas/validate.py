@@ -15,6 +15,7 @@ from bot.core.schemas import messages
 from bot.core.schemas.apicheck import RULE_API_VERSION
 from bot.core.schemas.apiserver import api_server_findings
 from bot.core.schemas.builtin import builtin_groups, builtin_validator, served_kinds
+from bot.core.schemas.catalog import SchemaCatalog
 from bot.core.schemas.crd import CrdVersion, is_crd, read_crd, to_json_schema
 from bot.core.schemas.deprecations import DEPRECATION_GUIDE, lifecycle
 from bot.core.schemas.derive import partial_copy
@@ -80,6 +81,7 @@ class SchemaValidator:
         strict: bool = False,
         unknown_kinds: str = "notice",
         engine: str | None = None,
+        catalog: SchemaCatalog | None = None,
     ) -> None:
         self.kubernetes_version = normalize_version(kubernetes_version)
         if unknown_kinds not in UNKNOWN_KIND_MODES:
@@ -89,6 +91,7 @@ class SchemaValidator:
         self.strict = strict
         self.unknown_kind_severity = UNKNOWN_KIND_MODES[unknown_kinds]
         self.engine = engine or default_engine()
+        self.catalog = catalog  # schema locations for kinds neither built in nor defined by a CRD here
         if self.engine not in ENGINES:
             raise ConfigError(f"unknown schema engine {self.engine!r}: expected one of {', '.join(ENGINES)}")
         self._crd_versions: dict[tuple[str, str, str], CrdVersion] = {}
@@ -154,6 +157,14 @@ class SchemaValidator:
                 )
             )
         compiled, from_crd = self._schema_for(resource)
+        if compiled is None and self.catalog is not None:
+            found = self.catalog.lookup(
+                resource.api_version, resource.kind, patch=resource.is_patch,
+                kubernetes_version=self.kubernetes_version, strict=self.strict, engine=self.engine,
+            )  # fmt: skip
+            if found.unavailable:
+                return [*findings, self.catalog.unavailable_finding(resource, found)]
+            compiled, from_crd = found.schema, True
         if compiled is None:
             return [*findings, self._unknown_kind_finding(resource)]
         try:

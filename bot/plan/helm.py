@@ -1,0 +1,257 @@
+"""Render a Helm chart an Argo CD Application deploys from this repository: `helm template` in a sandbox.
+
+Off unless the operator sets ``GITOPS_BOT_HELM=1`` and a ``helm`` binary is on PATH. The
+chart, its vendored ``charts/`` and the value files must all be in the repository; the
+child gets no credentials, empty Helm homes, no plugins, a kubeconfig that does not exist
+and proxies that lead nowhere, so a chart can neither reach a cluster nor the network.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.core.manifests import load_manifest
+from bot.core.workspace import Workspace
+from bot.errors import GitOpsBotError
+from bot.plan.deployers import Target
+from bot.plan.kustomize_runner import RenderFailed, minimal_environment
+from bot.plan.render import MAX_MATERIALISED_BYTES, MAX_MATERIALISED_FILES, Rendered, RenderRefused
+
+HELM_SWITCH = "GITOPS_BOT_HELM"
+DEFAULT_TIMEOUT_SECONDS = 60.0
+DEFAULT_MAX_OUTPUT_BYTES = 32 * 1024 * 1024
+HELM_NOT_FOUND = f"helm not found on PATH ({HELM_SWITCH} is on, but there is no helm binary to render with)"
+# A port nothing listens on: any HTTP(S) request helm tries goes through this "proxy" and fails.
+NO_NETWORK_PROXY = "http://127.0.0.1:9"
+# Helm's own limit for release names; also keeps a name from being read as a flag.
+_RELEASE = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,51}[a-z0-9])?$")
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+class HelmNotFound(GitOpsBotError):
+    """Helm rendering is on but no ``helm`` binary is on PATH."""
+
+
+@dataclass(frozen=True)
+class HelmSource:
+    """What one Application asks Helm for: a chart directory, a release, value files and inline values."""
+
+    chart: str  # repository-relative chart directory
+    release: str
+    namespace: str
+    value_files: tuple[str, ...]  # repository-relative, in order
+    inline_values: str  # spec.source.helm.values / valuesObject as YAML, "" when none
+    application: str  # "argocd/web (apps/web.yaml)", for messages
+
+
+@dataclass(frozen=True)
+class HelmInput:
+    """Everything one `helm template` reads: the source and the bytes of each file."""
+
+    source: HelmSource
+    files: dict[str, bytes]
+
+
+class HelmRunner:
+    """Finds ``helm`` (only when enabled) and runs ``helm template`` with safe flags and a time limit."""
+
+    def __init__(
+        self,
+        enabled: bool = False,
+        search_path: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+    ) -> None:
+        self.enabled = enabled
+        self.search_path = search_path if search_path is not None else os.environ.get("PATH", os.defpath)
+        self.timeout = timeout
+        self.max_output_bytes = max_output_bytes
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> HelmRunner:
+        """``GITOPS_BOT_HELM=1`` (or true/yes/on) turns rendering on; the binary comes from ``PATH``."""
+        switch = environ.get(HELM_SWITCH, "").strip().lower()
+        return cls(enabled=switch in ("1", "true", "yes", "on"), search_path=environ.get("PATH", os.defpath))
+
+    def binary(self) -> str | None:
+        return shutil.which("helm", path=self.search_path)
+
+    def render(self, prepared: HelmInput) -> Rendered:
+        """The objects of the chart, as ``helm template`` renders them. Raises on every failure."""
+        binary = self.binary()
+        if binary is None:
+            raise HelmNotFound(HELM_NOT_FOUND)
+        source = prepared.source
+        with tempfile.TemporaryDirectory(prefix="gitops-bot-helm-") as tmp:
+            sandbox = Path(tmp)
+            repo, home = sandbox / "repo", sandbox / "home"
+            home.mkdir(mode=0o700)
+            for path, data in prepared.files.items():
+                target = (repo / path).resolve()
+                if not target.is_relative_to(repo.resolve()):
+                    raise RenderRefused(f"{path}: outside the repository")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            values = [str(repo / f) for f in source.value_files]
+            if source.inline_values:
+                inline = home / "inline-values.yaml"
+                inline.write_text(source.inline_values)
+                values.append(str(inline))
+            command = [
+                binary, "template", source.release, str(repo / source.chart),
+                "--namespace", source.namespace, "--no-hooks",
+                *[arg for value_file in values for arg in ("--values", value_file)],
+            ]  # fmt: skip
+            out = self._run(command, home, sandbox)
+        label = posixpath.join(source.chart, "(helm template)")
+        result = load_manifest(label, out)
+        notes = [f"{f.file}:{f.line}: {f.message}" for f in result.findings]
+        return Rendered([r for r in result.resources if not r.is_patch], notes)
+
+    def _run(self, command: list[str], home: Path, sandbox: Path) -> bytes:
+        process = subprocess.Popen(
+            command,
+            cwd=home,
+            env=helm_environment(self.search_path, home),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:
+            out, err = process.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.communicate()
+            raise RenderFailed(f"helm template took longer than {self.timeout:g} s and was stopped") from None
+        if process.returncode != 0:
+            lines = [line for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
+            message = lines[-1] if lines else f"helm template failed (exit status {process.returncode})"
+            for root in (str(sandbox.resolve()) + "/repo/", str(sandbox) + "/repo/"):
+                message = message.replace(root, "")
+            raise RenderFailed(message[:500])
+        if len(out) > self.max_output_bytes:
+            raise RenderFailed(f"helm template produced more than {self.max_output_bytes} bytes")
+        return out
+
+
+def helm_environment(search_path: str, home: Path) -> dict[str, str]:
+    """The child's whole environment: PATH, throwaway homes for everything Helm reads or writes, no network."""
+    env = minimal_environment(search_path, home)
+    env.update(
+        {
+            "HELM_CACHE_HOME": str(home / "cache"),
+            "HELM_CONFIG_HOME": str(home / "config"),
+            "HELM_DATA_HOME": str(home / "data"),
+            "HELM_PLUGINS": str(home / "no-plugins"),
+            "HELM_NO_PLUGINS": "1",
+            "HELM_REGISTRY_CONFIG": str(home / "config" / "registry" / "config.json"),
+            "HELM_REPOSITORY_CONFIG": str(home / "config" / "repositories.yaml"),
+            "HELM_REPOSITORY_CACHE": str(home / "cache" / "repository"),
+            "KUBECONFIG": str(home / "no-kubeconfig"),
+            "HTTP_PROXY": NO_NETWORK_PROXY,
+            "HTTPS_PROXY": NO_NETWORK_PROXY,
+            "http_proxy": NO_NETWORK_PROXY,
+            "https_proxy": NO_NETWORK_PROXY,
+            "NO_PROXY": "",
+            "no_proxy": "",
+        }
+    )
+    return env
+
+
+def helm_source(ws: Workspace, chart: str, targets: Sequence[Target]) -> HelmSource | None:
+    """The Helm settings of the first Application that deploys ``chart`` on this side (None: none does).
+
+    Raises `RenderRefused` for what would leave the repository: remote or absolute value
+    files, ``$ref`` value files of multi-source Applications, parameters and file parameters.
+    """
+    for target in targets:
+        if target.directory != chart or target.deployer.kind != "Application":
+            continue
+        data = ws.read(target.deployer.file)
+        for resource in load_manifest(target.deployer.file, data or b"").resources:
+            obj = resource.obj
+            if obj.get("kind") != "Application" or resource.name != target.deployer.name:
+                continue
+            spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+            sources = [spec.get("source"), *(spec.get("sources") if isinstance(spec.get("sources"), list) else [])]
+            for source in sources:
+                if isinstance(source, dict) and _normalise(source.get("path")) == chart:
+                    where = f"{target.deployer.namespace}/{target.deployer.name} ({target.deployer.file})"
+                    return _source(chart, obj, spec, source, where)
+    return None
+
+
+def _source(chart: str, obj: dict[str, Any], spec: dict[str, Any], source: dict[str, Any], where: str) -> HelmSource:
+    helm = source.get("helm") if isinstance(source.get("helm"), dict) else {}
+    for unsupported in ("parameters", "fileParameters"):
+        if helm.get(unsupported):
+            raise RenderRefused(f"Application {where}: helm.{unsupported} are not rendered; use values files")
+    value_files = []
+    for entry in helm.get("valueFiles") or []:
+        text = str(entry)
+        path = posixpath.normpath(posixpath.join(chart, text))
+        if "://" in text or text.startswith(("/", "$")) or path == ".." or path.startswith("../"):
+            raise RenderRefused(
+                f"Application {where}: value file {text!r} is outside the repository; only the repository's files are used"
+            )
+        value_files.append(path)
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    release = str(helm.get("releaseName") or metadata.get("name") or "")
+    destination = spec.get("destination") if isinstance(spec.get("destination"), dict) else {}
+    namespace = str(destination.get("namespace") or "default")
+    if not _RELEASE.match(release):
+        raise RenderRefused(f"Application {where}: {release!r} is not a valid Helm release name")
+    if not _NAMESPACE.match(namespace):
+        raise RenderRefused(f"Application {where}: {namespace!r} is not a valid namespace")
+    inline = helm.get("valuesObject") if isinstance(helm.get("valuesObject"), dict) else helm.get("values")
+    if isinstance(inline, dict):
+        inline = yaml.safe_dump(inline, sort_keys=False)
+    return HelmSource(chart, release, namespace, tuple(value_files), str(inline or ""), where)
+
+
+def prepare_helm(ws: Workspace, source: HelmSource) -> HelmInput:
+    """The chart's files and the value files, read through the workspace. Raises `RenderRefused`."""
+    prefix = f"{source.chart}/" if source.chart else ""
+    paths = sorted(p for p in ws.paths if p.startswith(prefix))
+    if f"{prefix}Chart.yaml" not in paths:
+        raise RenderRefused(f"{source.chart or '.'}: no Chart.yaml, so it is not a chart Helm can render")
+    for value_file in source.value_files:
+        if value_file not in ws.paths:
+            raise RenderRefused(f"Application {source.application}: value file {value_file} is not in the repository")
+        if value_file not in paths:
+            paths.append(value_file)
+    if len(paths) > MAX_MATERIALISED_FILES:
+        raise RenderRefused(f"the chart has more than {MAX_MATERIALISED_FILES} files")
+    files: dict[str, bytes] = {}
+    total = 0
+    for path in paths:
+        files[path] = ws.read(path) or b""
+        total += len(files[path])
+        if total > MAX_MATERIALISED_BYTES:
+            raise RenderRefused(f"the chart is larger than {MAX_MATERIALISED_BYTES} bytes")
+    return HelmInput(source, files)
+
+
+def _normalise(path: Any) -> str:
+    """As bot.plan.deployers normalises an Application's ``source.path``."""
+    if not isinstance(path, str):
+        return "\x00"  # never equal to a chart directory
+    text = posixpath.normpath(path.strip().lstrip("/"))
+    return "" if text == "." else text
