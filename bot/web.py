@@ -46,7 +46,12 @@ def load_factory(spec: str) -> Any:
 
 
 class Runtime:
-    """Per-app state: settings, queue, metrics, the lazily built service and the embedded workers."""
+    """Per-app state: settings, queue, metrics, the lazily built service and the embedded workers.
+
+    The embedded workers evaluate in child processes (`bot.queue.processes`), so a heavy, hung or
+    crashing evaluation never stops this process from answering. Only a service object handed in
+    by the caller (tests, embedding) runs in this process's threads: it cannot cross a process.
+    """
 
     def __init__(self, settings: AppSettings, queue: JobQueue, service: Any | None) -> None:
         self.settings = settings
@@ -55,6 +60,8 @@ class Runtime:
         self.metrics.track_queue_depth(queue.depth)
         self._service = service
         self._service_lock = threading.Lock()
+        self._in_process = service is not None
+        self._runner: Any = None
 
     def service(self) -> Any:
         """Built on first use, in the worker: constructing the GitHub edge must not slow the web front."""
@@ -65,7 +72,23 @@ class Runtime:
 
     def start_workers(self) -> None:
         """Start this process's queue workers (idempotent; safe to call after a fork)."""
-        self.queue.start_workers(self.process_delivery)
+        self.queue.start_workers(self.process_delivery if self._in_process else self.job_runner())
+
+    def job_runner(self) -> Any:
+        """The handler that runs each job in an evaluation process (one per worker thread)."""
+        if self._runner is None:
+            self._runner = self._make_runner()
+        return self._runner
+
+    def _make_runner(self) -> Any:
+        from bot.queue.processes import JobProcessRunner
+
+        return JobProcessRunner(
+            self.settings, timeout_seconds=self.settings.job_timeout_seconds,
+            on_outcome=lambda label: self.metrics.evaluations.labels(outcome=label).inc(),
+            on_duration=lambda event, seconds: self.metrics.job_duration.labels(
+                event=event_label(event)).observe(seconds),
+        )
 
     def process_delivery(self, event: str, payload: dict[str, Any], delivery_id: str) -> None:
         started = time.monotonic()
@@ -127,7 +150,7 @@ def receive_webhook() -> tuple[Response, int]:
         return jsonify(status="error", reason="invalid signature"), 401
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # signed does not mean sane: deep nesting too
         payload = None
     if not isinstance(payload, dict) or not event or not delivery_id:
         rt.metrics.delivery(event, "bad_request")

@@ -1,8 +1,9 @@
 """Standalone queue worker: ``gitops-bot-worker`` / ``python -m bot.worker``.
 
-With GITOPS_BOT_QUEUE=redis it runs an RQ worker on the bot's queue; with the
-SQLite queue it runs the embedded worker threads in the foreground (useful
-when the web processes run with GITOPS_BOT_WORKER_THREADS=0).
+With GITOPS_BOT_QUEUE=redis it runs an RQ worker on the bot's queue (RQ forks
+a work horse per job); with the SQLite queue it runs the embedded workers in
+the foreground, each evaluating in its own child process, as the web
+processes do (useful when those run with GITOPS_BOT_WORKER_THREADS=0).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def run_rq_worker(settings: AppSettings) -> None:
 
 
 def run_sqlite_worker(settings: AppSettings) -> None:
+    from bot.queue.processes import JobProcessRunner
     from bot.queue.sqlite_queue import SqliteQueue
 
     queue = SqliteQueue(
@@ -61,7 +63,7 @@ def run_sqlite_worker(settings: AppSettings) -> None:
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    queue.start_workers(process_delivery)
+    queue.start_workers(JobProcessRunner(settings, timeout_seconds=settings.job_timeout_seconds))
     stopping.wait()
     queue.stop()
 

@@ -100,9 +100,11 @@ def unified_patch(before: bytes | None, after: bytes | None) -> str:
 class GitHubStandIn:
     """Serve with ``with GitHubStandIn(repos).serving() as url:``; inspect ``requests`` afterwards."""
 
-    def __init__(self, repos: list[FixtureRepo] | None = None, token_ttl: timedelta = timedelta(hours=1)) -> None:
+    def __init__(self, repos: list[FixtureRepo] | None = None, token_ttl: timedelta = timedelta(hours=1),
+                 app_id: int = 4242) -> None:
         self.repos: dict[str, FixtureRepo] = {r.full_name: r for r in repos or []}
         self.token_ttl = token_ttl
+        self.app_id = app_id  # the App every check run here belongs to
         self.requests: list[RecordedRequest] = []
         self.tokens_minted = 0
         self.check_runs: dict[int, dict[str, Any]] = {}
@@ -278,6 +280,20 @@ class GitHubStandIn:
                 standin.check_runs[run_id] = run
             return _json(standin._run_json(run), 201)
 
+        @app.get("/repos/<owner>/<name>/commits/<ref>/check-runs")
+        def list_check_runs(owner: str, name: str, ref: str) -> Response:
+            repo = repo_or_404(owner, name)
+            if ref not in repo.commits:
+                return _json({"message": f"No commit found for SHA: {ref}",
+                              "documentation_url": "https://docs.github.com/rest/checks/runs"}, 422)
+            wanted = request.args.get("check_name")
+            with standin._lock:
+                runs = [standin._run_json(r) for _, r in sorted(standin.check_runs.items(), reverse=True)
+                        if r["repo"] == repo.full_name and r["head_sha"] == ref
+                        and (wanted is None or r["name"] == wanted)]
+            per_page, page = int(request.args.get("per_page", 30)), int(request.args.get("page", 1))
+            return _json({"total_count": len(runs), "check_runs": runs[(page - 1) * per_page: page * per_page]})
+
         @app.patch("/repos/<owner>/<name>/check-runs/<int:run_id>")
         def update_check_run(owner: str, name: str, run_id: int) -> Response:
             repo_or_404(owner, name)
@@ -427,6 +443,7 @@ class GitHubStandIn:
 
     def _run_json(self, run: dict[str, Any]) -> dict[str, Any]:
         return {"id": run["id"], "name": run["name"], "head_sha": run["head_sha"], "status": run["status"],
+                "app": {"id": self.app_id, "slug": "gitops-policy-bot"},
                 "conclusion": run["conclusion"], "output": {**run["output"],
                                                             "annotations_count": len(run["annotations"])},
                 "url": f"{self.base_url}/repos/{run['repo']}/check-runs/{run['id']}",
