@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.backends import edge_backends
@@ -280,6 +281,14 @@ class _PullCommandHost:
 
     def in_team(self, org: str, team_slug: str, login: str) -> bool:
         return self._api.team_member(org, team_slug, login)
+
+    def committed_at(self, sha: str) -> datetime | None:
+        text = self._api.committed_at(sha)
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+        except ValueError:
+            return None
+        return moment.replace(tzinfo=moment.tzinfo or UTC) if moment else None
 
     def current_report(self) -> tuple[Report, str]:
         ctx = GitHubPullContext(self._api, self._pull.head_sha, self._pull.base_sha, self._pull.number)

@@ -144,6 +144,12 @@ class PyGithubRepo:
         run = self._repo.get_check_run(check_run_id)  # lazy: only the URL
         self._call("update the check run", lambda: run.edit(**fields))
 
+    def committed_at(self, sha: str) -> str:
+        url = f"{self._repo.url}/commits/{urllib.parse.quote(sha, safe='')}"
+        _, data = self._call(f"read commit {sha[:7]}", lambda: self._repo.requester.requestJsonAndCheck("GET", url))
+        date = ((data.get("commit") or {}).get("committer") or {}).get("date") if isinstance(data, dict) else None
+        return date if isinstance(date, str) else ""
+
     def issue_comments(self, number: int) -> list[Comment]:
         issue = self._repo.get_issue(number)  # lazy
         return self._call(f"list comments of #{number}", lambda: [

@@ -49,6 +49,8 @@ class FixtureRepo:
     commits: dict[str, dict[str, bytes]] = field(default_factory=dict)
     pulls: dict[int, PullSpec] = field(default_factory=dict)
     protection: dict[str, list[str]] = field(default_factory=dict)  # branch -> required check contexts
+    commit_dates: dict[str, str] = field(default_factory=dict)  # sha -> committer date (default: 2000)
+    symlinks: dict[str, dict[str, str]] = field(default_factory=dict)  # sha -> {path: link target}
 
 
 @dataclass(frozen=True)
@@ -279,6 +281,18 @@ class GitHubStandIn:
                     run["status"] = "completed"
                 standin.check_runs[run_id] = run
             return _json(standin._run_json(run), 201)
+
+        @app.get("/repos/<owner>/<name>/commits/<ref>")
+        def get_commit(owner: str, name: str, ref: str) -> Response:
+            repo = repo_or_404(owner, name)
+            if ref not in repo.commits:
+                return _json({"message": f"No commit found for SHA: {ref}",
+                              "documentation_url": "https://docs.github.com/rest/commits/commits"}, 422)
+            date = repo.commit_dates.get(ref, "2000-01-01T00:00:00Z")
+            person = {"name": "Octo Cat", "email": "octocat@example.com", "date": date}
+            return _json({"sha": ref, "url": f"{standin.base_url}/repos/{repo.full_name}/commits/{ref}",
+                          "commit": {"message": "change", "author": person, "committer": person,
+                                     "tree": {"sha": ref}}, "parents": [], "files": []})
 
         @app.get("/repos/<owner>/<name>/commits/<ref>/check-runs")
         def list_check_runs(owner: str, name: str, ref: str) -> Response:
