@@ -23,11 +23,19 @@ class PullInfo:
         return {"author": self.author, "labels": list(self.labels), "base_ref": self.base_ref}
 
 
+SYMLINK_MODE = "120000"  # git's mode for a symbolic link: the blob holds the target path
+
+
 @dataclass(frozen=True)
 class TreeEntry:
     path: str
     sha: str  # blob sha
     size: int = 0
+    mode: str = "100644"
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.mode == SYMLINK_MODE
 
 
 @dataclass(frozen=True)

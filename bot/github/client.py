@@ -98,7 +98,7 @@ class PyGithubRepo:
         tree = self._call(f"read the tree at {sha[:7]}", lambda: self._repo.get_git_tree(sha, recursive=True))
         if tree.raw_data.get("truncated"):
             log.warning("tree of %s at %s is truncated by GitHub; some files are not visible", self.full_name, sha)
-        return [TreeEntry(e.path, e.sha, e.size or 0) for e in tree.tree if e.type == "blob"]
+        return [TreeEntry(e.path, e.sha, e.size or 0, e.mode or "100644") for e in tree.tree if e.type == "blob"]
 
     def blob(self, blob_sha: str) -> bytes:
         cached = self._blobs.get(blob_sha)

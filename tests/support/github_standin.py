@@ -117,6 +117,9 @@ class GitHubStandIn:
         self.roles: dict[tuple[str, str], str] = {}  # (repo, login) -> admin|maintain|write|triage|read
         self.teams: dict[tuple[str, str], dict[str, str]] = {}  # (org, team slug) -> {login: active|pending}
         self._failures: list[_Failure] = []
+        self._gates: dict[str, threading.Event] = {}
+        self.held: list[str] = []  # paths of requests that waited at a gate
+        self.removed_installations: set[int] = set()  # token requests for these answer 404 (App uninstalled)
         self._ids = itertools.count(1001)
         self._lock = threading.RLock()
         self.base_url = ""
@@ -129,6 +132,17 @@ class GitHubStandIn:
         """Answer the next ``count`` matching requests with ``status`` (403 + Retry-After: a secondary rate limit)."""
         with self._lock:
             self._failures += [_Failure(status, retry_after, path_contains) for _ in range(count)]
+
+    def hold(self, path_contains: str) -> None:
+        """Make requests whose path contains ``path_contains`` wait until `release` (a slow or hung GitHub)."""
+        with self._lock:
+            self._gates[path_contains] = threading.Event()
+
+    def release(self) -> None:
+        with self._lock:
+            gates, self._gates = list(self._gates.values()), {}
+        for gate in gates:
+            gate.set()
 
     def add_issue_comment(self, repo: str, number: int, body: str, login: str = "octocat",
                           user_type: str = "User") -> int:
@@ -158,6 +172,7 @@ class GitHubStandIn:
         try:
             yield self.base_url
         finally:
+            self.release()  # held requests would keep the server from shutting down
             server.shutdown()
             thread.join(timeout=10)
 
@@ -170,6 +185,10 @@ class GitHubStandIn:
         @app.before_request
         def record_and_maybe_fail() -> Response | None:
             body = request.get_json(silent=True) if request.data else None
+            for fragment, gate in list(standin._gates.items()):
+                if fragment in request.path:
+                    standin.held.append(request.path)
+                    gate.wait()
             with standin._lock:
                 standin.requests.append(RecordedRequest(
                     request.method, request.path, dict(request.args), body,
@@ -194,6 +213,9 @@ class GitHubStandIn:
         def access_token(installation_id: int) -> Response:
             if not request.headers.get("Authorization", "").startswith("Bearer "):
                 return _json({"message": "A JSON web token could not be decoded"}, 401)
+            if installation_id in standin.removed_installations:
+                return _json({"message": "Not Found",
+                              "documentation_url": "https://docs.github.com/rest/apps/apps"}, 404)
             with standin._lock:
                 standin.tokens_minted += 1
                 n = standin.tokens_minted
@@ -236,9 +258,11 @@ class GitHubStandIn:
             files = repo.commits.get(sha)
             if files is None:
                 raise _NotFound()
-            entries = [{"path": p, "mode": "100644", "type": "blob", "sha": blob_sha(d), "size": len(d),
+            links = {p: t.encode() for p, t in repo.symlinks.get(sha, {}).items()}
+            entries = [{"path": p, "mode": "120000" if p in links else "100644", "type": "blob",
+                        "sha": blob_sha(d), "size": len(d),
                         "url": f"{standin.base_url}/repos/{repo.full_name}/git/blobs/{blob_sha(d)}"}
-                       for p, d in sorted(files.items())]
+                       for p, d in sorted({**files, **links}.items())]
             dirs = sorted({"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)})
             entries += [{"path": d, "mode": "040000", "type": "tree", "sha": hashlib.sha1(d.encode()).hexdigest(),
                          "url": ""} for d in dirs]
@@ -248,7 +272,8 @@ class GitHubStandIn:
         @app.get("/repos/<owner>/<name>/git/blobs/<sha>")
         def blob(owner: str, name: str, sha: str) -> Response:
             repo = repo_or_404(owner, name)
-            for files in repo.commits.values():
+            links = [{p: t.encode() for p, t in commit.items()} for commit in repo.symlinks.values()]
+            for files in [*repo.commits.values(), *links]:
                 for data in files.values():
                     if blob_sha(data) == sha:
                         return _json({"sha": sha, "size": len(data), "encoding": "base64",
@@ -270,6 +295,9 @@ class GitHubStandIn:
         def create_check_run(owner: str, name: str) -> Response:
             repo = repo_or_404(owner, name)
             body = request.get_json()
+            if body.get("head_sha") not in repo.commits:
+                return _json({"message": "No commit found for SHA: " + str(body.get("head_sha")),
+                              "documentation_url": "https://docs.github.com/rest/checks/runs"}, 422)
             with standin._lock:
                 run_id = next(standin._ids)
                 run = {"id": run_id, "repo": repo.full_name, "name": body["name"], "head_sha": body["head_sha"],
