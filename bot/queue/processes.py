@@ -33,11 +33,16 @@ POLL_SECONDS = 0.2
 
 
 class JobError(Exception):
-    """A job failed in its process; ``retryable`` False means another attempt cannot succeed."""
+    """A job failed in its process; ``retryable`` False means another attempt cannot succeed.
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    ``leaves_work_open``: the process died or was stopped mid-job, so what it started (a check
+    run in progress) is still open; a job that raised has already completed its check run.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True, leaves_work_open: bool = True) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.leaves_work_open = leaves_work_open
 
 
 class JobProcessRunner:
@@ -152,7 +157,7 @@ class _Child:
                 except (EOFError, OSError):
                     raise JobError(self._death()) from None
                 if status == "error":
-                    raise JobError(detail, retryable=retryable)
+                    raise JobError(detail, retryable=retryable, leaves_work_open=False)
                 return list(outcomes)
             if not self.process.is_alive():
                 raise JobError(self._death())

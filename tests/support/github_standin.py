@@ -539,7 +539,10 @@ def _iso(moment: datetime) -> str:
 
 
 def _diff_files(repo: FixtureRepo, base_sha: str, head_sha: str) -> list[dict[str, Any]]:
-    base, head = repo.commits.get(base_sha, {}), repo.commits.get(head_sha, {})
+    def tree(sha: str) -> dict[str, bytes]:  # a link's content is its target, as in git
+        return {**repo.commits.get(sha, {}), **{p: t.encode() for p, t in repo.symlinks.get(sha, {}).items()}}
+
+    base, head = tree(base_sha), tree(head_sha)
     out = []
     for path in sorted(set(base) | set(head)):
         before, after = base.get(path), head.get(path)
