@@ -347,7 +347,7 @@ class SqliteQueue:
             else:
                 log.warning("[%s] %s delivery failed (%s), will retry: %s", delivery_id, event, status, error,
                             exc_info=e)
-            if status == "failed" and getattr(e, "leaves_work_open", True):
+            if status == "failed" and getattr(e, "leaves_work_open", False):  # a raise had its chance to clean up
                 self._abandon(handler, delivery_id, event, payload, error)
         else:
             self.complete(delivery_id, token)
