@@ -36,8 +36,19 @@ def _service() -> Any:
 
 
 def process_delivery(event: str, payload: dict[str, Any], delivery_id: str) -> str:
-    """The RQ job function: one delivery through its handler (raising makes RQ retry it)."""
-    return dispatch(event, payload, delivery_id, service=_service(), settings=_settings())
+    """The RQ job function: one delivery through its handler (raising makes RQ retry it).
+
+    An error that can never succeed (``retryable = False``: GitHub said 404/410/422) ends the job
+    instead: retrying would only repeat it.
+    """
+    try:
+        return dispatch(event, payload, delivery_id, service=_service(), settings=_settings())
+    except Exception as exc:
+        if getattr(exc, "retryable", True) is not False:
+            raise
+        log.error("[%s] %s delivery failed for good, not retried: %s: %s", delivery_id, event,
+                  type(exc).__name__, exc)
+        return f"failed: {exc}"
 
 
 def run_rq_worker(settings: AppSettings) -> None:

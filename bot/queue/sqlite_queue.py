@@ -343,10 +343,10 @@ class SqliteQueue:
                 log.error("[%s] %s delivery failed for good, not retried: %s", delivery_id, event, error)
             elif status == "failed":
                 log.error("[%s] %s delivery failed on its last attempt, giving up: %s", delivery_id, event, error,
-                          exc_info=e)
+                          exc_info=None if isinstance(e, JobError) else e)  # the child logged its traceback
             else:
                 log.warning("[%s] %s delivery failed (%s), will retry: %s", delivery_id, event, status, error,
-                            exc_info=e)
+                            exc_info=None if isinstance(e, JobError) else e)
             if status == "failed" and getattr(e, "leaves_work_open", False):  # a raise had its chance to clean up
                 self._abandon(handler, delivery_id, event, payload, error)
         else:
