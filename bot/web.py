@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -85,15 +86,18 @@ class Runtime:
 
         return JobProcessRunner(
             self.settings, timeout_seconds=self.settings.job_timeout_seconds,
-            on_outcome=lambda label: self.metrics.evaluations.labels(outcome=label).inc(),
+            on_outcome=self.count_outcome,
             on_duration=lambda event, seconds: self.metrics.job_duration.labels(
                 event=event_label(event)).observe(seconds),
         )
 
+    def count_outcome(self, label: str) -> None:
+        self.metrics.evaluations.labels(outcome=label).inc()
+
     def process_delivery(self, event: str, payload: dict[str, Any], delivery_id: str) -> None:
         started = time.monotonic()
         try:
-            service = MeteredService(self.service(), self.metrics)
+            service = MeteredService(self.service(), self.count_outcome)
             dispatch(event, payload, delivery_id, service=service, settings=self.settings)
         finally:
             self.metrics.job_duration.labels(event=event_label(event)).observe(time.monotonic() - started)
@@ -104,18 +108,18 @@ class MeteredService:
 
     CONCLUSIONS = frozenset({"success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required"})
 
-    def __init__(self, service: Any, metrics: BotMetrics) -> None:
+    def __init__(self, service: Any, record: Callable[[str], None]) -> None:
         self._service = service
-        self._metrics = metrics
+        self._record = record  # this process's counter, or (in an evaluation process) the list sent back
 
     def evaluate(self, request: Any) -> Any:
         try:
             outcome = self._service.evaluate(request)
         except Exception:
-            self._metrics.evaluations.labels(outcome="error").inc()
+            self._record("error")
             raise
         conclusion = getattr(outcome, "conclusion", None)
-        self._metrics.evaluations.labels(outcome=conclusion if conclusion in self.CONCLUSIONS else "other").inc()
+        self._record(conclusion if conclusion in self.CONCLUSIONS else "other")
         return outcome
 
     def run_commands(self, event: Any) -> Any:

@@ -184,9 +184,10 @@ def serve(conn: Connection, settings: AppSettings, parent_pid: int) -> None:
     """Child main loop: one job at a time from the pipe until the parent closes it or dies."""
     _configure_child_logging()
     from bot.handlers import dispatch
-    from bot.web import load_factory
+    from bot.web import MeteredService, load_factory
 
     child_log = logging.getLogger("bot.queue.evaluation")
+    _die_with_parent()
     service: Any = None
     watchdog = threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True)
     watchdog.start()
@@ -199,7 +200,7 @@ def serve(conn: Connection, settings: AppSettings, parent_pid: int) -> None:
         try:
             if service is None:
                 service = load_factory(settings.service_factory)(settings)
-            wrapped = _Outcomes(service, outcomes) if kind == "run" else _Abandoning(service, reason)
+            wrapped = MeteredService(service, outcomes.append) if kind == "run" else _Abandoning(service, reason)
             dispatch(event, payload, delivery_id, service=wrapped, settings=settings)
             reply: tuple[str, str, bool, list[str]] = ("ok", "", True, outcomes)
         except (KeyboardInterrupt, SystemExit):
@@ -217,10 +218,26 @@ def serve(conn: Connection, settings: AppSettings, parent_pid: int) -> None:
 
 
 def _exit_with_parent(parent_pid: int) -> None:
-    """Leave when the parent dies (even mid-job): its queue lease lapses and another worker runs the job."""
+    """Leave when the parent dies (even mid-job): its queue lease lapses and another worker runs the job.
+
+    Linux kills us at once (`_die_with_parent`), even while native code holds the GIL; this
+    thread is the portable fallback.
+    """
     while os.getppid() == parent_pid:
         time.sleep(1)
     os._exit(0)
+
+
+def _die_with_parent() -> None:
+    """PR_SET_PDEATHSIG: the kernel sends SIGKILL when the thread that started us ends (Linux only)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the polling fallback applies
 
 
 def _configure_child_logging() -> None:
@@ -234,29 +251,6 @@ def _configure_child_logging() -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(os.environ.get("GITOPS_BOT_LOG_LEVEL", "INFO").upper())
-
-
-class _Outcomes:
-    """Collects each evaluation's conclusion for the parent's metrics (the child's registry is not scraped)."""
-
-    CONCLUSIONS = frozenset({"success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required"})
-
-    def __init__(self, service: Any, outcomes: list[str]) -> None:
-        self._service = service
-        self._outcomes = outcomes
-
-    def evaluate(self, request: Any) -> Any:
-        try:
-            outcome = self._service.evaluate(request)
-        except Exception:
-            self._outcomes.append("error")
-            raise
-        conclusion = getattr(outcome, "conclusion", None)
-        self._outcomes.append(conclusion if conclusion in self.CONCLUSIONS else "other")
-        return outcome
-
-    def run_commands(self, event: Any) -> Any:
-        return self._service.run_commands(event)
 
 
 class _Abandoning:

@@ -92,3 +92,48 @@ def test_an_error_raised_by_the_job_comes_back_with_its_retry_verdict(runner: An
     assert str(raised.value) == "KeyError: 'head'"
     assert (raised.value.retryable, raised.value.leaves_work_open) == (True, False)
     assert len(runner.pids()) == 1  # the child survived its job's error
+
+
+PARENT = """
+import sys
+from pathlib import Path
+from bot.queue.processes import JobProcessRunner
+from bot.settings import AppSettings
+settings = AppSettings(app_id=1, private_key="unused", webhook_secret="unused", data_dir=Path(sys.argv[1]),
+                       service_factory="tests.support.recording_service:make")
+JobProcessRunner(settings, timeout_seconds=600)("check_suite", {"installation": {"id": 1},
+    "repository": {"full_name": "a/b"}, "action": "requested",
+    "check_suite": {"head_sha": "a" * 40, "pull_requests": []}}, "orphan-1")
+"""
+
+
+def test_an_evaluation_process_dies_with_its_parent(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.support.gunicorn import REPO_ROOT, subprocess_env, wait_for
+
+    env = subprocess_env({"GITOPS_TEST_SERVICE_SLEEP": "300"})
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path)], cwd=REPO_ROOT, env=env)
+    try:
+        [started] = wait_for(lambda: read_records(tmp_path / "requests.jsonl", phase="start"), timeout=60)
+        assert started["ppid"] == parent.pid
+    finally:
+        parent.kill()  # SIGKILL: the parent cannot clean up
+        parent.wait(10)
+
+    def gone() -> bool:
+        try:
+            os.kill(started["pid"], 0)
+        except ProcessLookupError:
+            return True
+        return _is_zombie(started["pid"])
+
+    assert wait_for(gone, timeout=30)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except OSError:
+        return True
