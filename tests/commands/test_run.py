@@ -128,7 +128,7 @@ def test_unknown_command_gets_the_closest_one_and_the_help() -> None:
     [reply] = host.replies
     assert reply.startswith("I did not run `/gitops valdate`: unknown command `valdate`. "
                             "Did you mean `/gitops validate`?\n\n**gitops-policy-bot commands**")
-    assert "| `/gitops approve-policies [RULE...] --reason \"...\"` |" in reply
+    assert "| `/gitops approve-policies [RULE...] [--sha SHA] --reason \"...\"` |" in reply
     assert host.reactions == ["eyes", "confused"]
 
 
