@@ -56,9 +56,27 @@ def run_rq_worker(settings: AppSettings) -> None:
 
     from bot.queue.redis_queue import QUEUE_NAME, connect
 
+    class BoundedShutdownWorker(Worker):
+        def unsubscribe(self) -> None:
+            """Stop the pubsub thread before unsubscribing, with a bounded wait.
+
+            RQ unsubscribes first: the thread may then sit in redis-py's 60 s wait for a new
+            subscription, and redis-py >= 8 joins it without a timeout, so a SIGTERM could take a minute.
+            """
+            thread = self.pubsub_thread
+            if thread is None:
+                return
+            try:
+                thread.stop(timeout=1)
+            except TypeError:  # redis-py < 8: stop() only clears the flag
+                thread.stop()
+            self.pubsub.unsubscribe()
+            thread.join(timeout=1)
+            self.pubsub.close()
+
     connection = connect(settings.redis_url or "")
     _service()  # build once before forking, so every job's work horse inherits it
-    worker = Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection)
+    worker = BoundedShutdownWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection)
     worker.work(with_scheduler=True)  # the scheduler runs the delayed retries
 
 
