@@ -3,6 +3,8 @@
 The embedded queue's worker threads must start inside each worker process
 (threads do not survive fork), as soon as it has loaded the app: queued
 deliveries from before a restart are then processed without waiting for a request.
+Each thread evaluates in its own child process (bot.queue.processes), so this
+process only verifies, queues and answers; on exit the children are stopped.
 """
 
 import os

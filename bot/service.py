@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.backends import edge_backends
@@ -93,9 +94,39 @@ class GitHubService:
             if close is not None:
                 close()
 
-    def _evaluate_with_check_run(self, api: RepoApi, request: EvaluationRequest, tag: str) -> EvaluationOutcome:
+    def abandon(self, request: EvaluationRequest, reason: str) -> None:
+        """The delivery will not run again: complete its open check run as failed, saying why."""
+        tag = f"[{request.delivery_id or '-'}] {request.repo_full_name}@{request.head_sha[:7]}"
+        api = self._factory.repo(request.installation_id, request.repo_full_name)
+        try:
+            for check_run_id in api.open_check_runs(self._settings.check_name, request.head_sha):
+                log.warning("%s check run %d abandoned: %s", tag, check_run_id, reason)
+                self._fail_check_run(api, check_run_id, "The evaluation did not finish", (
+                    f"The evaluation stopped without a verdict and will not be retried: {reason}. "
+                    "Push again or re-run the check; if it keeps failing, the App's logs have the details "
+                    f"(delivery {request.delivery_id or '-'})."), tag)
+        finally:
+            close = getattr(api, "close", None)
+            if close is not None:
+                close()
+
+    def _check_run(self, api: RepoApi, request: EvaluationRequest, tag: str) -> int:
+        """One run per head sha: an earlier attempt's run that never completed (its worker died) is reused."""
+        open_runs = api.open_check_runs(self._settings.check_name, request.head_sha)
+        if open_runs:
+            log.info("%s %s: continuing check run %d left in progress by an earlier attempt", tag,
+                     request.trigger, open_runs[0])
+            for stale in open_runs[1:]:  # older leftovers: one run per sha from here on
+                self._fail_check_run(api, stale, "Superseded",
+                                     f"This run was interrupted; check run {open_runs[0]} has the verdict.", tag,
+                                     conclusion="cancelled")
+            return open_runs[0]
         check_run_id = api.create_check_run(self._settings.check_name, request.head_sha)
         log.info("%s %s: check run %d in progress", tag, request.trigger, check_run_id)
+        return check_run_id
+
+    def _evaluate_with_check_run(self, api: RepoApi, request: EvaluationRequest, tag: str) -> EvaluationOutcome:
+        check_run_id = self._check_run(api, request, tag)
         try:
             outcome = self._evaluate(api, check_run_id, request)
         except GitHubError as exc:
@@ -215,9 +246,10 @@ class GitHubService:
                     f"check: pull requests can merge while it fails. [Make the check required]({docs}).")
         return ""
 
-    def _fail_check_run(self, api: RepoApi, check_run_id: int, title: str, message: str, tag: str) -> None:
+    def _fail_check_run(self, api: RepoApi, check_run_id: int, title: str, message: str, tag: str,
+                        conclusion: str = "failure") -> None:
         try:
-            api.update_check_run(check_run_id, conclusion="failure",
+            api.update_check_run(check_run_id, conclusion=conclusion,
                                  output=CheckRunOutput(title, github_check.truncate(mask_secrets(message))))
         except Exception:  # noqa: BLE001 - already failing; the original error is what matters
             log.exception("%s could not mark check run %d as failed", tag, check_run_id)
@@ -257,6 +289,14 @@ class _PullCommandHost:
 
     def in_team(self, org: str, team_slug: str, login: str) -> bool:
         return self._api.team_member(org, team_slug, login)
+
+    def committed_at(self, sha: str) -> datetime | None:
+        text = self._api.committed_at(sha)
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+        except ValueError:
+            return None
+        return moment.replace(tzinfo=moment.tzinfo or UTC) if moment else None
 
     def current_report(self) -> tuple[Report, str]:
         ctx = GitHubPullContext(self._api, self._pull.head_sha, self._pull.base_sha, self._pull.number)

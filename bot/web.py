@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -46,7 +47,12 @@ def load_factory(spec: str) -> Any:
 
 
 class Runtime:
-    """Per-app state: settings, queue, metrics, the lazily built service and the embedded workers."""
+    """Per-app state: settings, queue, metrics, the lazily built service and the embedded workers.
+
+    The embedded workers evaluate in child processes (`bot.queue.processes`), so a heavy, hung or
+    crashing evaluation never stops this process from answering. Only a service object handed in
+    by the caller (tests, embedding) runs in this process's threads: it cannot cross a process.
+    """
 
     def __init__(self, settings: AppSettings, queue: JobQueue, service: Any | None) -> None:
         self.settings = settings
@@ -55,6 +61,8 @@ class Runtime:
         self.metrics.track_queue_depth(queue.depth)
         self._service = service
         self._service_lock = threading.Lock()
+        self._in_process = service is not None
+        self._runner: Any = None
 
     def service(self) -> Any:
         """Built on first use, in the worker: constructing the GitHub edge must not slow the web front."""
@@ -65,12 +73,31 @@ class Runtime:
 
     def start_workers(self) -> None:
         """Start this process's queue workers (idempotent; safe to call after a fork)."""
-        self.queue.start_workers(self.process_delivery)
+        self.queue.start_workers(self.process_delivery if self._in_process else self.job_runner())
+
+    def job_runner(self) -> Any:
+        """The handler that runs each job in an evaluation process (one per worker thread)."""
+        if self._runner is None:
+            self._runner = self._make_runner()
+        return self._runner
+
+    def _make_runner(self) -> Any:
+        from bot.queue.processes import JobProcessRunner
+
+        return JobProcessRunner(
+            self.settings, timeout_seconds=self.settings.job_timeout_seconds,
+            on_outcome=self.count_outcome,
+            on_duration=lambda event, seconds: self.metrics.job_duration.labels(
+                event=event_label(event)).observe(seconds),
+        )
+
+    def count_outcome(self, label: str) -> None:
+        self.metrics.evaluations.labels(outcome=label).inc()
 
     def process_delivery(self, event: str, payload: dict[str, Any], delivery_id: str) -> None:
         started = time.monotonic()
         try:
-            service = MeteredService(self.service(), self.metrics)
+            service = MeteredService(self.service(), self.count_outcome)
             dispatch(event, payload, delivery_id, service=service, settings=self.settings)
         finally:
             self.metrics.job_duration.labels(event=event_label(event)).observe(time.monotonic() - started)
@@ -81,18 +108,18 @@ class MeteredService:
 
     CONCLUSIONS = frozenset({"success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required"})
 
-    def __init__(self, service: Any, metrics: BotMetrics) -> None:
+    def __init__(self, service: Any, record: Callable[[str], None]) -> None:
         self._service = service
-        self._metrics = metrics
+        self._record = record  # this process's counter, or (in an evaluation process) the list sent back
 
     def evaluate(self, request: Any) -> Any:
         try:
             outcome = self._service.evaluate(request)
         except Exception:
-            self._metrics.evaluations.labels(outcome="error").inc()
+            self._record("error")
             raise
         conclusion = getattr(outcome, "conclusion", None)
-        self._metrics.evaluations.labels(outcome=conclusion if conclusion in self.CONCLUSIONS else "other").inc()
+        self._record(conclusion if conclusion in self.CONCLUSIONS else "other")
         return outcome
 
     def run_commands(self, event: Any) -> Any:
@@ -127,7 +154,7 @@ def receive_webhook() -> tuple[Response, int]:
         return jsonify(status="error", reason="invalid signature"), 401
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # signed does not mean sane: deep nesting too
         payload = None
     if not isinstance(payload, dict) or not event or not delivery_id:
         rt.metrics.delivery(event, "bad_request")

@@ -1,8 +1,9 @@
 """Standalone queue worker: ``gitops-bot-worker`` / ``python -m bot.worker``.
 
-With GITOPS_BOT_QUEUE=redis it runs an RQ worker on the bot's queue; with the
-SQLite queue it runs the embedded worker threads in the foreground (useful
-when the web processes run with GITOPS_BOT_WORKER_THREADS=0).
+With GITOPS_BOT_QUEUE=redis it runs an RQ worker on the bot's queue (RQ forks
+a work horse per job); with the SQLite queue it runs the embedded workers in
+the foreground, each evaluating in its own child process, as the web
+processes do (useful when those run with GITOPS_BOT_WORKER_THREADS=0).
 """
 
 from __future__ import annotations
@@ -36,8 +37,19 @@ def _service() -> Any:
 
 
 def process_delivery(event: str, payload: dict[str, Any], delivery_id: str) -> str:
-    """The RQ job function: one delivery through its handler (raising makes RQ retry it)."""
-    return dispatch(event, payload, delivery_id, service=_service(), settings=_settings())
+    """The RQ job function: one delivery through its handler (raising makes RQ retry it).
+
+    An error that can never succeed (``retryable = False``: GitHub said 404/410/422) ends the job
+    instead: retrying would only repeat it.
+    """
+    try:
+        return dispatch(event, payload, delivery_id, service=_service(), settings=_settings())
+    except Exception as exc:
+        if getattr(exc, "retryable", True) is not False:
+            raise
+        log.error("[%s] %s delivery failed for good, not retried: %s: %s", delivery_id, event,
+                  type(exc).__name__, exc)
+        return f"failed: {exc}"
 
 
 def run_rq_worker(settings: AppSettings) -> None:
@@ -45,14 +57,33 @@ def run_rq_worker(settings: AppSettings) -> None:
 
     from bot.queue.redis_queue import QUEUE_NAME, connect
 
+    class BoundedShutdownWorker(Worker):
+        def unsubscribe(self) -> None:
+            """Stop the pubsub thread before unsubscribing, with a bounded wait.
+
+            RQ unsubscribes first: the thread may then sit in redis-py's 60 s wait for a new
+            subscription, and redis-py >= 8 joins it without a timeout, so a SIGTERM could take a minute.
+            """
+            thread = self.pubsub_thread
+            if thread is None:
+                return
+            try:
+                thread.stop(timeout=1)
+            except TypeError:  # redis-py < 8: stop() only clears the flag
+                thread.stop()
+            self.pubsub.unsubscribe()
+            thread.join(timeout=1)
+            self.pubsub.close()
+
     connection = connect(settings.redis_url or "")
     warm_up()  # before forking: every job's work horse inherits compiled schemas and policies
     _service()  # build once before forking, so every job's work horse inherits it
-    worker = Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection)
+    worker = BoundedShutdownWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection)
     worker.work(with_scheduler=True)  # the scheduler runs the delayed retries
 
 
 def run_sqlite_worker(settings: AppSettings) -> None:
+    from bot.queue.processes import JobProcessRunner
     from bot.queue.sqlite_queue import SqliteQueue
 
     queue = SqliteQueue(
@@ -64,7 +95,7 @@ def run_sqlite_worker(settings: AppSettings) -> None:
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    queue.start_workers(process_delivery)
+    queue.start_workers(JobProcessRunner(settings, timeout_seconds=settings.job_timeout_seconds))
     stopping.wait()
     queue.stop()
 

@@ -18,6 +18,9 @@ class CommentEvent:
     pull_author: str
     previous_body: str | None = None  # "edited": the text before, whose commands already ran
     delivery_id: str = ""
+    # When the author wrote this text (GitHub's created_at, or updated_at for an edit), ISO 8601; an
+    # approval covers only what the pull request showed then.
+    written_at: str = ""
 
 
 def comment_event(payload: Mapping[str, Any], delivery_id: str = "") -> CommentEvent | None:
@@ -39,7 +42,12 @@ def comment_event(payload: Mapping[str, Any], delivery_id: str = "") -> CommentE
         pull_author=(issue.get("user") or {}).get("login", ""),
         previous_body=previous if isinstance(previous, str) else None,
         delivery_id=delivery_id,
+        written_at=_text(comment.get("updated_at") if payload.get("action") == "edited" else comment.get("created_at")),
     )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def may_hold_command(body: str) -> bool:

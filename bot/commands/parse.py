@@ -20,6 +20,8 @@ MAX_LINE_CHARS = 2000
 MAX_REASON_CHARS = 500
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_SHA = re.compile(r"[0-9a-f]{7,40}")
+_APPROVE_OPTIONS = {"--reason": '"accepted until the migration"', "--sha": "1a2b3c4"}
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Command:
     spec: CommandSpec
     args: tuple[str, ...] = ()  # plan: paths; approve-policies: rule ids
     reason: str = ""  # approve-policies --reason
+    sha: str = ""  # approve-policies --sha: the head commit the approver looked at
     line: str = ""  # the line as written, for replies
 
     @property
@@ -84,28 +87,32 @@ def parse_line(line: str, prefix: str = DEFAULT_PREFIX) -> Command | CommandProb
 
 def _approve(line: str, args: list[str]) -> Command | CommandProblem:
     rules: list[str] = []
-    reason: str | None = None
+    options: dict[str, str] = {}
     i = 0
     while i < len(args):
         arg = args[i]
-        if arg == "--reason":
-            if i + 1 == len(args):
-                return CommandProblem(line, "`--reason` needs a value, e.g. --reason \"accepted until the migration\"")
-            reason, i = args[i + 1], i + 2
-            continue
-        if arg.startswith("--reason="):
-            reason, i = arg.split("=", 1)[1], i + 1
+        name, has_value, value = arg.partition("=")
+        if name in _APPROVE_OPTIONS:
+            if not has_value:
+                if i + 1 == len(args):
+                    return CommandProblem(line, f"`{name}` needs a value, e.g. {name} {_APPROVE_OPTIONS[name]}")
+                value, i = args[i + 1], i + 1
+            options[name] = value
+            i += 1
             continue
         if arg.startswith("-"):
-            option = arg.split("=", 1)[0]
-            return CommandProblem(line, f"unknown option `{option}`", _closest(option, ["--reason"], cutoff=0.4))
+            return CommandProblem(line, f"unknown option `{name}`", _closest(name, list(_APPROVE_OPTIONS), cutoff=0.4))
         rules.append(arg)
         i += 1
+    reason = options.get("--reason")
+    sha = options.get("--sha", "").lower()
+    if "--sha" in options and not _SHA.fullmatch(sha):
+        return CommandProblem(line, "`--sha` takes the head commit's id (7 to 40 hex digits)")
     if reason is None or not reason.strip():
         return CommandProblem(line, "an approval needs a reason: add --reason \"why these findings are acceptable\"")
     if len(reason) > MAX_REASON_CHARS:
         return CommandProblem(line, f"the reason is longer than {MAX_REASON_CHARS} characters")
-    return Command(APPROVE, tuple(dict.fromkeys(rules)), " ".join(reason.split()), line)
+    return Command(APPROVE, tuple(dict.fromkeys(rules)), " ".join(reason.split()), line=line, sha=sha)
 
 
 def _plan(line: str, args: list[str]) -> Command | CommandProblem:

@@ -34,6 +34,9 @@ class CommandHost(AccessQuestions, Protocol):
     def current_report(self) -> tuple[Report, str]:
         """The findings at the PR head as the check shows them (approvals applied), and the head sha."""
 
+    def committed_at(self, sha: str) -> datetime | None:
+        """The committer date of ``sha`` (None when GitHub does not say)."""
+
     def evaluate(self) -> None:
         """Evaluate the PR now and publish the verdict, exactly like a push would."""
 
@@ -130,6 +133,10 @@ class _Runner:
             self.replies.append(messages.refusal_reply(self.event.author, command.line, reason))
             return CommandResult(command.line, False, reason)
         report, head_sha = self.host.current_report()
+        stale = self._head_newer_than_comment(command, head_sha)
+        if stale:
+            self.replies.append(f"@{self.event.author}: {stale}")
+            return CommandResult(command.line, False, stale)
         unknown = _rules_not_blocking(report, command.args)
         findings = approvable(report, command.args)
         if unknown or not findings:
@@ -142,6 +149,44 @@ class _Runner:
         self.host.reply(messages.approval_reply(approval, findings))
         self.evaluate_after = True
         return CommandResult(command.line, True, f"approved {len(findings)}")
+
+
+    def _head_newer_than_comment(self, command: Command, head_sha: str) -> str:
+        """Why the approver cannot have seen the current head ("" when they can): an approval covers only that.
+
+        With ``--sha`` the approver names the commit; without, the head must be older than the comment.
+        A committer date is set by whoever made the commit, so ``--sha`` is the binding that cannot be
+        bent; the date check catches the ordinary race (a push between the comment and its handling).
+        """
+        short = head_sha[:7]
+        again = (f"Look at the findings now reported and approve again with "
+                 f"`{self.settings.prefix} approve-policies --sha {short} --reason \"...\"`.")
+        if command.sha:
+            if head_sha.startswith(command.sha):
+                return ""
+            return (f"nothing approved: the pull request's head is now `{short}`, not `{command.sha}`; findings "
+                    f"pushed since you looked need a new approval. {again}")
+        written = _parse_time(self.event.written_at)
+        if written is None:
+            return f"nothing approved: I cannot tell when your comment was written. {again}"
+        committed = self.host.committed_at(head_sha)
+        if committed is None:
+            return f"nothing approved: I cannot tell when the head commit `{short}` was made. {again}"
+        if committed > written:
+            return (f"nothing approved: the head commit `{short}` ({committed.strftime('%Y-%m-%dT%H:%M:%SZ')}) "
+                    f"is newer than your comment ({written.strftime('%Y-%m-%dT%H:%M:%SZ')}), so findings it "
+                    f"brings were not there when you wrote it and need a new approval. {again}")
+        return ""
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
 
 
 def _blocking_policy_rules(report: Report) -> list[str]:

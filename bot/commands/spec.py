@@ -22,8 +22,9 @@ VALIDATE = CommandSpec("validate", "", "evaluate the pull request again now", "a
 PLAN = CommandSpec("plan", "[PATH...]", "show what this change does to the rendered objects (optionally only under PATHs)",
                    "anyone")
 APPROVE = CommandSpec(
-    "approve-policies", '[RULE...] --reason "..."',
-    "waive the blocking policy findings reported now (all, or only RULEs); a later push that adds or "
+    "approve-policies", '[RULE...] [--sha SHA] --reason "..."',
+    "waive the blocking policy findings reported now (all, or only RULEs) at the head you looked at "
+    "(the head must be older than your comment, or named with --sha); a later push that adds or "
     "changes one needs a new approval",
     "users with write access or listed in `commands.approvers` (not the author, unless "
     "`commands.allowAuthorApproval`)",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from bot.core import policy_changes
 from bot.core.backends import OPA_SERVER_ENGINE, Backends
 from bot.core.change_policies import judge_changes
-from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_repo_config
+from bot.core.config import CONFIG_FILES, InvalidConfigError, RepoConfig, find_config, load_repo_config
 from bot.core.deploy_targets import inventory_groups
 from bot.core.findings import Finding, Report, Severity, Source
 from bot.core.gatekeeper.hook import check_gatekeeper
@@ -61,6 +61,14 @@ class EvalOptions:
     schema_catalog: CatalogAccess | None = None  # schema locations + the fetcher (bot.backends.schema_catalog)
 
 
+def _symlink_notices(head: Workspace, trusted: Workspace, changed: Collection[str] | None) -> list[str]:
+    """Links are never followed (they could point anywhere); say which were left out, so none is silently lost."""
+    scoped = head.symlinks if changed is None else [p for p in head.symlinks if p in set(changed)]
+    config_links = [p for p in trusted.symlinks if p in CONFIG_FILES] if trusted is not head else []
+    return [f"skipped {p}: a symbolic link; links are not followed, so it was not checked (commit the file itself)"
+            for p in [*scoped, *config_links]]
+
+
 def evaluate(
     head: Workspace,
     *,
@@ -88,6 +96,7 @@ def evaluate(
             return report
         report.config = config
 
+    report.notices.extend(_symlink_notices(head, trusted, options.changed_paths))
     with clock("load"):
         scope = load_head(head, config, options.changed_paths)
         report.findings.extend(scope.findings)

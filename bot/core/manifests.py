@@ -317,14 +317,23 @@ def _checked_as_json(text: str, yaml_stream: YamlStream) -> YamlStream:
     return YamlStream(documents=[YamlDocument(0, value, {(): (line, 1)}, line)])
 
 
+MAX_PARSE_MESSAGE_CHARS = 1000
+MAX_FIELD_PATH_CHARS = 200
+
+
 def parse_finding(path: str, problem: YamlProblem) -> Finding:
+    """The finding of a parse problem; its text is bounded, whatever scalar the file holds."""
     return Finding(
         rule=problem.rule,
         severity=Severity.ERROR,
-        message=problem.message,
+        message=_clip(problem.message, MAX_PARSE_MESSAGE_CHARS),
         file=path,
         line=problem.line,
         column=problem.column,
         source=Source.PARSE,
-        path=format_path(problem.path),
+        path=_clip(format_path(problem.path), MAX_FIELD_PATH_CHARS),
     )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -2,7 +2,9 @@
 
 The core never touches the file system or GitHub itself: it asks a
 `Workspace`. The CLI builds one from a directory or a git ref, the App from
-the GitHub API, tests from a dict.
+the GitHub API, tests from a dict. Only listed paths are ever read, and
+symbolic links are listed apart (``symlinks``), never followed: a link in a
+pull request could point anywhere on the machine that reads it.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ class Workspace:
         reader: Callable[[str], bytes | None],
         label: str = "",
         sizes: Mapping[str, int] | None = None,
+        symlinks: Iterable[str] = (),
     ):
         self._paths = sorted({p.strip("/") for p in paths})
+        self.symlinks = sorted({p.strip("/") for p in symlinks} - set(self._paths))  # reported, never read
         self._sizes = dict(sizes or {})  # known without reading (a git tree listing), so huge files are never fetched
         self._path_set = frozenset(self._paths)
         self._reader = reader
@@ -41,24 +45,24 @@ class Workspace:
 
     @classmethod
     def from_directory(cls, root: str | os.PathLike[str], label: str = "") -> Workspace:
-        base = Path(root)
+        base = Path(root).resolve()
         skip = {".git", ".venv", "node_modules", "__pycache__"}
         sizes: dict[str, int] = {}
-        for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = sorted(d for d in dirnames if d not in skip)
+        links: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(base):  # never descends into linked directories
+            links += [Path(dirpath, d).relative_to(base).as_posix() for d in dirnames if Path(dirpath, d).is_symlink()]
+            dirnames[:] = sorted(d for d in dirnames if d not in skip and not Path(dirpath, d).is_symlink())
             for name in filenames:
                 full = Path(dirpath, name)
-                if full.is_symlink() or not full.is_file():
-                    continue  # symlinks could point outside the tree
-                sizes[full.relative_to(base).as_posix()] = full.stat().st_size
+                if full.is_symlink():
+                    links.append(full.relative_to(base).as_posix())
+                elif full.is_file():
+                    sizes[full.relative_to(base).as_posix()] = full.stat().st_size
 
         def read(path: str) -> bytes | None:
-            try:
-                return (base / path).read_bytes()
-            except OSError:
-                return None
+            return _read_inside(base, path)
 
-        return cls(sizes, read, label or str(base), sizes=sizes)
+        return cls(sizes, read, label or str(root), sizes=sizes, symlinks=links)
 
     @property
     def paths(self) -> list[str]:
@@ -68,7 +72,10 @@ class Workspace:
         return path.strip("/") in self._path_set
 
     def read(self, path: str) -> bytes | None:
+        """The file's bytes; None for anything not listed (absent, a symlink, outside the root)."""
         path = path.strip("/")
+        if path not in self._path_set:
+            return None
         if path not in self._cache:
             self._cache[path] = self._reader(path)
         return self._cache[path]
@@ -79,3 +86,17 @@ class Workspace:
 
     def glob(self, pattern: str) -> list[str]:
         return [p for p in self._paths if fnmatch.fnmatch(p, pattern)]
+
+
+def _read_inside(root: Path, path: str) -> bytes | None:
+    """Read ``root/path`` only if it is a regular file that resolves inside ``root`` (checked at read time,
+    since the listing: a file swapped for a link in between is refused too)."""
+    full = root / path
+    try:
+        if full.resolve(strict=True).relative_to(root) != Path(path):
+            return None  # some component became a link
+        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except (OSError, ValueError):
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()

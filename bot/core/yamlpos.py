@@ -277,6 +277,15 @@ def _is_empty(node: Node | None) -> bool:
     return node is None or (node.__class__ is ScalarNode and node.tag == _TAG + "null" and node.value == "")
 
 
+MAX_QUOTED_CHARS = 80  # a message names a key or value; a 100 KB scalar is shown by its start
+
+
+def quoted(value: str) -> str:
+    """``repr(value)``, cut to MAX_QUOTED_CHARS with an ellipsis: findings never carry a huge scalar."""
+    text = repr(value)
+    return text if len(text) <= MAX_QUOTED_CHARS else text[: MAX_QUOTED_CHARS - 1] + "…"
+
+
 def _syntax_problem(err: yaml.MarkedYAMLError, index: int, line_offset: int) -> YamlProblem:
     mark = err.problem_mark or err.context_mark
     line = mark.line + line_offset if mark else line_offset
@@ -431,7 +440,7 @@ class _Builder:
             if key in first_line:
                 raise _Abort(
                     DUPLICATE_KEY,
-                    f"The key {key!r} appears twice in the same mapping (first on line {first_line[key]}); "
+                    f"The key {quoted(key)} appears twice in the same mapping (first on line {first_line[key]}); "
                     f"keep one: Kubernetes rejects duplicate keys.",
                     key_node,
                     (*path, key),

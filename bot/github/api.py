@@ -23,11 +23,19 @@ class PullInfo:
         return {"author": self.author, "labels": list(self.labels), "base_ref": self.base_ref}
 
 
+SYMLINK_MODE = "120000"  # git's mode for a symbolic link: the blob holds the target path
+
+
 @dataclass(frozen=True)
 class TreeEntry:
     path: str
     sha: str  # blob sha
     size: int = 0
+    mode: str = "100644"
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.mode == SYMLINK_MODE
 
 
 @dataclass(frozen=True)
@@ -85,8 +93,12 @@ class RepoApi(Protocol):
     def tree(self, sha: str) -> list[TreeEntry]: ...
     def blob(self, blob_sha: str) -> bytes: ...
     def create_check_run(self, name: str, head_sha: str, output: CheckRunOutput | None = None) -> int: ...
+    def open_check_runs(self, name: str, head_sha: str) -> list[int]:
+        """Ids of this App's runs called ``name`` at ``head_sha`` that are not completed, newest first."""
     def update_check_run(self, check_run_id: int, *, conclusion: str | None = None,
                          output: CheckRunOutput | None = None) -> None: ...
+    def committed_at(self, sha: str) -> str:
+        """The commit's committer date as GitHub reports it (ISO 8601), "" when absent."""
     def issue_comments(self, number: int) -> list[Comment]: ...
     def create_issue_comment(self, number: int, body: str) -> int: ...
     def edit_issue_comment(self, comment_id: int, body: str) -> None: ...

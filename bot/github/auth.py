@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from github import Auth, GithubIntegration
+from github.GithubException import GithubException
 
-from bot.github.retry import RetryPolicy, call_with_retries
+from bot.errors import GitHubError
+from bot.github.retry import GitHubRefusal, RetryPolicy, call_with_retries, is_final
 
 # Installation tokens live one hour; renewing five minutes early means a token handed out
 # is always good for the length of one evaluation.
@@ -59,11 +61,18 @@ class InstallationTokenCache:
             self._tokens.pop(installation_id, None)
 
     def _mint(self, installation_id: int) -> InstallationToken:
-        authorization = call_with_retries(
-            self._retry_policy,
-            lambda: self._integration.get_access_token(installation_id),
-            f"create installation token for {installation_id}",
-        )
+        try:
+            authorization = call_with_retries(
+                self._retry_policy,
+                lambda: self._integration.get_access_token(installation_id),
+                f"create installation token for {installation_id}",
+            )
+        except GithubException as exc:
+            if is_final(exc):  # 404: the App was uninstalled, or the id is not ours
+                raise GitHubRefusal(f"GitHub refused a token for installation {installation_id}: {exc.status} "
+                                    "(is the App still installed there?)") from exc
+            raise GitHubError(f"GitHub could not mint a token for installation {installation_id}: "
+                              f"{exc.status}") from exc
         expires = authorization.expires_at
         if expires.tzinfo is None:
             expires = expires.replace(tzinfo=UTC)

@@ -19,7 +19,7 @@ from bot.errors import GitHubError
 from bot.github.api import CheckRunOutput, Comment, PullInfo, ReviewComment, TreeEntry
 from bot.github.auth import InstallationTokenCache
 from bot.github.content_cache import ContentCache
-from bot.github.retry import RetryPolicy, call_with_retries
+from bot.github.retry import GitHubRefusal, RetryPolicy, call_with_retries, is_final
 from bot.pull.context import ChangedFile
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,9 @@ class PyGithubRepo:
     """One repository through one installation; every call retried per ``retry_policy``."""
 
     def __init__(self, gh: Github, full_name: str, retry_policy: RetryPolicy,
-                 cache: ContentCache | None = None) -> None:
+                 cache: ContentCache | None = None, app_id: int | None = None) -> None:
         self.full_name = full_name
+        self._app_id = app_id  # only this App's check runs are ever reused or completed
         self._gh = gh
         self._policy = retry_policy
         self._cache = cache or ContentCache(None, memory_bytes=0)
@@ -64,7 +65,8 @@ class PyGithubRepo:
         except GithubException as exc:
             message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
             verb = "was unavailable when asked to" if exc.status >= 500 else "refused to"
-            raise GitHubError(f"GitHub {verb} {what} in {self.full_name}: {exc.status} {message}".rstrip()) from exc
+            error = GitHubRefusal if is_final(exc) else GitHubError
+            raise error(f"GitHub {verb} {what} in {self.full_name}: {exc.status} {message}".rstrip()) from exc
         except (requests.exceptions.RequestException, ConnectionError) as exc:
             raise GitHubError(f"could not reach GitHub to {what} in {self.full_name}: {type(exc).__name__}") from exc
 
@@ -100,7 +102,7 @@ class PyGithubRepo:
         if cached is not None:
             return cached
         tree = self._call(f"read the tree at {sha[:7]}", lambda: self._repo.get_git_tree(sha, recursive=True))
-        entries = [TreeEntry(e.path, e.sha, e.size or 0) for e in tree.tree if e.type == "blob"]
+        entries = [TreeEntry(e.path, e.sha, e.size or 0, e.mode or "100644") for e in tree.tree if e.type == "blob"]
         if tree.raw_data.get("truncated"):
             log.warning("tree of %s at %s is truncated by GitHub; some files are not visible", self.full_name, sha)
         else:
@@ -122,6 +124,25 @@ class PyGithubRepo:
             name=name, head_sha=head_sha, status="in_progress", started_at=_utcnow(), **extra))
         return run.id
 
+    def open_check_runs(self, name: str, head_sha: str) -> list[int]:
+        url = f"{self._repo.url}/commits/{urllib.parse.quote(head_sha, safe='')}/check-runs"
+
+        def runs() -> list[dict[str, Any]]:
+            out: list[dict[str, Any]] = []
+            for page in range(1, 11):  # 1,000 runs of one name on one commit is far more than any retry loop makes
+                _, data = self._repo.requester.requestJsonAndCheck(
+                    "GET", url, parameters={"check_name": name, "filter": "all", "per_page": 100, "page": page})
+                batch = data.get("check_runs") or [] if isinstance(data, dict) else []
+                out += batch
+                if len(batch) < 100:
+                    break
+            return out
+
+        found = self._call(f"list the check runs of {head_sha[:7]}", runs)
+        mine = [r for r in found if r.get("name") == name and r.get("status") != "completed"
+                and (self._app_id is None or (r.get("app") or {}).get("id") in (None, self._app_id))]
+        return sorted((int(r["id"]) for r in mine), reverse=True)
+
     def update_check_run(self, check_run_id: int, *, conclusion: str | None = None,
                          output: CheckRunOutput | None = None) -> None:
         fields: dict[str, Any] = {}
@@ -131,6 +152,12 @@ class PyGithubRepo:
             fields["output"] = output.to_json()
         run = self._repo.get_check_run(check_run_id)  # lazy: only the URL
         self._call("update the check run", lambda: run.edit(**fields))
+
+    def committed_at(self, sha: str) -> str:
+        url = f"{self._repo.url}/commits/{urllib.parse.quote(sha, safe='')}"
+        _, data = self._call(f"read commit {sha[:7]}", lambda: self._repo.requester.requestJsonAndCheck("GET", url))
+        date = ((data.get("commit") or {}).get("committer") or {}).get("date") if isinstance(data, dict) else None
+        return date if isinstance(date, str) else ""
 
     def issue_comments(self, number: int) -> list[Comment]:
         issue = self._repo.get_issue(number)  # lazy
@@ -221,6 +248,7 @@ class GitHubClientFactory:
                  cache: ContentCache | None = None) -> None:
         self.api_url = api_url.rstrip("/")
         self.retry_policy = retry_policy or RetryPolicy()
+        self.app_id = app_id
         self.tokens = InstallationTokenCache(app_id, private_key, self.api_url, self.retry_policy)
         self.cache = cache or ContentCache()  # trees and blobs by sha; shared across workers when given a store
         self._timeout = timeout_seconds
@@ -234,4 +262,4 @@ class GitHubClientFactory:
             timeout=self._timeout, lazy=True, seconds_between_requests=None, seconds_between_writes=None,
             per_page=100,  # the maximum: fewer round trips for big pull requests
         )
-        return PyGithubRepo(gh, full_name, self.retry_policy, self.cache)
+        return PyGithubRepo(gh, full_name, self.retry_policy, self.cache, self.app_id)

@@ -196,13 +196,13 @@ class ContentCache:
         if packed is None:
             return None
         try:
-            return [TreeEntry(p, s, n) for p, s, n in json.loads(packed)]
+            return [TreeEntry(p, s, n, m) for p, s, n, m in json.loads(packed)]
         except (ValueError, TypeError):
             return None
 
     def put_tree(self, repository: str, sha: str, entries: list[TreeEntry]) -> None:
         if _is_sha(sha):
-            packed = json.dumps([[e.path, e.sha, e.size] for e in entries], separators=(",", ":")).encode()
+            packed = json.dumps([[e.path, e.sha, e.size, e.mode] for e in entries], separators=(",", ":")).encode()
             self._put(_tree_key(repository, sha), packed)
 
     def _get(self, key: str) -> bytes | None:
@@ -241,7 +241,7 @@ def _blob_key(sha: str) -> str:
 
 
 def _tree_key(repository: str, sha: str) -> str:
-    return f"tree:{repository.lower()}:{sha}"
+    return f"tree2:{repository.lower()}:{sha}"  # tree2: entries carry their mode (symlinks)
 
 
 def _unlink(path: Path) -> None:

@@ -12,6 +12,8 @@ import requests
 from github.GithubException import GithubException
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from bot.errors import GitHubError
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -57,6 +59,22 @@ def rate_limit_wait(exc: BaseException, clock: Callable[[], float] = time.time) 
         except ValueError:
             return 60.0
     return None  # a plain 403 (missing permission) is not worth retrying
+
+
+# Answers that no later attempt can change: bad request, forbidden (not a rate limit), not found
+# (installation removed, repository gone), gone, unprocessable (unknown sha).
+FINAL_STATUSES = frozenset({400, 403, 404, 410, 422})
+
+
+class GitHubRefusal(GitHubError):
+    """GitHub gave a final answer (404/410/422, a plain 403): the queue does not retry the job."""
+
+    retryable = False
+
+
+def is_final(exc: BaseException) -> bool:
+    """True for answers that repeating the whole job cannot change (see FINAL_STATUSES)."""
+    return isinstance(exc, GithubException) and exc.status in FINAL_STATUSES and rate_limit_wait(exc) is None
 
 
 def is_retryable(exc: BaseException) -> bool:

@@ -53,9 +53,11 @@ class GitHubPullContext:
     def workspace(self, sha: str) -> Workspace:
         with self._lock:
             if sha not in self._workspaces:
-                entries = {e.path: e for e in self._api.tree(sha)}
+                listed = self._api.tree(sha)
+                entries = {e.path: e for e in listed if not e.is_symlink}  # a link's blob is its target path
                 sizes = {path: e.size for path, e in entries.items()}
-                self._workspaces[sha] = Workspace(entries.keys(), self._reader(entries), label=sha, sizes=sizes)
+                self._workspaces[sha] = Workspace(entries.keys(), self._reader(entries), label=sha, sizes=sizes,
+                                                  symlinks=[e.path for e in listed if e.is_symlink])
             return self._workspaces[sha]
 
     def _reader(self, entries: dict[str, TreeEntry]) -> Callable[[str], bytes | None]:

@@ -73,7 +73,17 @@ class LocalPullContext:
     def workspace(self, sha: str) -> Workspace:
         if sha == WORKTREE:
             return Workspace.from_directory(self.root, label="working tree")
-        listing = _git(self.root, "ls-tree", "-r", "-z", "--name-only", sha).split(b"\0")
+        files: list[str] = []
+        links: list[str] = []
+        for record in _git(self.root, "ls-tree", "-r", "-z", sha).split(b"\0"):
+            if not record:
+                continue
+            meta, _, name = record.partition(b"\t")
+            mode, kind = meta.split(b" ")[:2]
+            if mode == b"120000":
+                links.append(name.decode())  # the blob is the target path: reported, never followed
+            elif kind == b"blob":
+                files.append(name.decode())  # submodules (commit entries) have no content here
 
         def read(path: str) -> bytes | None:
             try:
@@ -81,4 +91,4 @@ class LocalPullContext:
             except ConfigError:
                 return None
 
-        return Workspace((p.decode() for p in listing if p), read, label=sha[:12])
+        return Workspace(files, read, label=sha[:12], symlinks=links)

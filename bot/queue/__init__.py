@@ -7,7 +7,9 @@ from typing import Any, Protocol
 
 from bot.settings import AppSettings
 
-# Called by a worker for each queued delivery; raising means "retry later".
+# Called by a worker for each queued delivery; raising means "retry later", unless the exception's
+# ``retryable`` is False (it can never succeed). A handler may also offer ``abandon(event, payload,
+# delivery_id, reason)`` (complete what a job given up for good left open) and ``close()`` (on stop).
 DeliveryHandler = Callable[[str, dict[str, Any], str], None]  # (event, payload, delivery_id)
 
 

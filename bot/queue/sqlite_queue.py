@@ -1,8 +1,11 @@
 """Embedded durable queue: one SQLite file (WAL) shared by every process, worker threads in each.
 
 A delivery is written before GitHub gets its 202, so a crash or restart never
-loses it. A worker claims a job with a lease; if the worker dies, the lease
-expires and any worker (in any process) claims the job again.
+loses it. A worker claims a job with a lease, renewed while the job runs; if
+the worker dies, the lease expires and any worker (in any process) claims the
+job again. A job that can never succeed (the handler says so) is not retried;
+a job given up for good is handed to the handler's ``abandon`` once, so its
+check run is completed instead of staying in progress.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.queue import DeliveryHandler
+from bot.queue.processes import JobError
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +63,19 @@ RETURNING delivery_id, event, payload, attempts
 """
 
 # Jobs whose workers died this many times are poison: keep them, stop claiming them.
-GIVE_UP_ON_EXPIRED = """
-UPDATE deliveries SET status = 'failed', updated_at = :now,
+# They are marked for abandonment: one worker then completes their check runs (`take_abandoned`).
+ABANDON_PENDING = "abandon-pending"
+GIVE_UP_ON_EXPIRED = f"""
+UPDATE deliveries SET status = 'failed', updated_at = :now, claim_token = '{ABANDON_PENDING}',
        last_error = 'lease expired on the last attempt (worker died or job too slow)'
  WHERE status = 'running' AND lease_until < :now AND attempts >= :max_attempts
+"""
+
+TAKE_ABANDONED = f"""
+UPDATE deliveries SET claim_token = NULL, updated_at = :now
+ WHERE delivery_id = (SELECT delivery_id FROM deliveries
+                       WHERE status = 'failed' AND claim_token = '{ABANDON_PENDING}' LIMIT 1)
+RETURNING delivery_id, event, payload, last_error
 """
 
 KEEP_DONE_SECONDS = 14 * 24 * 3600  # GitHub lets users redeliver recent deliveries; keep ids to dedupe them
@@ -95,8 +108,9 @@ class SqliteQueue:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._handler: DeliveryHandler | None = None
         self._started_pid: int | None = None
-        self._active: set[str] = set()  # claim tokens of jobs running in this process
+        self._active: set[str] = set()  # claim tokens of jobs running in this process (their leases are renewed)
         self._start_lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = self._connect()
@@ -162,6 +176,7 @@ class SqliteQueue:
                 return
             # After a fork the parent's threads do not exist here: start our own.
             self._started_pid = os.getpid()
+            self._handler = handler
             self._stop.clear()
             self._threads = []
             self.recover()
@@ -171,6 +186,9 @@ class SqliteQueue:
                 )
                 thread.start()
                 self._threads.append(thread)
+            keeper = threading.Thread(target=self._keep_leases, name="gitops-bot-queue-leases", daemon=True)
+            keeper.start()
+            self._threads.append(keeper)
             log.info(
                 "queue %s: %d worker threads started in pid %d", self.path, self.worker_threads, os.getpid()
             )
@@ -189,6 +207,9 @@ class SqliteQueue:
         self._threads = []
         self._started_pid = None
         self.release(list(self._active))
+        close = getattr(self._handler, "close", None)  # evaluation processes: their jobs are back in the queue
+        if close is not None:
+            close()
 
     def release(self, tokens: list[str]) -> int:
         if not tokens:
@@ -211,6 +232,26 @@ class SqliteQueue:
         return released
 
     # -- work --------------------------------------------------------------------------------------
+
+    def renew_leases(self) -> int:
+        """Extend the leases of the jobs running in this process: a lease now means "its worker is alive"."""
+        tokens = list(self._active)
+        if not tokens:
+            return 0
+        now = self._clock()
+        marks = ",".join("?" * len(tokens))
+        return self._db().execute(
+            f"UPDATE deliveries SET lease_until = ? WHERE status = 'running' AND claim_token IN ({marks})",
+            (now + self.lease_seconds, *tokens),
+        ).rowcount
+
+    def _keep_leases(self) -> None:
+        interval = max(self.lease_seconds / 3, 0.2)
+        while not self._stop.wait(interval):
+            try:
+                self.renew_leases()
+            except sqlite3.Error:
+                log.exception("queue %s: lease renewal failed", self.path)
 
     def recover(self) -> int:
         """Re-queue jobs whose lease expired (their worker died) and forget old finished ids."""
@@ -256,26 +297,38 @@ class SqliteQueue:
             (self._clock(), delivery_id, token),
         )
 
-    def fail(self, delivery_id: str, token: str, error: str) -> str:
-        """Record a failed attempt: back to the queue with backoff, or 'failed' after the last attempt."""
+    def fail(self, delivery_id: str, token: str, error: str, *, final: bool = False) -> str:
+        """Record a failed attempt: back to the queue with backoff, or 'failed' after the last attempt.
+
+        ``final``: the error can never go away (GitHub said 404/410/422): no more attempts.
+        Returns 'released' when the claim is no longer ours (handed back on a stop, or re-claimed).
+        """
         now = self._clock()
         db = self._db()
         row = db.execute("SELECT attempts FROM deliveries WHERE delivery_id = ?", (delivery_id,)).fetchone()
         attempts = row[0] if row else self.max_attempts
-        status = "failed" if attempts >= self.max_attempts else "queued"
+        status = "failed" if final or attempts >= self.max_attempts else "queued"
         delay = self.backoff_seconds * (2 ** (attempts - 1))
-        db.execute(
+        updated = db.execute(
             "UPDATE deliveries SET status = ?, available_at = ?, lease_until = NULL, last_error = ?,"
             " updated_at = ? WHERE delivery_id = ? AND claim_token = ?",
             (status, now + delay, error[:2000], now, delivery_id, token),
-        )
-        return status
+        ).rowcount
+        return status if updated else "released"
+
+    def take_abandoned(self) -> tuple[str, str, dict[str, Any], str] | None:
+        """One job given up after its worker kept dying, for exactly one caller to abandon."""
+        row = self._db().execute(TAKE_ABANDONED, {"now": self._clock()}).fetchone()
+        if row is None:
+            return None
+        delivery_id, event, payload, error = row
+        return delivery_id, event, json.loads(payload), error or "gave up"
 
     def run_once(self, handler: DeliveryHandler) -> bool:
-        """Claim and run one job; False when nothing was claimable."""
+        """Claim and run one job (or abandon one given up); False when there was nothing to do."""
         job = self.claim()
         if job is None:
-            return False
+            return self._abandon_one(handler)
         delivery_id, event, payload, token = job
         self._active.add(token)
         try:
@@ -283,15 +336,46 @@ class SqliteQueue:
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as e:  # also native panics (PyO3 raises them as BaseException): keep the thread alive
-            status = self.fail(delivery_id, token, f"{type(e).__name__}: {e}")
-            log.exception(
-                "[%s] delivery failed (%s)", delivery_id, "giving up" if status == "failed" else "will retry"
-            )
+            retryable = getattr(e, "retryable", True) is not False
+            error = str(e) if isinstance(e, JobError) else f"{type(e).__name__}: {e}"
+            status = self.fail(delivery_id, token, error, final=not retryable)
+            if not retryable:
+                log.error("[%s] %s delivery failed for good, not retried: %s", delivery_id, event, error)
+            elif status == "failed":
+                log.error("[%s] %s delivery failed on its last attempt, giving up: %s", delivery_id, event, error,
+                          exc_info=None if isinstance(e, JobError) else e)  # the child logged its traceback
+            else:
+                log.warning("[%s] %s delivery failed (%s), will retry: %s", delivery_id, event, status, error,
+                            exc_info=None if isinstance(e, JobError) else e)
+            if status == "failed" and getattr(e, "leaves_work_open", False):  # a raise had its chance to clean up
+                self._abandon(handler, delivery_id, event, payload, error)
         else:
             self.complete(delivery_id, token)
         finally:
             self._active.discard(token)
         return True
+
+    def _abandon_one(self, handler: DeliveryHandler) -> bool:
+        if getattr(handler, "abandon", None) is None:
+            return False
+        taken = self.take_abandoned()
+        if taken is None:
+            return False
+        delivery_id, event, payload, error = taken
+        self._abandon(handler, delivery_id, event, payload, error)
+        return True
+
+    @staticmethod
+    def _abandon(handler: DeliveryHandler, delivery_id: str, event: str, payload: dict[str, Any],
+                 error: str) -> None:
+        """Best effort: tell the handler the job will not run again, so nothing it started stays open."""
+        abandon = getattr(handler, "abandon", None)
+        if abandon is None:
+            return
+        try:
+            abandon(event, payload, delivery_id, error)
+        except Exception as e:  # noqa: BLE001 - logged; the job is failed either way
+            log.error("[%s] could not complete what the abandoned delivery started: %s", delivery_id, e)
 
     def _work(self, handler: DeliveryHandler) -> None:
         while not self._stop.is_set():

@@ -187,3 +187,60 @@ def test_stop_hands_unfinished_jobs_back_without_waiting_for_the_lease(tmp_path:
     ran: list[str] = []
     assert queue.run_once(lambda event, payload, delivery_id: ran.append(delivery_id)) is True
     assert (ran, queue.status("d-1")["status"], queue.status("d-1")["attempts"]) == (["d-1"], "done", 2)
+
+
+class Final(Exception):
+    retryable = False
+
+
+class AbandoningHandler:
+    """A handler whose jobs always fail, recording what it is asked to abandon."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        self.abandoned: list[tuple[str, str]] = []
+
+    def __call__(self, event: str, payload: dict[str, Any], delivery_id: str) -> None:
+        raise self.error
+
+    def abandon(self, event: str, payload: dict[str, Any], delivery_id: str, reason: str) -> None:
+        self.abandoned.append((delivery_id, reason))
+
+
+def test_an_error_that_can_never_succeed_is_not_retried(tmp_path: Path) -> None:
+    queue = make(tmp_path, FakeClock(), max_attempts=3)
+    queue.enqueue("d-1", "pull_request", {})
+    handler = AbandoningHandler(Final("GitHub refused: 422 No commit found"))
+    assert queue.run_once(handler) is True
+    assert (queue.status("d-1")["status"], queue.status("d-1")["attempts"]) == ("failed", 1)
+    assert handler.abandoned == []  # it completed its own check run before raising
+
+
+def test_a_job_given_up_after_its_workers_died_is_abandoned_exactly_once(tmp_path: Path) -> None:
+    clock = FakeClock()
+    queue = make(tmp_path, clock, lease_seconds=5, max_attempts=1)
+    queue.enqueue("poison", "pull_request", {"n": 1})
+    assert queue.claim() is not None  # its worker dies
+    clock.now += 6
+    handler = AbandoningHandler(RuntimeError("unused"))
+    other = make(tmp_path, clock, lease_seconds=5, max_attempts=1)
+    assert queue.run_once(handler) is True and other.run_once(handler) is False
+    assert handler.abandoned == [("poison", "lease expired on the last attempt (worker died or job too slow)")]
+    assert queue.status("poison")["status"] == "failed"
+
+
+def test_a_running_jobs_lease_is_renewed_while_its_worker_lives(tmp_path: Path) -> None:
+    clock = FakeClock()
+    queue = make(tmp_path, clock, lease_seconds=60)
+    queue.enqueue("slow", "pull_request", {})
+    seen: list[Any] = []
+
+    def slow(event: str, payload: dict[str, Any], delivery_id: str) -> None:
+        clock.now += 50
+        assert queue.renew_leases() == 1
+        clock.now += 50  # past the first lease, within the renewed one
+        seen.append(make(tmp_path, clock).claim())  # another worker must not take it
+
+    assert queue.run_once(slow) is True
+    assert seen == [None]
+    assert queue.status("slow")["status"] == "done"

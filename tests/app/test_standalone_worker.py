@@ -29,7 +29,8 @@ def test_web_without_threads_and_a_standalone_sqlite_worker(private_key_pem: str
         finally:
             worker.terminate()
             _, stderr = worker.communicate(timeout=20)
-    assert [(r["delivery_id"], r["trigger"], r["base_sha"], r["pid"]) for r in records] == [
+    # Evaluated in the worker's evaluation process (its child), never in the web process.
+    assert [(r["delivery_id"], r["trigger"], r["base_sha"], r["ppid"]) for r in records] == [
         ("s-1", "check_suite.requested", None, worker.pid)
     ]
     assert worker.returncode == 0, stderr.decode()

@@ -154,7 +154,7 @@ def test_signed_example_is_queued_and_evaluated_once(
     app.wait_done(delivery_id)
     recorded = app.records(delivery_id)
     assert [
-        {k: v for k, v in r.items() if k not in ("phase", "pid", "delivery_id")} for r in recorded
+        {k: v for k, v in r.items() if k not in ("phase", "pid", "ppid", "delivery_id")} for r in recorded
     ] == expected
 
 

@@ -139,3 +139,23 @@ def test_test_policies_runs_the_builtin_library():
     last = proc.stdout.strip().splitlines()[-1]
     passed = int(last.split()[0])
     assert passed >= 40 and last.endswith(" 0 failed")
+
+
+def test_symlinks_are_reported_never_followed(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "config.yaml").write_text('kubernetesVersion: "SECRET-XYZ-123"\n')
+    (outside / "cm.yaml").write_text('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "LEAKED-DIR"}\n')
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "deployment.yaml").write_text(GOOD_DEPLOYMENT)
+    (repo / ".gitops-bot.yaml").symlink_to(outside / "config.yaml")
+    (repo / "linked").symlink_to(outside, target_is_directory=True)
+    (repo / "up.yaml").symlink_to("../outside/cm.yaml")
+    code, report = json_report(".", cwd=repo)
+    text = json.dumps(report)
+    assert code == 0, report
+    assert "SECRET-XYZ" not in text and "LEAKED-DIR" not in text
+    assert report["summary"]["resources"] == 1
+    skipped = sorted(n.split(":")[0] for n in report["notices"] if "symbolic link" in n)
+    assert skipped == ["skipped .gitops-bot.yaml", "skipped linked", "skipped up.yaml"]

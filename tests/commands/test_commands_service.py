@@ -85,7 +85,8 @@ def evaluate(service: GitHubService, standin: GitHubStandIn, number: int = 2) ->
 def comment(service: GitHubService, standin: GitHubStandIn, body: str, author: str, number: int = 2) -> list[str]:
     """Post ``body`` as ``author`` and run its commands; returns the reactions on it, in order."""
     cid = standin.add_issue_comment(REPO, number, body, login=author)
-    service.run_commands(CommentEvent(1, REPO, number, cid, body, author, "octocat", None, "d-comment"))
+    service.run_commands(CommentEvent(1, REPO, number, cid, body, author, "octocat", None, "d-comment",
+                                      written_at="2026-01-01T00:00:00Z"))  # after every stand-in commit
     return [r["content"] for r in standin.reactions if r["target"] == cid]
 
 

@@ -61,6 +61,9 @@ def summary(body: str, prefix: str = "/gitops") -> list[tuple]:
     ("/gitops approve-policies --reason", [
         ("problem", '`--reason` needs a value, e.g. --reason "accepted until the migration"', "")]),
     ("/gitops approve-policies --reasn x", [("problem", "unknown option `--reasn`", "--reason")]),
+    ("/gitops approve-policies --sha 12 --reason x", [
+        ("problem", "`--sha` takes the head commit's id (7 to 40 hex digits)", "")]),
+    ("/gitops approve-policies --sha", [("problem", "`--sha` needs a value, e.g. --sha 1a2b3c4", "")]),
     ("/gitops aprove-policies --reason x", [("problem", "unknown command `aprove-policies`", "approve-policies")]),
     ("/gitops validte", [("problem", "unknown command `validte`", "validate")]),
     ("/gitops aprove --reason x", [("problem", "unknown command `aprove`", "approve-policies")]),
@@ -120,3 +123,20 @@ def test_comment_event_reads_pull_request_comments_only() -> None:
 ])
 def test_may_hold_command(body: str, expected: bool) -> None:
     assert may_hold_command(body) is expected
+
+
+def test_approve_policies_takes_the_head_sha_it_was_written_for() -> None:
+    [command] = parse_comment("/gitops approve-policies image-tag --sha=ABCDEF1 --reason seen")
+    assert isinstance(command, Command)
+    assert (command.args, command.sha, command.reason) == (("image-tag",), "abcdef1", "seen")
+
+
+def test_comment_event_knows_when_the_text_was_written() -> None:
+    comment = {"id": 7, "body": "/gitops validate", "user": {"login": "rev", "type": "User"},
+               "created_at": "2026-01-01T10:00:00Z", "updated_at": "2026-01-02T10:00:00Z"}
+    base = {"installation": {"id": 5}, "repository": {"full_name": "acme/shop"},
+            "issue": {"number": 9, "pull_request": {"url": "x"}, "user": {"login": "author"}}, "comment": comment}
+    created = comment_event({**base, "action": "created"})
+    edited = comment_event({**base, "action": "edited", "changes": {"body": {"from": ""}}})
+    assert created is not None and edited is not None
+    assert (created.written_at, edited.written_at) == ("2026-01-01T10:00:00Z", "2026-01-02T10:00:00Z")

@@ -30,6 +30,7 @@ class FakeHost:
         self.evaluations = 0
         self.plans: list[tuple[str, ...]] = []
         self.plan_answer: int | None | Exception = None
+        self.head_committed: datetime | None = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)  # before WRITTEN
 
     def approvals(self) -> list[Approval]:
         return [a for a in (read_marker(r) for r in self.replies) if a is not None]
@@ -49,6 +50,9 @@ class FakeHost:
     def current_report(self) -> tuple[Report, str]:
         return apply_approvals(Report(findings=list(self.findings)), self.approvals()), HEAD
 
+    def committed_at(self, sha: str) -> datetime | None:
+        return self.head_committed
+
     def evaluate(self) -> None:
         self.evaluations += 1
 
@@ -63,8 +67,11 @@ SETTINGS = CommandSettings("/gitops", Approvers(), BOT)
 NOW = datetime(2026, 11, 26, 14, 5, 9, tzinfo=UTC)
 
 
+WRITTEN = "2026-11-26T14:00:00Z"
+
+
 def event(body: str, author: str = "reviewer", previous: str | None = None) -> CommentEvent:
-    return CommentEvent(1, "acme/shop", 2, 555, body, author, "author", previous, "d-1")
+    return CommentEvent(1, "acme/shop", 2, 555, body, author, "author", previous, "d-1", written_at=WRITTEN)
 
 
 def run(host: FakeHost, body: str, author: str = "reviewer", previous: str | None = None,
@@ -121,7 +128,7 @@ def test_unknown_command_gets_the_closest_one_and_the_help() -> None:
     [reply] = host.replies
     assert reply.startswith("I did not run `/gitops valdate`: unknown command `valdate`. "
                             "Did you mean `/gitops validate`?\n\n**gitops-policy-bot commands**")
-    assert "| `/gitops approve-policies [RULE...] --reason \"...\"` |" in reply
+    assert "| `/gitops approve-policies [RULE...] [--sha SHA] --reason \"...\"` |" in reply
     assert host.reactions == ["eyes", "confused"]
 
 
@@ -174,3 +181,37 @@ def test_without_the_apps_login_approvals_are_refused() -> None:
     assert host.approvals() == []
     assert host.replies == ["Sorry @reviewer, I did not run `/gitops approve-policies --reason x`: approvals need the "
                             "App's slug (GITOPS_BOT_APP_SLUG) so the bot can recognise its own records."]
+
+
+def test_an_approval_written_before_the_head_commit_approves_nothing_and_says_why() -> None:
+    host = FakeHost([blocking("privileged", 19)], {"reviewer": "write"})
+    host.head_committed = datetime(2026, 11, 26, 14, 0, 5, tzinfo=UTC)  # pushed 5 s after the comment
+    assert run(host, '/gitops approve-policies --reason "ok"') == [('/gitops approve-policies --reason "ok"', False)]
+    assert host.approvals() == [] and host.evaluations == 0
+    [reply] = host.replies
+    assert reply.startswith("@reviewer: nothing approved: the head commit `ddddddd` (2026-11-26T14:00:05Z) is newer "
+                            "than your comment (2026-11-26T14:00:00Z)")
+    assert "need a new approval" in reply and "approve-policies --sha ddddddd" in reply
+
+
+def test_naming_the_head_commit_binds_the_approval_to_it() -> None:
+    host = FakeHost([blocking("privileged", 19)], {"reviewer": "write"})
+    host.head_committed = None  # GitHub did not say: the explicit sha is enough
+    assert run(host, '/gitops approve-policies --sha DDDDDDD --reason "seen"')[0][1] is True
+    assert [a.head_sha for a in host.approvals()] == [HEAD]
+
+
+def test_naming_another_commit_approves_nothing() -> None:
+    host = FakeHost([blocking("privileged", 19)], {"reviewer": "write"})
+    assert run(host, '/gitops approve-policies --sha 1234567 --reason "seen"')[0][1] is False
+    assert host.approvals() == []
+    assert host.replies[0].startswith("@reviewer: nothing approved: the pull request's head is now `ddddddd`, "
+                                      "not `1234567`")
+
+
+def test_a_comment_of_unknown_time_approves_nothing() -> None:
+    host = FakeHost([blocking("privileged", 19)], {"reviewer": "write"})
+    results = run_commands(CommentEvent(1, "acme/shop", 2, 555, '/gitops approve-policies --reason "x"', "reviewer",
+                                        "author", None, "d-1"), SETTINGS, host, lambda: NOW)
+    assert [r.ok for r in results] == [False]
+    assert "I cannot tell when your comment was written" in host.replies[0]

@@ -233,3 +233,51 @@ def test_reads_are_proportional_to_the_change_not_the_repository() -> None:
     assert read == [".gitops-bot.yaml", "apps/team-007/deployment.yaml", "policies/replicas.rego",
                     "policies/replicas_test.rego"]
     assert len(server.requests_to("GET", r"/repos/acme/shop/git/trees/.*")) == 2
+
+
+def service_of_app(standin: GitHubStandIn, app_id: int) -> GitHubService:
+    settings = AppSettings(app_id=app_id, private_key=app_private_key(), webhook_secret="s",
+                           api_url=standin.base_url, app_slug="gitops-policy-bot")
+    return GitHubService(settings, retry_policy=RetryPolicy(sleep=RecordingSleep()))
+
+
+def test_a_run_left_in_progress_by_an_earlier_attempt_is_continued_not_duplicated(standin: GitHubStandIn) -> None:
+    service = service_of_app(standin, standin.app_id)
+    api = GitHubClientFactory(standin.app_id, app_private_key(), standin.base_url).repo(1, REPO)
+    older, left = api.create_check_run("GitOps policy", COMPLIANT), api.create_check_run("GitOps policy", COMPLIANT)
+
+    outcome = service.evaluate(pr(1, COMPLIANT))
+
+    assert outcome.check_run_id == left  # the newest open run carries the verdict
+    assert [(r["id"], r["status"], r["conclusion"]) for r in standin.runs_for(COMPLIANT)] == [
+        (older, "completed", "cancelled"), (left, "completed", "success")]
+    assert len(standin.requests_to("POST", r"/repos/acme/shop/check-runs")) == 2  # ours above; the service made none
+
+
+def test_runs_of_another_app_are_never_continued(standin: GitHubStandIn) -> None:
+    api = GitHubClientFactory(7, app_private_key(), standin.base_url).repo(1, REPO)
+    api.create_check_run("GitOps policy", COMPLIANT)  # the stand-in says it belongs to its own app id
+    service_of_app(standin, standin.app_id + 1).evaluate(pr(1, COMPLIANT))
+    assert [r["status"] for r in standin.runs_for(COMPLIANT)] == ["in_progress", "completed"]
+
+
+def test_abandoning_completes_the_open_run_with_the_reason(standin: GitHubStandIn) -> None:
+    service = service_of_app(standin, standin.app_id)
+    api = GitHubClientFactory(standin.app_id, app_private_key(), standin.base_url).repo(1, REPO)
+    run_id = api.create_check_run("GitOps policy", VIOLATING)
+
+    service.abandon(pr(2, VIOLATING), "the evaluation ran longer than 900 s and was stopped")
+
+    [run] = standin.runs_for(VIOLATING)
+    assert (run["id"], run["conclusion"], run["output"]["title"]) == (run_id, "failure", "The evaluation did not finish")
+    assert "the evaluation ran longer than 900 s" in run["output"]["summary"]
+    service.abandon(pr(2, VIOLATING), "again")  # nothing open any more: nothing changes
+    assert standin.runs_for(VIOLATING)[0]["output"]["summary"] == run["output"]["summary"]
+
+
+def test_an_unknown_sha_is_a_final_refusal(standin: GitHubStandIn, service: GitHubService) -> None:
+    from bot.github.retry import GitHubRefusal
+
+    with pytest.raises(GitHubRefusal) as raised:
+        service.evaluate(pr(1, fake_sha("never-pushed")))
+    assert raised.value.retryable is False and "422" in str(raised.value)

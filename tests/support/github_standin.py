@@ -49,6 +49,8 @@ class FixtureRepo:
     commits: dict[str, dict[str, bytes]] = field(default_factory=dict)
     pulls: dict[int, PullSpec] = field(default_factory=dict)
     protection: dict[str, list[str]] = field(default_factory=dict)  # branch -> required check contexts
+    commit_dates: dict[str, str] = field(default_factory=dict)  # sha -> committer date (default: 2000)
+    symlinks: dict[str, dict[str, str]] = field(default_factory=dict)  # sha -> {path: link target}
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,11 @@ def unified_patch(before: bytes | None, after: bytes | None) -> str:
 class GitHubStandIn:
     """Serve with ``with GitHubStandIn(repos).serving() as url:``; inspect ``requests`` afterwards."""
 
-    def __init__(self, repos: list[FixtureRepo] | None = None, token_ttl: timedelta = timedelta(hours=1)) -> None:
+    def __init__(self, repos: list[FixtureRepo] | None = None, token_ttl: timedelta = timedelta(hours=1),
+                 app_id: int = 4242) -> None:
         self.repos: dict[str, FixtureRepo] = {r.full_name: r for r in repos or []}
         self.token_ttl = token_ttl
+        self.app_id = app_id  # the App every check run here belongs to
         self.requests: list[RecordedRequest] = []
         self.tokens_minted = 0
         self.check_runs: dict[int, dict[str, Any]] = {}
@@ -113,6 +117,9 @@ class GitHubStandIn:
         self.roles: dict[tuple[str, str], str] = {}  # (repo, login) -> admin|maintain|write|triage|read
         self.teams: dict[tuple[str, str], dict[str, str]] = {}  # (org, team slug) -> {login: active|pending}
         self._failures: list[_Failure] = []
+        self._gates: dict[str, threading.Event] = {}
+        self.held: list[str] = []  # paths of requests that waited at a gate
+        self.removed_installations: set[int] = set()  # token requests for these answer 404 (App uninstalled)
         self._ids = itertools.count(1001)
         self._lock = threading.RLock()
         self.base_url = ""
@@ -125,6 +132,17 @@ class GitHubStandIn:
         """Answer the next ``count`` matching requests with ``status`` (403 + Retry-After: a secondary rate limit)."""
         with self._lock:
             self._failures += [_Failure(status, retry_after, path_contains) for _ in range(count)]
+
+    def hold(self, path_contains: str) -> None:
+        """Make requests whose path contains ``path_contains`` wait until `release` (a slow or hung GitHub)."""
+        with self._lock:
+            self._gates[path_contains] = threading.Event()
+
+    def release(self) -> None:
+        with self._lock:
+            gates, self._gates = list(self._gates.values()), {}
+        for gate in gates:
+            gate.set()
 
     def add_issue_comment(self, repo: str, number: int, body: str, login: str = "octocat",
                           user_type: str = "User") -> int:
@@ -154,6 +172,7 @@ class GitHubStandIn:
         try:
             yield self.base_url
         finally:
+            self.release()  # held requests would keep the server from shutting down
             server.shutdown()
             thread.join(timeout=10)
 
@@ -166,6 +185,10 @@ class GitHubStandIn:
         @app.before_request
         def record_and_maybe_fail() -> Response | None:
             body = request.get_json(silent=True) if request.data else None
+            for fragment, gate in list(standin._gates.items()):
+                if fragment in request.path:
+                    standin.held.append(request.path)
+                    gate.wait()
             with standin._lock:
                 standin.requests.append(RecordedRequest(
                     request.method, request.path, dict(request.args), body,
@@ -190,6 +213,9 @@ class GitHubStandIn:
         def access_token(installation_id: int) -> Response:
             if not request.headers.get("Authorization", "").startswith("Bearer "):
                 return _json({"message": "A JSON web token could not be decoded"}, 401)
+            if installation_id in standin.removed_installations:
+                return _json({"message": "Not Found",
+                              "documentation_url": "https://docs.github.com/rest/apps/apps"}, 404)
             with standin._lock:
                 standin.tokens_minted += 1
                 n = standin.tokens_minted
@@ -232,9 +258,11 @@ class GitHubStandIn:
             files = repo.commits.get(sha)
             if files is None:
                 raise _NotFound()
-            entries = [{"path": p, "mode": "100644", "type": "blob", "sha": blob_sha(d), "size": len(d),
+            links = {p: t.encode() for p, t in repo.symlinks.get(sha, {}).items()}
+            entries = [{"path": p, "mode": "120000" if p in links else "100644", "type": "blob",
+                        "sha": blob_sha(d), "size": len(d),
                         "url": f"{standin.base_url}/repos/{repo.full_name}/git/blobs/{blob_sha(d)}"}
-                       for p, d in sorted(files.items())]
+                       for p, d in sorted({**files, **links}.items())]
             dirs = sorted({"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)})
             entries += [{"path": d, "mode": "040000", "type": "tree", "sha": hashlib.sha1(d.encode()).hexdigest(),
                          "url": ""} for d in dirs]
@@ -244,7 +272,8 @@ class GitHubStandIn:
         @app.get("/repos/<owner>/<name>/git/blobs/<sha>")
         def blob(owner: str, name: str, sha: str) -> Response:
             repo = repo_or_404(owner, name)
-            for files in repo.commits.values():
+            links = [{p: t.encode() for p, t in commit.items()} for commit in repo.symlinks.values()]
+            for files in [*repo.commits.values(), *links]:
                 for data in files.values():
                     if blob_sha(data) == sha:
                         return _json({"sha": sha, "size": len(data), "encoding": "base64",
@@ -266,6 +295,9 @@ class GitHubStandIn:
         def create_check_run(owner: str, name: str) -> Response:
             repo = repo_or_404(owner, name)
             body = request.get_json()
+            if body.get("head_sha") not in repo.commits:
+                return _json({"message": "No commit found for SHA: " + str(body.get("head_sha")),
+                              "documentation_url": "https://docs.github.com/rest/checks/runs"}, 422)
             with standin._lock:
                 run_id = next(standin._ids)
                 run = {"id": run_id, "repo": repo.full_name, "name": body["name"], "head_sha": body["head_sha"],
@@ -277,6 +309,32 @@ class GitHubStandIn:
                     run["status"] = "completed"
                 standin.check_runs[run_id] = run
             return _json(standin._run_json(run), 201)
+
+        @app.get("/repos/<owner>/<name>/commits/<ref>")
+        def get_commit(owner: str, name: str, ref: str) -> Response:
+            repo = repo_or_404(owner, name)
+            if ref not in repo.commits:
+                return _json({"message": f"No commit found for SHA: {ref}",
+                              "documentation_url": "https://docs.github.com/rest/commits/commits"}, 422)
+            date = repo.commit_dates.get(ref, "2000-01-01T00:00:00Z")
+            person = {"name": "Octo Cat", "email": "octocat@example.com", "date": date}
+            return _json({"sha": ref, "url": f"{standin.base_url}/repos/{repo.full_name}/commits/{ref}",
+                          "commit": {"message": "change", "author": person, "committer": person,
+                                     "tree": {"sha": ref}}, "parents": [], "files": []})
+
+        @app.get("/repos/<owner>/<name>/commits/<ref>/check-runs")
+        def list_check_runs(owner: str, name: str, ref: str) -> Response:
+            repo = repo_or_404(owner, name)
+            if ref not in repo.commits:
+                return _json({"message": f"No commit found for SHA: {ref}",
+                              "documentation_url": "https://docs.github.com/rest/checks/runs"}, 422)
+            wanted = request.args.get("check_name")
+            with standin._lock:
+                runs = [standin._run_json(r) for _, r in sorted(standin.check_runs.items(), reverse=True)
+                        if r["repo"] == repo.full_name and r["head_sha"] == ref
+                        and (wanted is None or r["name"] == wanted)]
+            per_page, page = int(request.args.get("per_page", 30)), int(request.args.get("page", 1))
+            return _json({"total_count": len(runs), "check_runs": runs[(page - 1) * per_page: page * per_page]})
 
         @app.patch("/repos/<owner>/<name>/check-runs/<int:run_id>")
         def update_check_run(owner: str, name: str, run_id: int) -> Response:
@@ -427,6 +485,7 @@ class GitHubStandIn:
 
     def _run_json(self, run: dict[str, Any]) -> dict[str, Any]:
         return {"id": run["id"], "name": run["name"], "head_sha": run["head_sha"], "status": run["status"],
+                "app": {"id": self.app_id, "slug": "gitops-policy-bot"},
                 "conclusion": run["conclusion"], "output": {**run["output"],
                                                             "annotations_count": len(run["annotations"])},
                 "url": f"{self.base_url}/repos/{run['repo']}/check-runs/{run['id']}",
@@ -480,7 +539,10 @@ def _iso(moment: datetime) -> str:
 
 
 def _diff_files(repo: FixtureRepo, base_sha: str, head_sha: str) -> list[dict[str, Any]]:
-    base, head = repo.commits.get(base_sha, {}), repo.commits.get(head_sha, {})
+    def tree(sha: str) -> dict[str, bytes]:  # a link's content is its target, as in git
+        return {**repo.commits.get(sha, {}), **{p: t.encode() for p, t in repo.symlinks.get(sha, {}).items()}}
+
+    base, head = tree(base_sha), tree(head_sha)
     out = []
     for path in sorted(set(base) | set(head)):
         before, after = base.get(path), head.get(path)

@@ -28,7 +28,7 @@ class RecordingService:
         self.sleep_seconds = sleep_seconds
 
     def _append(self, phase: str, request: Any) -> None:
-        line = json.dumps({"phase": phase, "pid": os.getpid(), **dataclasses.asdict(request)})
+        line = json.dumps({"phase": phase, "pid": os.getpid(), "ppid": os.getppid(), **dataclasses.asdict(request)})
         with open(self.path, "a", encoding="utf-8") as out:  # O_APPEND: one whole line per write
             out.write(line + "\n")
 
