@@ -35,10 +35,9 @@ logconfig_dict = {
 
 
 def post_worker_init(worker: Any) -> None:
-    from bot.warmup import warm_up_in_background
     from bot.web import start_workers
 
-    warm_up_in_background()  # imports and compiled schemas/policies before the first delivery needs them
+    # Evaluation runs in the queue's child processes, which warm themselves up (bot.queue.processes).
     start_workers(worker.wsgi)
 
 

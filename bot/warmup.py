@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 log = logging.getLogger(__name__)
@@ -63,9 +62,3 @@ def warm_up() -> float:
     log.info("worker warmed up in %.2f s (schemas and built-in policies compiled)", elapsed)
     return elapsed
 
-
-def warm_up_in_background() -> threading.Thread:
-    """`warm_up` on a daemon thread: a web worker answers /healthz and webhooks while it warms."""
-    thread = threading.Thread(target=warm_up, name="gitops-bot-warm-up", daemon=True)
-    thread.start()
-    return thread

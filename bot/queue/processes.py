@@ -24,7 +24,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bot.settings import AppSettings
+from bot.settings import DEFAULT_SERVICE_FACTORY, AppSettings
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +188,10 @@ def serve(conn: Connection, settings: AppSettings, parent_pid: int) -> None:
 
     child_log = logging.getLogger("bot.queue.evaluation")
     _die_with_parent()
+    if settings.service_factory == DEFAULT_SERVICE_FACTORY:
+        from bot.warmup import warm_up
+
+        warm_up()  # this process evaluates: compile schemas and built-in policies before its first job
     service: Any = None
     watchdog = threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True)
     watchdog.start()
