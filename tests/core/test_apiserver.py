@@ -15,6 +15,7 @@ import pytest
 
 from bot.core.evaluate import EvalOptions, evaluate
 from bot.core.findings import Finding, Report, Severity
+from bot.core.schemas import DEFAULT_KUBERNETES_VERSION
 from bot.core.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +94,8 @@ def test_api_version_error_names_the_served_versions() -> None:
     assert messages == [
         "example.com/v1alpha1 Backup is not served: CustomResourceDefinition backups.example.com serves example.com/v1; "
         "the API server rejects it",
-        "v1 does not serve kind Deployment in Kubernetes 1.31: use apiVersion apps/v1; the API server rejects it",
+        f"v1 does not serve kind Deployment in Kubernetes {DEFAULT_KUBERNETES_VERSION}: use apiVersion apps/v1; "
+        "the API server rejects it",
     ]
 
 
