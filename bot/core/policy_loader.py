@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from bot.core.config import RepoConfig
-from bot.core.rego.policyset import PolicySet
+from bot.core.rego.sources import directory_sources, workspace_sources
+from bot.core.rego.trusted import TrustedPolicySet
 from bot.core.workspace import Workspace
 
 DEFAULT_ENGINE = "regorus"
@@ -59,21 +60,25 @@ def cached_per_thread(key: tuple, build: Callable[[], T]) -> T:
 
 def load_policies(
     trusted: Workspace, config: RepoConfig, extra_dirs: Sequence[str] = (), *, engine: str | None = None
-) -> list[PolicySet]:
-    """Policy sets for one evaluation; raises `bot.errors.PolicyError` when a trusted policy does not compile."""
+) -> list[TrustedPolicySet]:
+    """Policy sets for one evaluation; raises `bot.errors.PolicyError` when a trusted policy does not compile.
+
+    They compile and evaluate in the sandbox worker (`bot.core.rego.trusted`): a time limit for base policies too.
+    """
     engine = engine or config.policy_engine or DEFAULT_ENGINE
     namespaces = tuple(config.policy_namespaces)
     dirs = tuple(config.policy_dirs)
-    files = policy_files(trusted, dirs) if dirs else []
-    key = ("workspace", engine, namespaces, config.builtin_policies, dirs, _fingerprint(trusted, files))
     sets = [
-        cached_per_thread(
-            key,
-            lambda: PolicySet.from_workspace(
-                trusted, list(dirs), namespaces=namespaces, engine=engine, builtin=config.builtin_policies
-            ),
+        TrustedPolicySet(
+            tuple(workspace_sources(trusted, list(dirs))) if dirs else (),
+            namespaces,
+            engine,
+            config.builtin_policies,
+            label=config.source or "policies",
         )
     ]
     if extra_dirs:
-        sets.append(PolicySet.from_directories(list(extra_dirs), namespaces=namespaces, engine=engine, builtin=False))
+        sets.append(TrustedPolicySet(tuple(directory_sources(list(extra_dirs))), namespaces, engine, False, label=", ".join(extra_dirs)))
+    for policy_set in sets:
+        policy_set.compile()
     return sets

@@ -35,9 +35,19 @@ from bot.errors import ConfigError, PolicyError
 RULE_TIMEOUT = "policy/timeout"
 RULE_RESOURCE_LIMIT = "policy/resource-limit"
 _HEADER = struct.Struct(">Q")
+ADDRESS_SPACE_RESERVE = 4096 * 1024 * 1024
 _STDERR_KEEP = 16 * 1024
 # The child's whole environment: nothing of the App's (keys, tokens, GITOPS_BOT_*) is passed on.
-_CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0"}
+# MALLOC_ARENA_MAX and GOMAXPROCS keep the reserved address space small: glibc reserves 64 MB per
+# thread arena and OPA's Go runtime starts a thread per CPU, which RLIMIT_AS would otherwise count.
+_CHILD_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONHASHSEED": "0",
+    "MALLOC_ARENA_MAX": "2",
+    "GOMAXPROCS": "2",
+}
 
 
 @dataclass(frozen=True)
@@ -47,7 +57,7 @@ class SandboxLimits:
     wall_seconds: float = 60.0  # GITOPS_BOT_SANDBOX_TIMEOUT: untrusted jobs (PR policy tests, PR templates)
     trusted_wall_seconds: float = 120.0  # GITOPS_BOT_TRUSTED_POLICY_TIMEOUT: base-branch policies
     cpu_seconds: int = 60  # GITOPS_BOT_SANDBOX_CPU_SECONDS: RLIMIT_CPU per job
-    memory_bytes: int = 2048 * 1024 * 1024  # GITOPS_BOT_SANDBOX_MEMORY_MB: RLIMIT_AS of the child
+    memory_bytes: int = 2048 * 1024 * 1024  # GITOPS_BOT_SANDBOX_MEMORY_MB: RLIMIT_DATA (+ reserve for RLIMIT_AS)
     output_bytes: int = 32 * 1024 * 1024  # GITOPS_BOT_SANDBOX_OUTPUT_MB: largest result the parent reads
 
     @classmethod
@@ -264,10 +274,17 @@ def _died_error(status: int, label: str, limits: SandboxLimits) -> SandboxLimitE
 def child_main() -> None:
     """Entry point of the child: limits first, then jobs from stdin, answers as JSON frames on stdout."""
     memory = int(sys.argv[1])
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    # RLIMIT_DATA caps what the job can actually use (writable memory); RLIMIT_AS also caps address
+    # space, with room for what the engines reserve without using (regorus ~1 GB, OPA's Go runtime ~2 GB).
+    resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_AS, (memory + ADDRESS_SPACE_RESERVE, memory + ADDRESS_SPACE_RESERVE))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # a stray print() in a job must not corrupt the frames
+    stdin = sys.stdin.buffer
+    # Frames go to a private copy of fd 1; fd 1 itself becomes stderr, so a print() from Python or
+    # from an engine's native code (Rego print) lands in the bounded stderr capture, not in a frame.
+    stdout = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     while True:
         header = stdin.read(_HEADER.size)
         if len(header) < _HEADER.size:

@@ -1,0 +1,87 @@
+"""Base-branch policy sets evaluated in the long-lived sandbox worker, so even a trusted policy has a time limit.
+
+The parent keeps only a small handle (the sources and how to compile them); the worker
+compiles each distinct handle once and keeps it (an LRU inside the child), so the fast
+path costs one pipe round trip per evaluation. A worker that overran is killed and the
+next call starts a fresh one, which compiles again from the handle's sources.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.findings import Finding, Severity, Source
+from bot.core.rego.policyset import PolicySet
+from bot.core.resource import Resource
+from bot.core.sandbox import SandboxLimitError, trusted_worker
+
+_CACHE_SIZE = 32
+_compiled: OrderedDict[str, PolicySet] = OrderedDict()  # inside the worker child only
+
+
+@dataclass(frozen=True)
+class TrustedPolicySet:
+    """What `PolicySet.load` needs, by value; ``key`` names it inside the worker."""
+
+    sources: tuple[tuple[str, str], ...]
+    namespaces: tuple[str, ...]
+    engine: str
+    builtin: bool
+    label: str = "policies"
+
+    @property
+    def key(self) -> str:
+        digest = hashlib.sha256(repr((self.namespaces, self.engine, self.builtin)).encode())
+        for name, text in self.sources:
+            digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+        return digest.hexdigest()
+
+    def compile(self) -> None:
+        """Compile now (in the worker) so a broken policy is reported at load time; raises PolicyError."""
+        self._call({"spec": self, "resources": None})
+
+    def evaluate(self, resources: Sequence[Resource]) -> list[Finding]:
+        if not any(not r.is_patch for r in resources):
+            return []
+        try:
+            answer = self._call({"spec": self, "resources": list(resources)})
+        except SandboxLimitError as e:
+            return [_limit_finding(e, self.label)]
+        return [Finding.from_json(f) for f in answer]
+
+    def _call(self, payload: dict[str, Any]) -> Any:
+        worker = trusted_worker()
+        return worker.call(
+            f"{__name__}:run_in_worker", payload, timeout=worker.limits.trusted_wall_seconds, label=self.label
+        )
+
+
+def run_in_worker(payload: dict[str, Any]) -> Any:
+    """Runs inside the worker child: compile (cached by key), then judge the resources, as JSON."""
+    spec: TrustedPolicySet = payload["spec"]
+    key = spec.key
+    policy_set = _compiled.get(key)
+    if policy_set is None:
+        policy_set = PolicySet.load(list(spec.sources), namespaces=spec.namespaces, engine=spec.engine, builtin=spec.builtin)
+        _compiled[key] = policy_set
+        while len(_compiled) > _CACHE_SIZE:
+            _compiled.popitem(last=False)
+    _compiled.move_to_end(key)
+    if payload["resources"] is None:
+        return None
+    return [f.to_json() for f in policy_set.evaluate(payload["resources"])]
+
+
+def _limit_finding(error: SandboxLimitError, label: str) -> Finding:
+    return Finding(
+        error.rule,
+        Severity.ERROR,
+        f"{error}; the repository's policies were stopped and judged nothing",
+        source=Source.POLICY,
+        remediation="Make the policy cheaper, or raise GITOPS_BOT_TRUSTED_POLICY_TIMEOUT (README: Threat model).",
+        file=label,
+    )
