@@ -23,7 +23,7 @@ from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_re
 from bot.core.findings import Finding, Report, Severity, Source
 from bot.core.gatekeeper.hook import check_gatekeeper
 from bot.core.manifests import LoadResult
-from bot.core.masking import redact_findings, secret_values
+from bot.core.masking import mask_policy_changes, redact_findings, secret_values
 from bot.core.policy_loader import load_policies
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
 from bot.core.scope import Scope, configured_crds, deleted_objects, load_base, load_head
@@ -112,7 +112,9 @@ def evaluate(
             report.findings.extend(changes.findings)
             report.policy_changes = changes.results
     # Secrets never leave: a policy message may quote a Secret's value, which no pattern can recognise.
-    report.findings = redact_findings(report.findings, secret_values(scope.loaded.resources + (before.resources if before else [])))
+    values = secret_values(scope.loaded.resources + (before.resources if before else []))
+    report.findings = redact_findings(report.findings, values)
+    report.policy_changes = mask_policy_changes(report.policy_changes, values)
     return report
 
 
