@@ -65,6 +65,7 @@ class LoadLimits:
     max_documents: int = 5000  # per file
     max_depth: int = 100  # nested mappings/sequences in one document
     max_nodes: int = 100_000  # values built per document, counting every alias expansion
+    allow_aliases: bool = True  # False: any *alias is a problem (files with no need for anchors: the config)
 
 
 DEFAULT_LIMITS = LoadLimits()
@@ -111,6 +112,7 @@ class _Abort(Exception):
         self.message = message
         self.node = node
         self.path = path
+        self.at: tuple[int, int] | None = None
 
 
 def decode_text(data: bytes, limits: LoadLimits = DEFAULT_LIMITS) -> str | YamlProblem:
@@ -304,6 +306,8 @@ def _syntax_problem(err: yaml.MarkedYAMLError, index: int, line_offset: int) -> 
 
 
 def _abort_problem(abort: _Abort, root: Node, index: int, line_offset: int) -> YamlProblem:
+    if abort.at is not None:  # already a file position (an alias: where it is used, not its anchor)
+        return YamlProblem(abort.rule, abort.message, abort.at[0], abort.at[1], index, abort.path)
     mark = (abort.node or root).start_mark
     return YamlProblem(abort.rule, abort.message, mark.line + line_offset, mark.column + 1, index, abort.path)
 
@@ -377,9 +381,16 @@ class _Builder:
         self.line_offset = line_offset
         self.nodes = 0
         self.positions: dict[FieldPath, tuple[int, int]] = {}
+        self.seen: set[int] | None = None if limits.allow_aliases else set()
 
     def build(self, node: Node, path: FieldPath, depth: int) -> Any:
         self.nodes += 1
+        if self.seen is not None:  # the composer hands an alias the very node of its anchor
+            if id(node) in self.seen:
+                abort = _Abort(ALIAS_LIMIT, "aliases are not allowed in this file; write the value out", node, path)
+                abort.at = self.positions.get(path)
+                raise abort
+            self.seen.add(id(node))
         if self.nodes > self.max_nodes:
             raise _Abort(
                 ALIAS_LIMIT,
