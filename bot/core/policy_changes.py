@@ -14,7 +14,7 @@ from bot.core.findings import Finding, Severity, Source
 from bot.core.policy_loader import policy_files
 from bot.core.rego.engine import in_process_engine
 from bot.core.rego.policyset import PolicySet
-from bot.core.rego.testing import run_policy_tests
+from bot.core.rego.testing import COMPILE_TEST_NAME, run_policy_tests
 from bot.core.sandbox import SandboxLimitError, run_sandboxed
 from bot.core.workspace import Workspace
 from bot.errors import PolicyError
@@ -73,6 +73,12 @@ def check(
     out.results.append({"file": ", ".join(edited), "name": "compile", "passed": True, "error": ""})
     for t in answer["tests"]:
         rel, name, error = t["file"], t["name"], t["error"]
+        if name == COMPILE_TEST_NAME:  # the tests themselves do not compile (or call a refused builtin)
+            rel = _file_named_in(error, edited)
+            out.findings.append(_finding("policy-change/compile", f"the edited policy tests do not compile: {error}",
+                                         rel, _line_named_in(error), "Fix the test module; `gitops-bot test-policies DIR` shows the same error."))
+            out.results.append({"file": rel, "name": "compile", "passed": False, "error": error})
+            continue
         out.results.append({"file": rel, "name": name, "passed": t["passed"], "error": error})
         if not t["passed"]:
             out.findings.append(
@@ -113,7 +119,7 @@ def compile_and_test(payload: dict[str, Any]) -> dict[str, Any]:
                 "package": t.package,
                 "name": t.name,
                 "passed": t.passed,
-                "error": t.error,
+                "error": t.error.replace(f"{tmp}/", ""),  # the scratch directory means nothing to the author
             }
             for t in tests
         ],

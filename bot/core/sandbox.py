@@ -315,3 +315,14 @@ def _resolve(function: str) -> Any:
     if not module.startswith("bot."):
         raise PolicyError(f"sandbox: refusing to run {function!r}")
     return getattr(importlib.import_module(module), name)
+
+
+def child_facts(_payload: Any = None) -> dict[str, Any]:
+    """What a sandboxed job sees (environment names, open descriptors, limits): a self-check for tests and operators."""
+    return {
+        "environment": sorted(os.environ),
+        "open_fds": sorted(int(fd) for fd in os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else [],
+        "cpu_limit": resource.getrlimit(resource.RLIMIT_CPU)[0],
+        "data_limit": resource.getrlimit(resource.RLIMIT_DATA)[0],
+        "address_space_limit": resource.getrlimit(resource.RLIMIT_AS)[0],
+    }

@@ -112,7 +112,6 @@ class _Abort(Exception):
         self.message = message
         self.node = node
         self.path = path
-        self.at: tuple[int, int] | None = None
 
 
 def decode_text(data: bytes, limits: LoadLimits = DEFAULT_LIMITS) -> str | YamlProblem:
@@ -196,6 +195,11 @@ def load_yaml(text: str, limits: LoadLimits = DEFAULT_LIMITS) -> YamlStream:
     line, so one broken document does not hide the others (up to `MAX_SYNTAX_ERRORS`).
     """
     stream = YamlStream()
+    if not limits.allow_aliases:
+        alias = _first_alias(text)
+        if alias is not None:
+            stream.problems.append(alias)
+            return stream
     index, error_line = _load_from(text, 0, 0, limits, stream)
     if error_line is None:
         return stream
@@ -210,6 +214,18 @@ def load_yaml(text: str, limits: LoadLimits = DEFAULT_LIMITS) -> YamlStream:
         if error_line is None:
             return stream
     return stream
+
+
+def _first_alias(text: str) -> YamlProblem | None:
+    """Where the first ``*alias`` is used (the composed graph only knows its anchor); syntax errors are left to the load."""
+    try:
+        for event in yaml.parse(text, Loader=_NodeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                mark = event.start_mark
+                return YamlProblem(ALIAS_LIMIT, "aliases are not allowed in this file; write the value out", mark.line + 1, mark.column + 1)
+    except yaml.YAMLError:
+        return None
+    return None
 
 
 def _load_from(
@@ -306,8 +322,6 @@ def _syntax_problem(err: yaml.MarkedYAMLError, index: int, line_offset: int) -> 
 
 
 def _abort_problem(abort: _Abort, root: Node, index: int, line_offset: int) -> YamlProblem:
-    if abort.at is not None:  # already a file position (an alias: where it is used, not its anchor)
-        return YamlProblem(abort.rule, abort.message, abort.at[0], abort.at[1], index, abort.path)
     mark = (abort.node or root).start_mark
     return YamlProblem(abort.rule, abort.message, mark.line + line_offset, mark.column + 1, index, abort.path)
 
@@ -387,9 +401,7 @@ class _Builder:
         self.nodes += 1
         if self.seen is not None:  # the composer hands an alias the very node of its anchor
             if id(node) in self.seen:
-                abort = _Abort(ALIAS_LIMIT, "aliases are not allowed in this file; write the value out", node, path)
-                abort.at = self.positions.get(path)
-                raise abort
+                raise _Abort(ALIAS_LIMIT, "aliases are not allowed in this file; write the value out", node, path)
             self.seen.add(id(node))
         if self.nodes > self.max_nodes:
             raise _Abort(
