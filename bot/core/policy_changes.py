@@ -51,7 +51,8 @@ def check(
     try:
         answer = run_sandboxed(f"{__name__}:compile_and_test", payload, label=f"policy tests of {', '.join(edited)}")
     except SandboxLimitError as e:
-        out.findings.append(_finding(e.rule, f"{e}; the edited policies were stopped", edited[0], 1, _LIMIT_FIX))
+        blamed = next((p for p in edited if p.endswith("_test.rego")), edited[0])  # tests are what runs
+        out.findings.append(_finding(e.rule, f"{e}; the edited policies were stopped", blamed, 1, _LIMIT_FIX))
         out.results.append({"file": ", ".join(edited), "name": "limits", "passed": False, "error": str(e)})
         return out
     except PolicyError as e:
