@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 
 from bot.core import policy_changes
 from bot.core.backends import OPA_SERVER_ENGINE, Backends
-from bot.core.change_policies import judge_changes
 from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_repo_config
 from bot.core.findings import Finding, Report, Severity, Source
 from bot.core.gatekeeper.hook import check_gatekeeper
 from bot.core.manifests import LoadResult
 from bot.core.masking import mask_policy_changes, redact_findings, secret_values
 from bot.core.policy_loader import load_policies
+from bot.core.rego.trusted import judge_changes_limited
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
 from bot.core.scope import Scope, configured_crds, deleted_objects, load_base, load_head
 from bot.core.waivers import settle
@@ -154,8 +154,8 @@ def _policy_stage(
         findings += policy_set.evaluate(resources)
     findings = check_gatekeeper(findings, resources, trusted=trusted, config=config, limits=scope.limits, engine=options.engine)
     if before is not None and policy_sets:  # no policy set: they did not compile, already reported
-        findings += judge_changes(
-            trusted, config, before.resources, resources, extra_dirs=options.extra_policy_dirs,
+        findings += judge_changes_limited(
+            trusted, config, before.resources, resources, extra_dirs=tuple(options.extra_policy_dirs),
             engine=options.engine, pull_request=options.pull_request, head_files=scope.paths,
         )
     return findings

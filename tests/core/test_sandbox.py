@@ -270,3 +270,21 @@ spec:
     [invalid] = [f for f in report.findings if f.rule == "gatekeeper/invalid-template"]
     assert "http.send is not available" in invalid.message
     assert "internal" not in " ".join(f.message for f in report.findings)
+
+
+@pytest.mark.parametrize("package", ["main", "gitops.change"])
+def test_a_misbehaving_base_policy_is_stopped_by_the_trusted_time_limit(monkeypatch, package):
+    monkeypatch.setenv("GITOPS_BOT_TRUSTED_POLICY_TIMEOUT", "3")
+    trusted = Workspace.from_dict({
+        ".gitops-bot.yaml": "policies:\n  builtin: false\n  directories: [policy/]\n",
+        "policy/slow.rego": f"package {package}\n\nimport rego.v1\n\ndeny contains msg if {{\n  {CPU_BOMB} > 0\n  msg := \"slow\"\n}}\n",
+    })
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: a\ndata:\n  k: {v}\n"
+    base = Workspace.from_dict({"cm.yaml": cm.format(v="1")})
+    head = Workspace.from_dict({"cm.yaml": cm.format(v="2")})
+    report = evaluate(head, base=base, trusted=trusted, options=EvalOptions(changed_paths=["cm.yaml"]))
+    [finding] = [f for f in report.findings if f.rule == RULE_TIMEOUT]
+    assert (finding.file, finding.blocking) == (".gitops-bot.yaml", True)
+    assert "did not finish within the time limit" in finding.message
+    # The worker was replaced: the next evaluation works.
+    assert run_sandboxed("bot.core.sandbox:child_facts", None)["environment"]

@@ -12,12 +12,16 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from bot.core.config import RepoConfig
 from bot.core.findings import Finding, Severity, Source
 from bot.core.rego.policyset import PolicySet
+from bot.core.rego.sources import workspace_sources
 from bot.core.resource import Resource
 from bot.core.sandbox import SandboxLimitError, trusted_worker
+from bot.core.workspace import Workspace
 
 _CACHE_SIZE = 32
 _compiled: OrderedDict[str, PolicySet] = OrderedDict()  # inside the worker child only
@@ -85,3 +89,31 @@ def _limit_finding(error: SandboxLimitError, label: str) -> Finding:
         remediation="Make the policy cheaper, or raise GITOPS_BOT_TRUSTED_POLICY_TIMEOUT (README: Threat model).",
         file=label,
     )
+
+
+def judge_changes_limited(trusted: Workspace, config: RepoConfig, before: Sequence[Resource], after: Sequence[Resource],
+                          **options: Any) -> list[Finding]:
+    """`bot.core.change_policies.judge_changes` in the worker: change-aware base policies get the time limit too.
+
+    Only the policy files cross the pipe (a Workspace of the trusted tree may be GitHub-backed).
+    """
+    files = dict(workspace_sources(trusted, config.policy_dirs)) if config.policy_dirs else {}
+    # The child runs in "/": local directories (CLI --policy) must not depend on the working directory.
+    options["extra_dirs"] = tuple(str(Path(d).resolve()) for d in options.get("extra_dirs", ()))
+    payload = {"files": files, "config": config, "before": list(before), "after": list(after), "options": options}
+    worker = trusted_worker()
+    try:
+        answer = worker.call(f"{__name__}:judge_changes_in_worker", payload, timeout=worker.limits.trusted_wall_seconds,
+                             label="change policies")
+    except SandboxLimitError as e:
+        return [_limit_finding(e, config.source or "change policies")]
+    return [Finding.from_json(f) for f in answer]
+
+
+def judge_changes_in_worker(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Runs inside the worker child."""
+    from bot.core.change_policies import judge_changes
+
+    trusted = Workspace.from_dict(payload["files"])
+    findings = judge_changes(trusted, payload["config"], payload["before"], payload["after"], **payload["options"])
+    return [f.to_json() for f in findings]
