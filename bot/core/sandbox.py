@@ -185,9 +185,13 @@ _local = threading.local()
 
 def trusted_worker() -> SandboxWorker:
     """This thread's long-lived worker for base-branch policies (compiled sets stay cached inside it)."""
+    limits = default_limits()  # re-read: the operator's (or a test's) settings apply from the next call
     worker = getattr(_local, "worker", None)
     if worker is None:
-        worker = _local.worker = SandboxWorker()
+        worker = _local.worker = SandboxWorker(limits)
+    elif worker.limits != limits:
+        worker.close()  # the child's rlimits were set at its start
+        worker.limits = limits
     return worker
 
 
