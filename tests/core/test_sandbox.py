@@ -288,3 +288,19 @@ def test_a_misbehaving_base_policy_is_stopped_by_the_trusted_time_limit(monkeypa
     assert "did not finish within the time limit" in finding.message
     # The worker was replaced: the next evaluation works.
     assert run_sandboxed("bot.core.sandbox:child_facts", None)["environment"]
+
+
+def test_base_policies_in_the_worker_give_exactly_the_in_process_findings():
+    from pathlib import Path
+
+    from bot.core.manifests import load_workspace
+    from bot.core.rego.policyset import PolicySet
+    from bot.core.rego.trusted import TrustedPolicySet
+
+    root = Path(__file__).resolve().parents[2] / "fixtures" / "repos"
+    ws = Workspace.from_directory(root)
+    resources = load_workspace(ws, [p for p in ws.paths if p.endswith((".yaml", ".yml"))]).resources
+    in_process = PolicySet.load([]).evaluate(resources)
+    in_worker = TrustedPolicySet((), ("main",), "regorus", True).evaluate(resources)
+    assert len(in_process) > 10 and any(f.path for f in in_process)
+    assert sorted(in_worker, key=lambda f: f.sort_key()) == sorted(in_process, key=lambda f: f.sort_key())

@@ -8,6 +8,7 @@ next call starts a fresh one, which compiles again from the handle's sources.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from bot.core.config import RepoConfig
 from bot.core.findings import Finding, Severity, Source
 from bot.core.rego.policyset import PolicySet
 from bot.core.rego.sources import workspace_sources
-from bot.core.resource import Resource
+from bot.core.resource import FieldPath, Resource
 from bot.core.sandbox import SandboxLimitError, trusted_worker
 from bot.core.workspace import Workspace
 
@@ -52,10 +53,18 @@ class TrustedPolicySet:
         if not any(not r.is_patch for r in resources):
             return []
         try:
-            answer = self._call({"spec": self, "resources": list(resources)})
+            answer = self._call({"spec": self, "resources": [_without_positions(r) for r in resources]})
         except SandboxLimitError as e:
             return [_limit_finding(e, self.label)]
-        return [Finding.from_json(f) for f in answer]
+        findings = []
+        for data in answer:
+            finding = Finding.from_json(data)
+            if "lookup" in data:  # the field's position, looked up here where the positions are
+                index, path = data["lookup"]
+                line, column = resources[index].position(tuple(path))
+                finding = finding.with_(line=line, column=column)
+            findings.append(finding)
+        return findings
 
     def _call(self, payload: dict[str, Any]) -> Any:
         worker = trusted_worker()
@@ -77,7 +86,39 @@ def run_in_worker(payload: dict[str, Any]) -> Any:
     _compiled.move_to_end(key)
     if payload["resources"] is None:
         return None
-    return [f.to_json() for f in policy_set.evaluate(payload["resources"])]
+    lookups: list[tuple[int, FieldPath]] = []
+    probes = [_PositionProbe(r, i, lookups) for i, r in enumerate(payload["resources"])]
+    answer = []
+    for finding in policy_set.evaluate(probes):
+        data = finding.to_json()
+        if finding.line < 0:
+            data["lookup"] = lookups[-finding.line - 1]
+        answer.append(data)
+    return answer
+
+
+# Field positions are most of a resource's pickled size (and of the time to send it), so only the
+# two a finding without a field path uses cross the pipe; a finding's own field is looked up
+# in the parent. ``_PositionProbe.position`` hands out a placeholder line that names the lookup.
+_KEPT_POSITIONS: tuple[FieldPath, ...] = ((), ("metadata", "name"))
+
+
+def _without_positions(resource: Resource) -> Resource:
+    kept = {k: resource.positions[k] for k in _KEPT_POSITIONS if k in resource.positions}
+    return dataclasses.replace(resource, positions=kept)
+
+
+class _PositionProbe(Resource):
+    """A resource (inside the worker) whose ``position`` records the path asked for and returns ``(-n, 0)``."""
+
+    def __init__(self, resource: Resource, index: int, lookups: list[tuple[int, FieldPath]]):
+        super().__init__(resource.obj, resource.file, resource.doc_index, resource.line, resource.positions, resource.is_patch)
+        self._index = index
+        self._lookups = lookups
+
+    def position(self, path: FieldPath) -> tuple[int, int]:
+        self._lookups.append((self._index, tuple(path)))
+        return -len(self._lookups), 0
 
 
 def _limit_finding(error: SandboxLimitError, label: str) -> Finding:
