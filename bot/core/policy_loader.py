@@ -1,14 +1,14 @@
 """Which Rego policies judge a change: built-ins, the trusted tree's policy directories, local extras.
 
 Compiled policy sets are cached by the content hash of their sources, so the
-App compiles a repository's policies once, not per delivery. The cache is per
-thread: the regorus engine is "unsendable" (PyO3 panics when an engine built on
-one thread is used on another), and worker threads each keep their own.
+App compiles a repository's policies once, not per delivery: inside the thread's
+sandbox worker for the main policies (`bot.core.rego.trusted`), per thread here for
+others (`cached_per_thread`; the regorus engine is "unsendable": PyO3 panics when
+an engine built on one thread is used on another).
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -37,13 +37,6 @@ def policy_files(ws: Workspace, dirs: Sequence[str]) -> list[str]:
     """Files under ``dirs`` that belong to a policy bundle (Rego modules and data documents)."""
     prefixes = tuple(d.strip().removeprefix("./").rstrip("/") + "/" for d in dirs)
     return [p for p in ws.paths if p.startswith(prefixes) and p.endswith(POLICY_SUFFIXES)]
-
-
-def _fingerprint(ws: Workspace, paths: Sequence[str]) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.encode() + b"\0" + (ws.read(path) or b"") + b"\0")
-    return digest.hexdigest()
 
 
 def cached_per_thread(key: tuple, build: Callable[[], T]) -> T:
