@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.core.sandbox import SandboxLimits
 from bot.errors import ConfigError
 
 QUEUE_BACKENDS = ("sqlite", "redis")
@@ -55,6 +56,8 @@ class AppSettings:
                 raise ConfigError("GITOPS_BOT_REDIS_URL is required when GITOPS_BOT_QUEUE=redis")
             if not redis_url.startswith(("redis://", "rediss://", "unix://")):
                 raise ConfigError("GITOPS_BOT_REDIS_URL must start with redis://, rediss:// or unix://")
+        # The sandbox reads its limits where it runs; a bad value must stop the App at start, not per PR.
+        SandboxLimits.from_env(env)
         api_url = _get(env, "GITHUB_API_URL", "https://api.github.com").rstrip("/")
         if not api_url.startswith(("http://", "https://")):
             raise ConfigError(f"GITHUB_API_URL must be an http(s) URL, got {api_url!r}")

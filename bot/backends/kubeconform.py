@@ -20,7 +20,7 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,18 @@ class KubeconformResult:
     status: str  # statusValid | statusInvalid | statusError | statusSkipped
     msg: str
     errors: tuple[tuple[str, str], ...]  # (JSON pointer, message)
+
+
+# What kubeconform may see of the App's environment: where programs are, how to reach the operator's
+# schema hosts (proxy, CA bundle). Never the App's key, webhook secret or tokens.
+_PASSED_VARIABLES = ("PATH", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy",
+                     "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+def minimal_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The whole environment kubeconform runs with (a fresh HOME so it reads no user config)."""
+    env = {name: environ[name] for name in _PASSED_VARIABLES if environ.get(name)}
+    return {**env, "HOME": tempfile.gettempdir(), "NO_COLOR": "1", "LANG": "C.UTF-8"}
 
 
 class KubeconformFailed(Exception):
@@ -118,7 +130,7 @@ class KubeconformBackend:
                     stdin=subprocess.DEVNULL,  # with no FILE argument kubeconform would read standard input
                     capture_output=True,
                     timeout=self.settings.timeout_seconds,
-                    env={**os.environ, "NO_COLOR": "1"},
+                    env=minimal_environment(os.environ),
                     check=False,
                 )
             except subprocess.TimeoutExpired:

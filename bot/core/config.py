@@ -12,14 +12,18 @@ from importlib import resources
 from typing import Any
 
 import jsonschema
-import yaml
 
 from bot.core.findings import Finding, ResourceRef, Severity, Source, Waiver
+from bot.core.yaml_gateway import YamlError, load_documents
+from bot.core.yamlpos import ENCODING, LoadLimits
 from bot.errors import ConfigError
 
 CONFIG_FILE = ".gitops-bot.yaml"
 CONFIG_FILES = (".gitops-bot.yaml", ".gitops-bot.yml")
 MAX_CONFIG_BYTES = 256 * 1024
+# The config needs no anchors: refusing aliases removes the YAML-bomb risk; the rest bounds the cost.
+CONFIG_LIMITS = LoadLimits(max_bytes=MAX_CONFIG_BYTES, max_documents=2, max_depth=30, max_nodes=20_000, allow_aliases=False)
+Positions = dict[tuple, tuple[int, int]]  # field path -> (line, column) of its key, from the loader
 DEFAULT_INCLUDE = ("**/*.yaml", "**/*.yml", "**/*.json", "*.yaml", "*.yml", "*.json")
 
 
@@ -165,16 +169,15 @@ def load_repo_config(data: bytes | None, path: str = CONFIG_FILE, *, today: dt.d
     if len(data) > MAX_CONFIG_BYTES:
         raise InvalidConfigError(path, [ConfigProblem("", 1, f"file is larger than {MAX_CONFIG_BYTES} bytes")])
     try:
-        text = data.decode("utf-8-sig")
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.load(text, Loader=_NoAliasLoader) if root is not None else {}
-    except UnicodeDecodeError:
-        raise InvalidConfigError(path, [ConfigProblem("", 1, "file is not UTF-8 text")]) from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        problem = getattr(e, "problem", None) or str(e)
-        raise InvalidConfigError(path, [ConfigProblem("", line, f"YAML syntax error: {problem}")]) from None
+        docs = load_documents(data, CONFIG_LIMITS)
+    except YamlError as e:
+        line = e.line or 1
+        message = "file is not UTF-8 text" if e.rule == ENCODING else f"YAML syntax error: {e}"
+        raise InvalidConfigError(path, [ConfigProblem("", line, message)]) from None
+    if len(docs) > 1:
+        raise InvalidConfigError(path, [ConfigProblem("", docs[1].line, "YAML syntax error: expected one document, found several")])
+    root = docs[0].positions if docs else None
+    raw = docs[0].value if docs else {}
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -188,42 +191,20 @@ def load_repo_config(data: bytes | None, path: str = CONFIG_FILE, *, today: dt.d
     return _build(raw, path, root, today or dt.date.today())
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """Config files have no need for anchors; refusing aliases removes the YAML-bomb risk."""
-
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, "aliases are not allowed in .gitops-bot.yaml", event.start_mark)
-        return super().compose_node(parent, index)
-
-
-# Dates stay strings (the schema checks their shape), as Kubernetes treats them.
-_NoAliasLoader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _line_of(root: yaml.Node | None, path: list[Any]) -> int:
-    node, line = root, (root.start_mark.line + 1 if root is not None else 1)
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == part:
-                    node, line = value, key.start_mark.line + 1
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
+def _line_of(positions: Positions | None, path: list[Any]) -> int:
+    """Line of the deepest existing field on ``path`` (the document's first line when none)."""
+    if not positions:
+        return 1
+    line = positions.get((), (1, 1))[0]
+    for i in range(1, len(path) + 1):
+        found = positions.get(tuple(path[:i]))
+        if found is None:
+            break
+        line = found[0]
     return line
 
 
-def _problem(err: jsonschema.ValidationError, root: yaml.Node | None) -> ConfigProblem:
+def _problem(err: jsonschema.ValidationError, root: Positions | None) -> ConfigProblem:
     path = list(err.absolute_path)
     key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
     if err.validator == "additionalProperties":
@@ -265,7 +246,7 @@ def _rule_override(value: Any) -> Severity | None | bool:
     return Severity.parse(value["severity"]) if "severity" in value else True
 
 
-def _build(raw: dict[str, Any], path: str, root: yaml.Node | None, today: dt.date) -> RepoConfig:
+def _build(raw: dict[str, Any], path: str, root: Positions | None, today: dt.date) -> RepoConfig:
     policies = raw.get("policies", {})
     github = raw.get("github", {})
     commands = raw.get("commands", {})

@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 
 from bot.core import policy_changes
 from bot.core.backends import OPA_SERVER_ENGINE, Backends
-from bot.core.change_policies import judge_changes
 from bot.core.config import CONFIG_FILES, InvalidConfigError, RepoConfig, find_config, load_repo_config
 from bot.core.deploy_targets import inventory_groups
 from bot.core.findings import Finding, Report, Severity, Source
 from bot.core.gatekeeper.hook import check_gatekeeper
 from bot.core.manifests import LoadResult
-from bot.core.masking import redact_findings, secret_values
+from bot.core.masking import mask_policy_changes, redact_findings, secret_values
 from bot.core.new_findings import NEW, split_preexisting
 from bot.core.policy_loader import load_policies
 from bot.core.profiles import apply_profile
 from bot.core.rego.engine import DEFAULT_ENGINE
+from bot.core.rego.trusted import judge_changes_limited
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
 from bot.core.schemas.catalog import CatalogAccess, SchemaCatalog, select_locations
 from bot.core.scope import Scope, configured_crds, deleted_objects, load_base, load_head
@@ -137,6 +137,7 @@ def evaluate(
     values = secret_values(scope.loaded.resources + (before.resources if before else []))
     report.findings = redact_findings(report.findings, values)
     report.preexisting = redact_findings(report.preexisting, values)
+    report.policy_changes = mask_policy_changes(report.policy_changes, values)
     return report
 
 
@@ -188,7 +189,7 @@ def _policy_stage(
         findings.append(_config_finding(f"the repository's policies do not compile: {e}", config.source))
         policy_sets = []
     requested = options.engine or config.policy_engine or DEFAULT_ENGINE
-    if any(getattr(getattr(ps, "engine", None), "name", requested) != requested for ps in policy_sets):
+    if any(getattr(ps, "engine", requested) not in (requested, OPA_SERVER_ENGINE) for ps in policy_sets):
         report.notices.append(
             "policies: judged by the OPA engine, not regorus: a policy negates a call whose argument may be "
             "undefined, which regorus would read differently (README: Engine parity)"
@@ -199,8 +200,8 @@ def _policy_stage(
             findings += policy_set.evaluate(judged, peers=peers)
     findings = check_gatekeeper(findings, resources, trusted=trusted, config=config, limits=scope.limits, engine=options.engine)
     if before is not None and policy_sets:  # no policy set: they did not compile, already reported
-        findings += judge_changes(
-            trusted, config, before.resources, resources, extra_dirs=options.extra_policy_dirs,
+        findings += judge_changes_limited(
+            trusted, config, before.resources, resources, extra_dirs=tuple(options.extra_policy_dirs),
             engine=options.engine, pull_request=options.pull_request, head_files=scope.paths,
         )
     return findings

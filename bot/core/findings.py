@@ -126,6 +126,25 @@ class Finding:
             "waived": self.waived.to_json() if self.waived else None,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Finding:
+        """The inverse of `to_json` (a sandboxed child answers in JSON, never pickle)."""
+        ref, waived = data.get("resource"), data.get("waived")
+        return cls(
+            rule=str(data["rule"]),
+            severity=Severity.parse(str(data["severity"])),
+            message=str(data["message"]),
+            file=str(data.get("file") or ""),
+            line=int(data.get("line") or 0),
+            column=int(data.get("column") or 0),
+            source=str(data.get("source") or Source.POLICY),
+            resource=ResourceRef(ref["apiVersion"], ref["kind"], ref["namespace"], ref["name"]) if ref else None,
+            path=str(data.get("path") or ""),
+            suggestion=data.get("suggestion"),
+            remediation=str(data.get("remediation") or ""),
+            waived=Waiver(**waived) if waived else None,
+        )
+
 
 @dataclass
 class Report:

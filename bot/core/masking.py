@@ -114,13 +114,25 @@ def mask_finding(finding: Finding) -> Finding:
 
 
 def mask_report(report: Report) -> Report:
-    """A copy of ``report`` whose findings and notices are safe to show anywhere."""
+    """A copy of ``report`` whose findings, notices and policy-change results are safe to show anywhere."""
     return dataclasses.replace(
         report,
         findings=[mask_finding(f) for f in report.findings],
         preexisting=[mask_finding(f) for f in report.preexisting],
         notices=[mask_secrets(n) for n in report.notices],
+        policy_changes=mask_policy_changes(report.policy_changes),
     )
+
+
+def mask_policy_changes(changes: list[dict], values: Collection[str] = ()) -> list[dict]:
+    """Policy-change rows (file, test name, error) with credentials and ``values`` masked.
+
+    A PR's policy test decides what its error says, so it is treated like any PR text.
+    """
+    return [
+        {key: redact_values(mask_secrets(value), values) if isinstance(value, str) else value for key, value in row.items()}
+        for row in changes
+    ]
 
 
 # Shorter values are too often ordinary words ("admin", "true") to cut out of every message;

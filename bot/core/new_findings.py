@@ -10,8 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.core.findings import Finding
+from bot.core.rego.results import POLICY_ERROR_RULE
+from bot.core.sandbox import RULE_RESOURCE_LIMIT, RULE_TIMEOUT
+from bot.core.schemas.catalog import RULE_CATALOG_UNAVAILABLE
 
 NEW, ALL = "new", "all"
+
+# Findings that say the change could not be judged (a stopped or broken policy, an unreachable backend
+# or catalog, an invalid trusted config): a verdict nobody reached is never debt inherited from the base.
+UNJUDGED_RULES = frozenset({
+    "config/invalid", POLICY_ERROR_RULE, RULE_TIMEOUT, RULE_RESOURCE_LIMIT, RULE_CATALOG_UNAVAILABLE,
+    "policy/opa-unavailable", "schema/kubeconform-missing", "schema/kubeconform-failed",
+    "gatekeeper/evaluation-error",
+})
 REPORT_MODES = (NEW, ALL)
 
 Identity = tuple[str, tuple[str, ...], str]
@@ -33,5 +44,6 @@ def split_preexisting(head: Iterable[Finding], base: Iterable[Finding]) -> tuple
     new: list[Finding] = []
     old: list[Finding] = []
     for f in head:
-        (old if f.waived is None and finding_identity(f) in known else new).append(f)
+        inherited = f.waived is None and f.rule not in UNJUDGED_RULES and finding_identity(f) in known
+        (old if inherited else new).append(f)
     return new, old

@@ -12,8 +12,10 @@ from typing import Any
 from bot.core.config import CONFIG_FILES, InvalidConfigError, RepoConfig, load_repo_config
 from bot.core.findings import Finding, Severity, Source
 from bot.core.policy_loader import policy_files
+from bot.core.rego.engine import in_process_engine
 from bot.core.rego.policyset import PolicySet
-from bot.core.rego.testing import run_policy_tests
+from bot.core.rego.testing import COMPILE_TEST_NAME, run_policy_tests
+from bot.core.sandbox import SandboxLimitError, run_sandboxed
 from bot.core.workspace import Workspace
 from bot.errors import PolicyError
 
@@ -42,44 +44,87 @@ def check(
     edited = [p for p in policy_files(head, dirs) if p in changed] if dirs else []
     if not edited:
         return out
-    engine = engine or head_config.policy_engine or config.policy_engine or "regorus"
+    # The trusted side chooses the engine: a PR that sets `policies.engine: opa` is checked like any other.
+    engine = in_process_engine(engine or config.policy_engine)
+    files = {path: (head.read(path) or b"").decode("utf-8", "replace") for path in policy_files(head, dirs)}
+    payload = {"files": files, "dirs": dirs, "namespaces": list(head_config.policy_namespaces), "engine": engine}
     try:
-        PolicySet.from_workspace(head, dirs, namespaces=tuple(head_config.policy_namespaces), engine=engine, builtin=False)
+        answer = run_sandboxed(f"{__name__}:compile_and_test", payload, label=f"policy tests of {', '.join(edited)}")
+    except SandboxLimitError as e:
+        blamed = next((p for p in edited if p.endswith("_test.rego")), edited[0])  # tests are what runs
+        out.findings.append(_finding(e.rule, f"{e}; the edited policies were stopped", blamed, 1, _LIMIT_FIX))
+        out.results.append({"file": ", ".join(edited), "name": "limits", "passed": False, "error": str(e)})
+        return out
     except PolicyError as e:
-        file = _file_named_in(str(e), edited)
+        answer = {"compile_error": str(e), "tests": []}
+    if answer["compile_error"] is not None:
+        error = answer["compile_error"]
+        file = _file_named_in(error, edited)
         out.findings.append(
             _finding(
                 "policy-change/compile",
-                f"the edited policy does not compile: {e}",
+                f"the edited policy does not compile: {error}",
                 file,
-                _line_named_in(str(e)),
+                _line_named_in(error),
                 "Fix the Rego syntax; `gitops-bot test-policies DIR` shows the same error locally.",
             )
         )
-        out.results.append({"file": file, "name": "compile", "passed": False, "error": str(e)})
+        out.results.append({"file": file, "name": "compile", "passed": False, "error": error})
         return out
     out.results.append({"file": ", ".join(edited), "name": "compile", "passed": True, "error": ""})
+    for t in answer["tests"]:
+        rel, name, error = t["file"], t["name"], t["error"]
+        if name == COMPILE_TEST_NAME:  # the tests themselves do not compile (or call a refused builtin)
+            rel = _file_named_in(error, edited)
+            out.findings.append(_finding("policy-change/compile", f"the edited policy tests do not compile: {error}",
+                                         rel, _line_named_in(error), "Fix the test module; `gitops-bot test-policies DIR` shows the same error."))
+            out.results.append({"file": rel, "name": "compile", "passed": False, "error": error})
+            continue
+        out.results.append({"file": rel, "name": name, "passed": t["passed"], "error": error})
+        if not t["passed"]:
+            out.findings.append(
+                _finding(
+                    "policy-change/test-failed",
+                    f"policy test {t['package']}.{name} fails{': ' + error if error else ''}",
+                    rel,
+                    _test_line(head.read(rel), name),
+                    "Fix the policy or its test; run `gitops-bot test-policies` locally.",
+                )
+            )
+    return out
+
+
+_LIMIT_FIX = "Make the policy or its tests cheaper (no unbounded numbers.range / nested iteration over large sets)."
+
+
+def compile_and_test(payload: dict[str, Any]) -> dict[str, Any]:
+    """Runs inside the sandbox child: compile the PR's policies and run their tests, as plain JSON."""
+    dirs, engine = payload["dirs"], payload["engine"]
+    ws = Workspace.from_dict(payload["files"])
+    try:
+        PolicySet.from_workspace(ws, dirs, namespaces=tuple(payload["namespaces"]), engine=engine, builtin=False)
+    except PolicyError as e:
+        return {"compile_error": str(e), "tests": []}
     with tempfile.TemporaryDirectory(prefix="gitops-bot-policies-") as tmp:
-        for path in policy_files(head, dirs):
+        for path, text in payload["files"].items():
             target = Path(tmp, path)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(head.read(path) or b"")
+            target.write_text(text, encoding="utf-8")
         roots = [str(Path(tmp, d)) for d in dirs if Path(tmp, d).is_dir()]
         tests = run_policy_tests(roots, engine=engine) if roots else []
-        for t in tests:
-            rel = str(Path(t.file).relative_to(tmp)) if t.file.startswith(tmp) else t.file
-            out.results.append({"file": rel, "name": t.name, "passed": t.passed, "error": t.error})
-            if not t.passed:
-                out.findings.append(
-                    _finding(
-                        "policy-change/test-failed",
-                        f"policy test {t.package}.{t.name} fails{': ' + t.error if t.error else ''}",
-                        rel,
-                        _test_line(head.read(rel), t.name),
-                        "Fix the policy or its test; run `gitops-bot test-policies` locally.",
-                    )
-                )
-    return out
+    return {
+        "compile_error": None,
+        "tests": [
+            {
+                "file": str(Path(t.file).relative_to(tmp)) if t.file.startswith(tmp) else t.file,
+                "package": t.package,
+                "name": t.name,
+                "passed": t.passed,
+                "error": t.error.replace(f"{tmp}/", ""),  # the scratch directory means nothing to the author
+            }
+            for t in tests
+        ],
+    }
 
 
 def _finding(rule: str, message: str, file: str, line: int, remediation: str) -> Finding:

@@ -1,21 +1,23 @@
 """Which Rego policies judge a change: built-ins, the trusted tree's policy directories, local extras.
 
 Compiled policy sets are cached by the content hash of their sources, so the
-App compiles a repository's policies once, not per delivery. The cache is per
-thread: the regorus engine is "unsendable" (PyO3 panics when an engine built on
-one thread is used on another), and worker threads each keep their own.
+App compiles a repository's policies once, not per delivery: inside the thread's
+sandbox worker for the main policies (`bot.core.rego.trusted`), per thread here for
+others (`cached_per_thread`; the regorus engine is "unsendable": PyO3 panics when
+an engine built on one thread is used on another).
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from bot.core.config import RepoConfig
-from bot.core.rego.policyset import PolicySet
+from bot.core.rego.sources import directory_sources, workspace_sources
+from bot.core.rego.trusted import TrustedPolicySet
 from bot.core.workspace import Workspace
 
 DEFAULT_ENGINE = "regorus"
@@ -38,13 +40,6 @@ def policy_files(ws: Workspace, dirs: Sequence[str]) -> list[str]:
     return [p for p in ws.paths if p.startswith(prefixes) and p.endswith(POLICY_SUFFIXES)]
 
 
-def _fingerprint(ws: Workspace, paths: Sequence[str]) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.encode() + b"\0" + (ws.read(path) or b"") + b"\0")
-    return digest.hexdigest()
-
-
 def cached_per_thread(key: tuple, build: Callable[[], T]) -> T:
     """The compiled object for ``key`` on this thread, built once (a small LRU per thread)."""
     cache = _thread_cache()
@@ -59,21 +54,25 @@ def cached_per_thread(key: tuple, build: Callable[[], T]) -> T:
 
 def load_policies(
     trusted: Workspace, config: RepoConfig, extra_dirs: Sequence[str] = (), *, engine: str | None = None
-) -> list[PolicySet]:
-    """Policy sets for one evaluation; raises `bot.errors.PolicyError` when a trusted policy does not compile."""
+) -> list[TrustedPolicySet]:
+    """Policy sets for one evaluation; raises `bot.errors.PolicyError` when a trusted policy does not compile.
+
+    They compile and evaluate in the sandbox worker (`bot.core.rego.trusted`): a time limit for base policies too.
+    """
     engine = engine or config.policy_engine or DEFAULT_ENGINE
     namespaces = tuple(config.policy_namespaces)
     dirs = tuple(config.policy_dirs)
-    files = policy_files(trusted, dirs) if dirs else []
-    key = ("workspace", engine, namespaces, config.builtin_policies, dirs, _fingerprint(trusted, files))
     sets = [
-        cached_per_thread(
-            key,
-            lambda: PolicySet.from_workspace(
-                trusted, list(dirs), namespaces=namespaces, engine=engine, builtin=config.builtin_policies
-            ),
+        TrustedPolicySet(
+            tuple(workspace_sources(trusted, list(dirs))) if dirs else (),
+            namespaces,
+            engine,
+            config.builtin_policies,
+            label=config.source or "policies",
         )
     ]
     if extra_dirs:
-        sets.append(PolicySet.from_directories(list(extra_dirs), namespaces=namespaces, engine=engine, builtin=False))
-    return sets
+        sets.append(TrustedPolicySet(tuple(directory_sources(list(extra_dirs))), namespaces, engine, False, label=", ".join(extra_dirs)))
+    # A set that regorus would judge differently is compiled for OPA instead (reported as a notice).
+    return [policy_set if (used := policy_set.compile()) == engine else dataclasses.replace(policy_set, engine=used)
+            for policy_set in sets]

@@ -65,6 +65,7 @@ class LoadLimits:
     max_documents: int = 5000  # per file
     max_depth: int = 100  # nested mappings/sequences in one document
     max_nodes: int = 100_000  # values built per document, counting every alias expansion
+    allow_aliases: bool = True  # False: any *alias is a problem (files with no need for anchors: the config)
 
 
 DEFAULT_LIMITS = LoadLimits()
@@ -194,6 +195,11 @@ def load_yaml(text: str, limits: LoadLimits = DEFAULT_LIMITS) -> YamlStream:
     line, so one broken document does not hide the others (up to `MAX_SYNTAX_ERRORS`).
     """
     stream = YamlStream()
+    if not limits.allow_aliases:
+        alias = _first_alias(text)
+        if alias is not None:
+            stream.problems.append(alias)
+            return stream
     index, error_line = _load_from(text, 0, 0, limits, stream)
     if error_line is None:
         return stream
@@ -208,6 +214,18 @@ def load_yaml(text: str, limits: LoadLimits = DEFAULT_LIMITS) -> YamlStream:
         if error_line is None:
             return stream
     return stream
+
+
+def _first_alias(text: str) -> YamlProblem | None:
+    """Where the first ``*alias`` is used (the composed graph only knows its anchor); syntax errors are left to the load."""
+    try:
+        for event in yaml.parse(text, Loader=_NodeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                mark = event.start_mark
+                return YamlProblem(ALIAS_LIMIT, "aliases are not allowed in this file; write the value out", mark.line + 1, mark.column + 1)
+    except yaml.YAMLError:
+        return None
+    return None
 
 
 def _load_from(
@@ -386,9 +404,14 @@ class _Builder:
         self.line_offset = line_offset
         self.nodes = 0
         self.positions: dict[FieldPath, tuple[int, int]] = {}
+        self.seen: set[int] | None = None if limits.allow_aliases else set()
 
     def build(self, node: Node, path: FieldPath, depth: int) -> Any:
         self.nodes += 1
+        if self.seen is not None:  # the composer hands an alias the very node of its anchor
+            if id(node) in self.seen:
+                raise _Abort(ALIAS_LIMIT, "aliases are not allowed in this file; write the value out", node, path)
+            self.seen.add(id(node))
         if self.nodes > self.max_nodes:
             raise _Abort(
                 ALIAS_LIMIT,

@@ -10,13 +10,12 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-import yaml
-
 from bot.core.changes import CREATE as CORE_CREATE
 from bot.core.changes import DELETE as CORE_DELETE
 from bot.core.changes import ObjectKey, pair_objects
 from bot.core.masking import mask_secrets
 from bot.core.resource import Resource
+from bot.core.yaml_gateway import dump_yaml
 from bot.plan.model import CREATE, DELETE, RENAME, UPDATE, ObjectDiff, SecretKeyChange, key_display
 from bot.plan.risks import risks_of
 
@@ -185,21 +184,7 @@ def object_yaml(obj: dict[str, Any]) -> str:
     """apiVersion, kind and metadata first, every mapping's keys sorted: the same object always reads the same."""
     ordered = {k: _sorted(obj[k]) for k in _TOP_LEVEL_ORDER if k in obj}
     ordered.update({k: _sorted(obj[k]) for k in sorted(obj, key=str) if k not in _TOP_LEVEL_ORDER})
-    return yaml.dump(
-        ordered, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000
-    )
-
-
-class _Dumper(yaml.SafeDumper):
-    """Multi-line strings (config files in ConfigMaps) as ``|`` blocks, so their diff is line by line."""
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _represent_str)
+    return dump_yaml(ordered)
 
 
 def _sorted(value: Any) -> Any:

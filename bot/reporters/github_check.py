@@ -159,7 +159,8 @@ def policy_changes_markdown(report: Report) -> list[str]:
            "", "| File | Policy | Result |", "| --- | --- | --- |"]
     for change in changes:
         result = "✅ passed" if change.get("passed") else f"❌ {_cell(change.get('error', '') or 'failed')}"
-        out.append(f"| `{change.get('file', '')}` | {_cell(change.get('name', ''))} | {result} |")
+        file = " ".join(str(change.get("file", "")).replace("`", "'").split()).replace("|", "\\|")
+        out.append(f"| `{file}` | {_cell(change.get('name', ''))} | {result} |")
     return out
 
 
@@ -175,9 +176,9 @@ def details_markdown(report: Report) -> str:
             lines += ["", f"### `{f.file or '(repository)'}`", ""]
         where = f"line {f.line}" if f.line else "file"
         resource = "" if _names_resource(f) else f" — `{f.resource.display()}`"  # type: ignore[union-attr]
-        lines.append(f"- {SEVERITY_ICON[f.severity]} **{f.severity.label}** `{f.rule}` ({where}){resource}: {f.message}")
+        lines.append(f"- {SEVERITY_ICON[f.severity]} **{f.severity.label}** `{f.rule}` ({where}){resource}: {inert(f.message)}")
         if f.remediation:
-            lines.append(f"  - Fix: {f.remediation}")
+            lines.append(f"  - Fix: {inert(f.remediation)}")
     waived = report.waived
     if waived:
         lines += ["", "### Waived", ""]
@@ -223,4 +224,5 @@ def _annotation_message(f: Finding) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")[:500]
+    """A table cell of PR-controlled text: inert (no mentions, HTML, images), one line, short."""
+    return inert(text).replace("|", "\\|")[:500]

@@ -108,6 +108,8 @@ def test_secrets_stay_out_of_repr() -> None:
         ({"GITOPS_BOT_WORKER_THREADS": "two"}, "GITOPS_BOT_WORKER_THREADS must be an integer, got 'two'"),
         ({"GITOPS_BOT_JOB_LEASE_SECONDS": "0"}, "GITOPS_BOT_JOB_LEASE_SECONDS must be at least 1, got 0"),
         ({"GITHUB_API_URL": "ftp://x"}, "GITHUB_API_URL must be an http(s) URL, got 'ftp://x'"),
+        ({"GITOPS_BOT_SANDBOX_TIMEOUT": "1m"}, "GITOPS_BOT_SANDBOX_TIMEOUT must be a number, got '1m'"),
+        ({"GITOPS_BOT_SANDBOX_MEMORY_MB": "0"}, "GITOPS_BOT_SANDBOX_MEMORY_MB must be positive, got '0'"),
     ],
 )
 def test_bad_values_name_the_variable(overrides: dict[str, str | None], message: str) -> None:

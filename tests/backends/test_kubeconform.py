@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.backends import EdgeBackends
+from bot.backends import EdgeBackends, edge_backends
 from bot.backends.kubeconform import (
     FAILED_RULE,
     MISSING_RULE,
@@ -41,15 +41,20 @@ VERSIONS = ("v0.6.7", "v0.7.0", "v0.5.0")
 
 
 @pytest.fixture
-def standin_env(monkeypatch):
-    """The stand-in first on PATH; returns a setter for its recorded version and failure mode."""
-    monkeypatch.setenv("PATH", f"{STANDIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}")
-    monkeypatch.delenv("KUBECONFORM_STANDIN_MODE", raising=False)
+def standin_env(monkeypatch, tmp_path):
+    """A wrapper around the stand-in first on PATH; returns a setter for its version, failure mode and
+    recording files (kubeconform gets a minimal environment, so the settings live in the wrapper)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
 
-    def configure(version: str = "v0.6.7", mode: str = "") -> None:
-        monkeypatch.setenv("KUBECONFORM_STANDIN_VERSION", version)
-        if mode:
-            monkeypatch.setenv("KUBECONFORM_STANDIN_MODE", mode)
+    def configure(version: str = "v0.6.7", mode: str = "", **record: Path) -> Path:
+        settings = {"VERSION": version, "MODE": mode, **{k.upper(): str(v) for k, v in record.items()}}
+        exports = "".join(f"export KUBECONFORM_STANDIN_{k}='{v}'\n" for k, v in settings.items())
+        wrapper = bin_dir / "kubeconform"
+        wrapper.write_text(f'#!/bin/sh\n{exports}exec "{STANDIN}" "$@"\n')
+        wrapper.chmod(0o755)
+        return wrapper
 
     return configure
 
@@ -102,10 +107,9 @@ def test_messages_say_what_kubeconform_said(standin_env):
     )
 
 
-def test_command_line_and_only_files_with_whole_objects(standin_env, tmp_path, monkeypatch):
-    standin_env("v0.6.7")
+def test_command_line_and_only_files_with_whole_objects(standin_env, tmp_path):
     argv_file = tmp_path / "argv.json"
-    monkeypatch.setenv("KUBECONFORM_STANDIN_ARGV", str(argv_file))
+    standin_env("v0.6.7", argv=argv_file)
     config = (
         b"kubeconform:\n  enabled: true\n  schemaLocations: [default, 'schemas/{{.ResourceKind}}.json']\n"
     )
@@ -117,10 +121,9 @@ def test_command_line_and_only_files_with_whole_objects(standin_env, tmp_path, m
     ]  # fmt: skip
 
 
-def test_kustomize_patches_stay_with_the_embedded_validator(standin_env, tmp_path, monkeypatch):
-    standin_env("v0.6.7")
+def test_kustomize_patches_stay_with_the_embedded_validator(standin_env, tmp_path):
     argv_file = tmp_path / "argv.json"
-    monkeypatch.setenv("KUBECONFORM_STANDIN_ARGV", str(argv_file))
+    wrapper = standin_env("v0.6.7", argv=argv_file)
     ws = Workspace.from_dict(
         {
             "base/kustomization.yaml": "resources: [deploy.yaml]\npatches:\n  - path: patch.yaml\n",
@@ -129,7 +132,7 @@ def test_kustomize_patches_stay_with_the_embedded_validator(standin_env, tmp_pat
         }
     )
     report = evaluate(
-        ws, options=EvalOptions(policies=False, backends=EdgeBackends(kubeconform_path=str(STANDIN)))
+        ws, options=EvalOptions(policies=False, backends=EdgeBackends(kubeconform_path=str(wrapper)))
     )
     assert json.loads(argv_file.read_text())[-2:] == ["--", "base/deploy.yaml"]
     assert [(f.rule, f.file, f.line) for f in report.findings] == [("schema/type", "base/patch.yaml", 6)]
@@ -164,6 +167,35 @@ def test_a_failing_binary_falls_back_with_a_notice(standin_env, mode, reason):
     assert notice.message == f"kubeconform failed: {reason}; the embedded schema validator was used instead"
     embedded = run(strict=False, backends=None, config=config)
     assert [t for t in schema_findings(report) if t[0] != FAILED_RULE] == schema_findings(embedded)
+
+
+def test_kubeconform_sees_none_of_the_apps_secrets(standin_env, tmp_path, monkeypatch):
+    env_file = tmp_path / "env.json"
+    standin_env("v0.6.7", env=env_file)
+    monkeypatch.setenv("GITHUB_APP_PRIVATE_KEY", "-----BEGIN RSA PRIVATE KEY-----planted")
+    monkeypatch.setenv("GITOPS_BOT_PLANTED", "planted-secret")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_plantedplantedplantedplanted0000")
+    run(strict=False, backends=edge_backends(os.environ, repository_opa_url=False), config=b"kubeconform:\n  enabled: true\n")
+    assert not env_file.exists()  # the App: a repository alone cannot switch kubeconform on
+    run(strict=False, backends=edge_backends({**os.environ, "KUBECONFORM_PATH": str(tmp_path / "bin" / "kubeconform")}))
+    seen = json.loads(env_file.read_text())
+    assert not {k for k in seen if k.startswith(("GITHUB", "GITOPS_BOT"))} - {k for k in seen if k.startswith("KUBECONFORM_STANDIN")}
+    assert "planted" not in json.dumps(seen)
+
+
+def test_a_repository_picks_schema_locations_only_among_the_operators(standin_env, tmp_path):
+    argv_file = tmp_path / "argv.json"
+    standin_env("v0.6.7", argv=argv_file)
+    allowed = {"PATH": os.environ["PATH"], "KUBECONFORM_SCHEMA_LOCATIONS": "default  /srv/schemas/{{.ResourceKind}}.json"}
+    app = edge_backends(allowed, repository_opa_url=False)
+    config = b"kubeconform:\n  enabled: true\n  schemaLocations: ['http://127.0.0.1:9/{{.ResourceKind}}.json', default]\n"
+    run(strict=False, backends=app, config=config)
+    argv = json.loads(argv_file.read_text())
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "-schema-location"] == ["default"]
+    only_unknown = b"kubeconform:\n  enabled: true\n  schemaLocations: ['http://127.0.0.1:9/x.json']\n"
+    run(strict=False, backends=app, config=only_unknown)
+    argv = json.loads(argv_file.read_text())
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "-schema-location"] == ["default", "/srv/schemas/{{.ResourceKind}}.json"]
 
 
 def test_kubeconform_is_off_unless_asked_for():

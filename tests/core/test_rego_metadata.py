@@ -93,5 +93,6 @@ def test_invalid_yaml_is_an_error_with_its_line():
     with pytest.raises(PolicyError) as err:
         parse_package_metadata(source)
     assert str(err.value) == (
-        "METADATA block at line 2: not valid YAML: expected ',' or ']', but got '<stream end>'"
+        "METADATA block at line 2: not valid YAML: YAML syntax error while parsing a flow sequence (started on line 1): "
+        "did not find expected ',' or ']'; fix the indentation, quoting or brackets here."
     )

@@ -41,7 +41,7 @@ def test_false_and_erroring_tests_fail_with_a_reason(engine, tmp_path):
     results = {r.name: r for r in run_policy_tests([tmp_path], engine=engine)}
     assert sorted(results) == ["test_conflict", "test_false", "test_value"]
     assert not any(r.passed for r in results.values())
-    assert results["test_value"].error == "test result is 3, expected true"
+    assert results["test_value"].error == "test result is a number, expected true"
     assert results["test_conflict"].error.startswith("evaluate data.p.test_conflict: ")
 
 

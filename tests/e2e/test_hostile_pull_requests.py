@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.queue.sqlite_queue import SqliteQueue
-from tests.e2e.shop import SECRET, app_env, pull_request_payload
+from tests.e2e.shop import SECRET, app_env, app_private_key, pull_request_payload
 from tests.support.github_standin import (
     FixtureRepo,
     GitHubStandIn,
@@ -26,6 +29,7 @@ from tests.support.gunicorn import GunicornServer, post_webhook, serve_gunicorn,
 REPO = "acme/hostile"
 BASE = fake_sha("hostile-base")
 BAD_BASE = fake_sha("hostile-bad-config-base")
+OPA_BASE = fake_sha("hostile-opa-base")  # the trusted config picks the OPA engine
 WORKER_FILE = "apps/worker/deployment.yaml"
 
 
@@ -50,9 +54,71 @@ FLAKY_FILE = unique_deployment("flaky-blob")
 DOWN_FILE = unique_deployment("github-down")
 
 
-def _trees() -> dict[str, dict[str, bytes]]:
-    base = ("hostile/base",)
+BASE_CONFIG = b"# hostile: the trusted configuration at the base branch.\nlimits:\n  maxFileBytes: 1048576\n"
+# The classic Rego CPU bomb: nested numbers.range, billions of iterations.
+CPU_BOMB = "count([x | some i in numbers.range(1, 100000); some j in numbers.range(1, 100000); x := i * j])"
+PLANTED_TOKEN = "ghp_" + "Q" * 36  # what a PR policy test tries to publish
+PLANTED_PASSWORD = "hunter2-planted-password"
+LISTENER_BODY = "listener-response-body-6d1f"
+
+
+def _policy_pr(tests: str, *, extra: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """A PR that asks for the OPA engine in its own config and adds a policy with the given tests."""
     return {
+        ".gitops-bot.yaml": BASE_CONFIG + b"policies:\n  engine: opa\n  directories: [policy/]\n",
+        "policy/evil.rego": b"package main\n\nimport rego.v1\n\ndeny contains msg if {\n  input.kind == \"Evil\"\n  msg := \"evil\"\n}\n",
+        "policy/evil_test.rego": b"package main\n\nimport rego.v1\n\n" + tests.encode(),
+        **(extra or {}),
+    }
+
+
+def _template(name: str, body: str) -> bytes:
+    return f"""apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: {name}
+spec:
+  crd:
+    spec:
+      names:
+        kind: {name.capitalize()}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package {name}
+        import rego.v1
+        violation contains {{"msg": msg}} if {{
+          {body}
+        }}
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: {name.capitalize()}
+metadata:
+  name: all
+""".encode()
+
+
+CONFIGMAP = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n  namespace: shop\ndata:\n  a: b\n"
+
+
+def _trees(listener: str = "http://127.0.0.1:9/unused") -> dict[str, dict[str, bytes]]:
+    base = ("hostile/base",)
+    send = f'http.send({{"method": "get", "url": "{listener}"}})'
+    return {
+        "rego-network": load_tree(*base, extra=_policy_pr(
+            f"test_fetch if {{\n  resp := {send}\n  resp.raw_body == \"x\"\n}}\n\n"
+            f'test_lookup if {{\n  net.lookup_ip_addr("localhost")\n}}\n')),
+        "rego-leak": load_tree(*base, extra=_policy_pr(
+            f'test_leak := "{PLANTED_TOKEN} password={PLANTED_PASSWORD}"\n\n'
+            f'test_print if {{\n  print("{PLANTED_TOKEN}\\n[INFO] forged log line")\n  false\n}}\n')),
+        "template-network": load_tree(*base, extra={
+            "gatekeeper/exfil.yaml": _template("k8sexfil", f"resp := {send}\n          msg := resp.raw_body"),
+            "apps/plain/configmap.yaml": CONFIGMAP}),
+        "cpu-bomb": load_tree(*base, extra=_policy_pr(
+            f"test_bomb if {{\n  {CPU_BOMB} > 0\n}}\n",
+            extra={"gatekeeper/bomb.yaml": _template("k8sbomb", f"{CPU_BOMB} > 0\n          msg := \"boom\""),
+                   "apps/plain/configmap.yaml": CONFIGMAP})),
+    } | {
         "malformed": load_tree(*base, "hostile/pr-malformed"),
         "bomb": load_tree(*base, "hostile/pr-bomb"),
         "too-large": load_tree(*base, extra={"apps/big/configmap.yaml": big_configmap("big", 3 * 1024 * 1024)}),
@@ -72,13 +138,17 @@ def _trees() -> dict[str, dict[str, bytes]]:
 NUMBERS = {name: 100 + i for i, name in enumerate(_trees())}
 
 
-def hostile_repo() -> FixtureRepo:
-    commits = {BASE: load_tree("hostile/base"), BAD_BASE: load_tree("hostile/base", "hostile/bad-config-base")}
+def hostile_repo(listener: str) -> FixtureRepo:
+    commits = {
+        BASE: load_tree("hostile/base"),
+        BAD_BASE: load_tree("hostile/base", "hostile/bad-config-base"),
+        OPA_BASE: load_tree("hostile/base", extra={".gitops-bot.yaml": BASE_CONFIG + b"policies:\n  engine: opa\n"}),
+    }
     pulls = {}
-    for name, tree in _trees().items():
+    for name, tree in _trees(listener).items():
         head = fake_sha(f"hostile-{name}")
         commits[head] = tree
-        base = BAD_BASE if name == "bad-base-config" else BASE
+        base = {"bad-base-config": BAD_BASE, "template-network": OPA_BASE}.get(name, BASE)
         pulls[NUMBERS[name]] = PullSpec(NUMBERS[name], base, head)
     return FixtureRepo(REPO, commits=commits, pulls=pulls, protection={"main": ["GitOps policy"]})
 
@@ -93,9 +163,45 @@ class App:
         return SqliteQueue(self.data_dir / "queue.sqlite3", worker_threads=0).status(delivery_id)
 
 
+class Listener:
+    """A loopback HTTP server standing for an internal service: every attack tries to reach it."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        listener = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                listener.requests.append(f"{self.command} {self.path}")
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(LISTENER_BODY.encode())
+
+            do_POST = do_GET  # noqa: N815
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/internal/secrets"
+
+    def __enter__(self) -> Listener:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+
+
 @pytest.fixture(scope="module")
-def standin() -> Iterator[GitHubStandIn]:
-    server = GitHubStandIn([hostile_repo()])
+def listener() -> Iterator[Listener]:
+    with Listener() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def standin(listener: Listener) -> Iterator[GitHubStandIn]:
+    server = GitHubStandIn([hostile_repo(listener.url)])
     with server.serving():
         yield server
     assert all_request_problems(server.requests) == []
@@ -104,7 +210,9 @@ def standin() -> Iterator[GitHubStandIn]:
 @pytest.fixture(scope="module")
 def app(standin: GitHubStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     data_dir = tmp_path_factory.mktemp("hostile-data")
-    with serve_gunicorn(app_env(standin, str(data_dir))) as server:
+    # Short sandbox limits so the CPU-bomb PR ends quickly (the defaults are a minute).
+    env = app_env(standin, str(data_dir), GITOPS_BOT_SANDBOX_TIMEOUT="6", GITOPS_BOT_SANDBOX_CPU_SECONDS="5")
+    with serve_gunicorn(env) as server:
         yield App(server.url, server, data_dir)
         log = server.output()
     assert "evaluation crashed" not in log
@@ -336,3 +444,70 @@ def test_github_down_completes_the_check_run_as_failed_and_the_queue_retries_lat
     assert [r["status"] for r in standin.runs_for(head_of("github-down"))] == ["completed", "completed"]
     wait_for(lambda: (app.queue_status(delivery_id) or {}).get("status") == "done")
     assert app.queue_status(delivery_id)["attempts"] == 2
+
+
+# -- untrusted evaluation: PR Rego, PR templates (issue 8) -------------------------------------------------
+
+
+def recorded_text(standin: GitHubStandIn) -> str:
+    """Everything the App sent GitHub: every request's path, body and credentials."""
+    return "\n".join(f"{r.path} {json.dumps(r.json)} {r.authorization}" for r in standin.requests)
+
+
+def planted_secrets() -> list[str]:
+    key_lines = app_private_key().strip().splitlines()[2:-2]
+    return [SECRET, PLANTED_TOKEN, PLANTED_PASSWORD, LISTENER_BODY, *key_lines]
+
+
+def test_pr_rego_asking_for_opa_cannot_reach_the_network(app: App, standin: GitHubStandIn, listener: Listener) -> None:
+    open_pull(app, standin, "rego-network")
+
+    run = completed_run(standin, "rego-network", timeout=90)
+    finished(standin, "rego-network")
+    assert run["conclusion"] == "failure"
+    assert listener.requests == []
+    [compile_error] = [a for a in run["annotations"] if a["title"] == "policy-change/compile"]
+    assert compile_error["path"] == "policy/evil_test.rego"
+    assert "http.send is not available" in compile_error["message"]
+    assert LISTENER_BODY not in recorded_text(standin)
+
+
+def test_pr_constraint_template_cannot_reach_the_network_when_the_base_uses_opa(
+    app: App, standin: GitHubStandIn, listener: Listener
+) -> None:
+    open_pull(app, standin, "template-network")
+
+    run = completed_run(standin, "template-network", timeout=90)
+    finished(standin, "template-network")
+    assert listener.requests == []
+    assert run["conclusion"] == "failure"
+    [invalid] = [a for a in run["annotations"] if a["title"] == "gatekeeper/invalid-template"]
+    assert (invalid["path"], "http.send is not available" in invalid["message"]) == ("gatekeeper/exfil.yaml", True)
+    assert LISTENER_BODY not in recorded_text(standin)
+
+
+@pytest.mark.timeout(150)
+def test_cpu_bomb_in_pr_rego_ends_with_a_completed_failed_check_run(app: App, standin: GitHubStandIn) -> None:
+    open_pull(app, standin, "cpu-bomb")
+
+    run = completed_run(standin, "cpu-bomb", timeout=120)
+    finished(standin, "cpu-bomb")
+    assert run["conclusion"] == "failure"
+    timeouts = sorted((a["path"], a["title"]) for a in run["annotations"] if a["annotation_level"] == "failure"
+                      and a["title"] == "policy/timeout")
+    assert timeouts == [("gatekeeper/bomb.yaml", "policy/timeout"), ("policy/evil_test.rego", "policy/timeout")]
+    assert [r["status"] for r in standin.runs_for(head_of("cpu-bomb"))] == ["completed"]
+    assert app.server.process.poll() is None
+
+
+def test_pr_policy_test_values_and_prints_never_leave_the_sandbox(app: App, standin: GitHubStandIn) -> None:
+    open_pull(app, standin, "rego-leak")
+
+    run = completed_run(standin, "rego-leak", timeout=90)
+    finished(standin, "rego-leak")
+    assert run["conclusion"] == "failure"
+    sent = recorded_text(standin)
+    assert [s for s in planted_secrets() if s in sent] == []
+    log = app.server.output()
+    assert PLANTED_TOKEN not in log and "forged log line" not in log
+    assert "test result is a string, expected true" in run["output"]["summary"]  # the policy-changes table

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from bot.core.config import RepoConfig
-from bot.core.findings import Finding
-from bot.core.gatekeeper.evaluate import evaluate_gatekeeper
+from bot.core.findings import Finding, Severity, Source
+from bot.core.gatekeeper.evaluate import GatekeeperResult, evaluate_gatekeeper
 from bot.core.gatekeeper.expansion import is_expansion_template
 from bot.core.gatekeeper.objects import is_constraint, is_template
 from bot.core.manifests import LoadLimits, load_workspace
-from bot.core.rego.engine import DEFAULT_ENGINE, ENGINES
+from bot.core.rego.engine import in_process_engine
 from bot.core.resource import Resource
+from bot.core.sandbox import SandboxLimitError, run_sandboxed, trusted_worker
 from bot.core.workspace import Workspace
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -29,22 +31,57 @@ def check_gatekeeper(
     """``findings`` plus Gatekeeper's, minus the unknown-kind notices about templates and their constraints.
 
     Templates and constraints come from the judged resources and from ``gatekeeper.paths`` in
-    `.gitops-bot.yaml`, read from the trusted tree like every other policy.
+    `.gitops-bot.yaml`, read from the trusted tree like every other policy. Templates always run
+    in a sandbox child (`bot.core.sandbox`): a fresh one when the change carries templates.
     """
     settings = config.raw.get("gatekeeper") or {}
     if settings.get("enabled") is False:
         return findings
     policy_resources = configured_policy_resources(trusted, settings.get("paths") or (), limits)
-    result = evaluate_gatekeeper(resources, policy_resources=policy_resources, engine=in_process_engine(engine, config))
+    from_change = [r for r in resources if _is_policy_object(r)]
+    if not policy_resources and not any(_is_gatekeeper_object(r) for r in resources):
+        return findings  # nothing to run: no child process for the common case
+    payload = {"resources": list(resources), "policy_resources": policy_resources, "engine": in_process_engine(engine or config.policy_engine)}
+    label = f"Gatekeeper templates ({', '.join(sorted({r.file for r in from_change or policy_resources})[:3])})"
+    try:
+        if from_change:  # templates the change carries are untrusted: a fresh, limited child
+            answer = run_sandboxed(f"{__name__}:evaluate_in_child", payload, label=label)
+        else:  # the base branch's templates: the long-lived worker, still under a time limit
+            limits = trusted_worker().limits
+            answer = trusted_worker().call(f"{__name__}:evaluate_in_child", payload, timeout=limits.trusted_wall_seconds, label=label)
+    except SandboxLimitError as e:
+        blamed = (from_change or policy_resources)[0]
+        return findings + [_limit_finding(e, blamed)]
+    kinds = set(answer["template_kinds"])
+    result = GatekeeperResult([Finding.from_json(f) for f in answer["findings"]], kinds)
     return [f for f in findings if not result.explains_unknown_kind(f)] + result.findings
 
 
-def in_process_engine(engine: str | None, config: RepoConfig) -> str:
-    """Templates always run in-process: an engine of ours by name, else (e.g. an OPA server) the default."""
-    name = engine or config.policy_engine or DEFAULT_ENGINE
-    if name in ENGINES:
-        return name
-    return "opa" if name.startswith("opa") else DEFAULT_ENGINE
+def evaluate_in_child(payload: dict[str, Any]) -> dict[str, Any]:
+    """Runs inside the sandbox child: Gatekeeper's findings as JSON."""
+    result = evaluate_gatekeeper(payload["resources"], policy_resources=payload["policy_resources"], engine=payload["engine"])
+    return {"findings": [f.to_json() for f in result.findings], "template_kinds": sorted(result.template_kinds)}
+
+
+def _is_policy_object(resource: Resource) -> bool:
+    """Objects whose content executes (Rego of a template; an expansion's generator)."""
+    return isinstance(resource.obj, dict) and (is_template(resource.obj) or is_expansion_template(resource.obj))
+
+
+def _is_gatekeeper_object(resource: Resource) -> bool:
+    return _is_policy_object(resource) or (isinstance(resource.obj, dict) and is_constraint(resource.obj))
+
+
+def _limit_finding(error: SandboxLimitError, blamed: Resource) -> Finding:
+    return Finding(
+        error.rule,
+        Severity.ERROR,
+        f"{error}; no Gatekeeper constraint was evaluated",
+        file=blamed.file,
+        line=blamed.line,
+        source=Source.POLICY,
+        remediation="Make the template's Rego cheaper (no unbounded numbers.range or nested iteration).",
+    )
 
 
 def configured_policy_resources(ws: Workspace, locations: Sequence[str], limits: LoadLimits) -> list[Resource]:

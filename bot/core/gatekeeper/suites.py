@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.core.gatekeeper.compiled import CompiledTemplate, compile_template
 from bot.core.gatekeeper.expansion import (
     ExpansionTemplate,
@@ -39,6 +37,7 @@ from bot.core.rego.engine import DEFAULT_ENGINE
 from bot.core.rego.testing import PolicyTestResult
 from bot.core.resource import Resource
 from bot.core.workspace import Workspace
+from bot.core.yaml_gateway import YamlError, load_values
 from bot.errors import PolicyError
 
 SUITE_API_VERSION = "test.gatekeeper.sh/v1alpha1"
@@ -81,8 +80,8 @@ def run_suites(
 
 def _suite_documents(data: bytes) -> list[dict[str, Any]]:
     try:
-        docs = list(yaml.safe_load_all(data))
-    except yaml.YAMLError:
+        docs = load_values(data)
+    except YamlError:
         return []
     return [d for d in docs if isinstance(d, dict) and d.get("kind") == "Suite" and d.get("apiVersion") == SUITE_API_VERSION]
 
@@ -182,9 +181,9 @@ def _objects(ws: Workspace, base: str, relative: Any, what: str) -> list[dict[st
     if data is None:
         raise SuiteError(f"{what} file {path} not found")
     try:
-        docs = [d for d in yaml.safe_load_all(data) if d is not None]
-    except yaml.YAMLError as e:
-        raise SuiteError(f"{path}: not valid YAML: {e}") from None
+        docs = [d for d in load_values(data) if d is not None]
+    except YamlError as e:
+        raise SuiteError(f"{path}: not valid YAML{f' (line {e.line})' if e.line else ''}: {e}") from None
     if not docs:
         raise SuiteError(f"{path} defines no objects")
     if not all(isinstance(d, dict) for d in docs):

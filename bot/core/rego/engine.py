@@ -92,3 +92,11 @@ def error_line(message: str) -> int:
     """Line number the engine blamed, 0 when none; used to pick the more informative of two parse errors."""
     match = _LOCATION_RE.search(message)
     return int(match.group(2)) if match else 0
+
+
+def in_process_engine(name: str | None) -> str:
+    """The engine that runs here for a trusted choice ``name``; an OPA server's policies are checked with OPA."""
+    name = name or DEFAULT_ENGINE
+    if name in ENGINES:
+        return name
+    return "opa" if name.startswith("opa") else DEFAULT_ENGINE

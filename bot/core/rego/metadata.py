@@ -6,13 +6,15 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from bot.core.findings import Severity
 from bot.core.rego.engine import package_of
+from bot.core.yaml_gateway import YamlError, load_value
+from bot.core.yamlpos import LoadLimits
 from bot.errors import PolicyError
 
 _MARKER = "METADATA"
+# A METADATA block is a few lines of annotations; anything bigger is not one.
+METADATA_LIMITS = LoadLimits(max_bytes=64 * 1024, max_documents=1, max_depth=20, max_nodes=5_000)
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,9 @@ def _metadata_blocks(source: str):
 
 def _parse_yaml(body: str, line: int) -> dict[str, Any]:
     try:
-        parsed = yaml.safe_load(body) or {}
-    except yaml.YAMLError as e:
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise PolicyError(f"METADATA block at line {line}: not valid YAML: {problem}") from None
+        parsed = load_value(body, METADATA_LIMITS) or {}
+    except YamlError as e:
+        raise PolicyError(f"METADATA block at line {line}: not valid YAML: {e}") from None
     if not isinstance(parsed, dict):
         raise PolicyError(f"METADATA block at line {line}: expected a mapping of annotations")
     return parsed

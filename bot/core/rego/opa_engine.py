@@ -7,6 +7,7 @@ from typing import Any
 
 from opa_bindings.engine import OpaEngine, OpaError, OpaUndefinedError
 
+from bot.core.rego.capabilities import refuse_unsafe_builtins
 from bot.core.rego.engine import clean_engine_message, compile_error, package_of
 from bot.core.rego.v0_upgrade import looks_like_v0, upgrade_v0_module
 from bot.errors import PolicyError
@@ -29,6 +30,7 @@ class OpaGolibEngine:
         self._engine = OpaEngine()
 
     def add_module(self, filename: str, source: str) -> None:
+        refuse_unsafe_builtins(filename, source)
         try:
             self._engine.add_policy(filename, source)
         except OpaError as v1_error:

@@ -7,6 +7,7 @@ from typing import Any
 
 import regorus
 
+from bot.core.rego.capabilities import refuse_unsafe_builtins
 from bot.core.rego.engine import clean_engine_message, compile_error, error_line, package_of
 from bot.core.rego.parity import split_chained_bodies
 from bot.errors import PolicyError
@@ -23,6 +24,7 @@ class RegorusEngine:
         self._input_set = False
 
     def add_module(self, filename: str, source: str) -> None:
+        refuse_unsafe_builtins(filename, source)
         try:
             self._engine.add_policy(filename, source)
         except RuntimeError as v1_error:

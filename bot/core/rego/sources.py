@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.core.workspace import Workspace
+from bot.core.yaml_gateway import YamlError, load_values
 from bot.errors import ConfigError, PolicyError
 
 REGO_SUFFIX = ".rego"
@@ -120,11 +118,11 @@ def merge_data_files(files: Iterable[Source], base: dict | None = None) -> dict:
 
 def _load_data_file(name: str, text: str) -> dict | None:
     try:
-        docs = [json.loads(text)] if name.endswith(".json") else list(yaml.safe_load_all(text))
-    except (ValueError, yaml.YAMLError) as e:
-        raise PolicyError(
-            f"data {name}: not valid {'JSON' if name.endswith('.json') else 'YAML'}: {e}"
-        ) from None
+        # JSON is YAML: both pass the gateway's limits (size, nodes, aliases, depth); json.loads has none.
+        docs = load_values(text)
+    except YamlError as e:
+        what = "JSON" if name.endswith(".json") else "YAML"
+        raise PolicyError(f"data {name}: not valid {what}{f' (line {e.line})' if e.line else ''}: {e}") from None
     docs = [d for d in docs if d is not None]
     if not docs or len(docs) > 1 or _is_manifest(docs[0]):
         return None

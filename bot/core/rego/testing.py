@@ -16,6 +16,7 @@ from bot.errors import PolicyError
 
 _TEST_RULE_RE = re.compile(r"^(test_[A-Za-z0-9_]*)\b(?!\s*\()", re.MULTILINE)
 COMPILE_TEST_NAME = "<compile>"
+MAX_ERROR_CHARS = 300
 
 
 @dataclass
@@ -94,13 +95,30 @@ def _run_test(engine: RegoEngine, file: str, package: str, name: str) -> PolicyT
     try:
         error = _verdict(engine.evaluate(f"data.{package}.{name}", None))
     except PolicyError as e:
-        error = str(e)
+        error = _bounded_error(str(e))
     duration_ms = (time.perf_counter() - started) * 1000
     return PolicyTestResult(file, package, name, passed=not error, error=error, duration_ms=duration_ms)
 
 
 def _verdict(value: object) -> str:
-    """ "" for a pass; otherwise why the test failed."""
+    """ "" for a pass; otherwise why the test failed, naming the value's type, never echoing it.
+
+    A test's value is whatever the policy computed (a fetched body, a Secret, a forged line):
+    echoing it would publish it in the check run. Only booleans and undefined are named.
+    """
     if value is True:
         return ""
-    return f"test result is {'undefined' if value is None else repr(value)}, expected true"
+    if value is None or value is False:
+        return f"test result is {'undefined' if value is None else 'false'}, expected true"
+    return f"test result is a {_json_type(value)}, expected true"
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "object", list: "array", str: "string", int: "number", float: "number"}
+    return next((name for kind, name in names.items() if isinstance(value, kind)), "value")
+
+
+def _bounded_error(message: str) -> str:
+    """An engine's error, on one line and short: it can quote values the policy computed."""
+    flat = " ".join(message.split())
+    return flat if len(flat) <= MAX_ERROR_CHARS else flat[: MAX_ERROR_CHARS - 3] + "..."
