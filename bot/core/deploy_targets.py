@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from bot.core.classify import KUSTOMIZATION_NAMES, Classifier, FileKind
+from bot.core.classify import Classifier, FileKind
+from bot.core.kustomization import KustomizationNode, KustomizationTree
 from bot.core.manifests import load_manifest
 from bot.core.resource import Resource
 from bot.core.workspace import Workspace
-from bot.core.yamlpos import DEFAULT_LIMITS, LoadLimits, load_yaml_bytes
+from bot.core.yamlpos import DEFAULT_LIMITS, LoadLimits
 
 MAX_SCANNED_FILES = 2000
 # Cheap byte tests before parsing: only files that can hold a deployer are parsed.
 _MARKERS = (b"argoproj.io", b"kustomize.toolkit.fluxcd.io")
-# kustomize's own precedence when a directory has more than one kustomization file.
-_KUSTOMIZATION_ORDER = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # Kinds of kustomize's builtin generator/transformer plugins (apiVersion ``builtin``): configs, not objects.
 KUSTOMIZE_BUILTIN_KINDS = frozenset({
     "AnnotationsTransformer", "ConfigMapGenerator", "HashTransformer", "HelmChartInflationGenerator",
@@ -129,31 +128,17 @@ class DeployTarget:
     files: frozenset[str]
 
 
-@dataclass
-class _Kustomization:
-    directory: str
-    component: bool = False
-    files: set[str] = field(default_factory=set)  # resource files it builds (patches are not objects)
-    includes: set[str] = field(default_factory=set)  # directories of kustomizations it builds in
-    plugin_configs: set[str] = field(default_factory=set)  # generators/transformers/validators files
-
-
 class KustomizeTree:
-    """Every kustomization of a tree, what it builds in and which files configure its plugins."""
+    """Every kustomization of a tree (through the one reader, `bot.core.kustomization`): roots and what they build."""
 
     def __init__(self, ws: Workspace, limits: LoadLimits = DEFAULT_LIMITS):
         self.paths = frozenset(ws.paths)
-        self.nodes = {
-            d: _read_kustomization(ws, d, f, limits, self.paths)
-            for d, f in _kustomization_files(self.paths).items()
-        }
-        for node in self.nodes.values():  # a `resources:` entry naming a kustomization directory builds it in
-            node.includes = {d for d in node.includes if d in self.nodes}
+        self.nodes: dict[str, KustomizationNode] = KustomizationTree(ws, limits).all_nodes()
 
     def roots(self) -> list[str]:
         """Kustomization directories nobody includes: what a reconciler is pointed at."""
         included = {d for node in self.nodes.values() for d in node.includes}
-        return sorted(d for d, n in self.nodes.items() if d not in included and not n.component)
+        return sorted(d for d, n in self.nodes.items() if d not in included and n.kind != "Component")
 
     def files_of(self, directory: str) -> frozenset[str]:
         seen: set[str] = set()
@@ -164,12 +149,12 @@ class KustomizeTree:
             if current in seen or current not in self.nodes:
                 continue
             seen.add(current)
-            files |= self.nodes[current].files
+            files |= self.nodes[current].resources
             stack.extend(self.nodes[current].includes)
         return frozenset(files)
 
     def plugin_configs(self) -> set[str]:
-        return {f for node in self.nodes.values() for f in node.plugin_configs}
+        return {f for node in self.nodes.values() for f in node.plugin_config_files}
 
 
 def find_deploy_targets(
@@ -247,57 +232,6 @@ def _ancestors(directory: str, stop: str) -> Iterable[str]:
         directory = posixpath.dirname(directory)
 
 
-def _read_kustomization(
-    ws: Workspace, directory: str, file: str, limits: LoadLimits, paths: frozenset[str]
-) -> _Kustomization:
-    node = _Kustomization(directory)
-    stream = load_yaml_bytes(ws.read(file) or b"", limits)
-    if stream.problems or len(stream.documents) != 1 or not isinstance(stream.documents[0].value, dict):
-        return node  # unreadable: reported by the patch scan
-    k: dict[str, Any] = stream.documents[0].value
-    node.component = k.get("kind") == "Component"
-    for fieldname in ("resources", "bases", "components"):
-        for entry in _strings(k.get(fieldname)):
-            resolved = _resolve(directory, entry)
-            if resolved is None:
-                continue
-            if resolved in paths:
-                node.files.add(resolved)
-            else:
-                node.includes.add(resolved)
-    for fieldname in ("generators", "transformers", "validators"):
-        for entry in _strings(k.get(fieldname)):
-            resolved = _resolve(directory, entry)
-            if resolved is not None and resolved in paths:
-                node.plugin_configs.add(resolved)
-    return node
-
-
-def _resolve(directory: str, entry: str) -> str | None:
-    entry = entry.strip()
-    if not entry or "\n" in entry or "://" in entry or entry.startswith(("/", "git@", "github.com/")):
-        return None
-    resolved = posixpath.normpath(posixpath.join(directory, entry))
-    if resolved == ".." or resolved.startswith("../"):
-        return None
-    return "" if resolved == "." else resolved
-
-
-def _kustomization_files(paths: frozenset[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for path in sorted(paths):
-        name = posixpath.basename(path)
-        if name not in KUSTOMIZATION_NAMES:
-            continue
-        directory = posixpath.dirname(path)
-        current = found.get(directory)
-        if current is None or _KUSTOMIZATION_ORDER.index(name) < _KUSTOMIZATION_ORDER.index(
-            posixpath.basename(current)
-        ):
-            found[directory] = path
-    return found
-
-
 def _recurses(source: dict[str, Any]) -> bool:
     directory = source.get("directory")
     return isinstance(directory, dict) and directory.get("recurse") is True
@@ -310,10 +244,6 @@ def _normalise(path: str) -> str:
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _strings(value: Any) -> list[str]:
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def inventory_groups(

@@ -58,6 +58,8 @@ class KustomizationNode:
     strategic_merge: set[str] = field(default_factory=set)  # tree files named as strategic-merge patches
     json6902: set[str] = field(default_factory=set)  # tree files named as JSON 6902 patches
     patch_paths: set[str] = field(default_factory=set)  # `patches[].path` files: either kind, told by content
+    resources: set[str] = field(default_factory=set)  # tree files it builds in as objects (resources/bases/components)
+    plugin_config_files: set[str] = field(default_factory=set)  # generators/transformers/validators config files
     problems: list[str] = field(default_factory=list)  # why building it would be unsafe; empty: safe
     yaml_problems: list[YamlProblem] = field(default_factory=list)  # the file does not load (core reports these)
 
@@ -149,7 +151,9 @@ class _Reader:
         self.node.kind = "Component" if kind == "Component" else "Kustomization"
         for fieldname in ("resources", "bases", "components"):
             for entry in self.strings(k, fieldname):
-                self.reference(fieldname, entry, may_be_directory=True)
+                resolved = self.reference(fieldname, entry, may_be_directory=True)
+                if resolved is not None and resolved in self.tree.paths:
+                    self.node.resources.add(resolved)
         for entry in self.strings(k, "patchesStrategicMerge"):
             if "\n" in entry:  # multi-line entries are inline patches
                 continue
@@ -243,6 +247,8 @@ class _Reader:
         if resolved in self.tree.directories:
             self.problem(f"{fieldname}: {entry!r} is a directory; only plugin config files are accepted")
             return
+        if resolved in self.tree.paths:
+            self.node.plugin_config_files.add(resolved)
         self.plugin_configs(fieldname, self.tree.ws.read(resolved) or b"", resolved)
 
     def plugin_configs(self, fieldname: str, data: bytes, where: str) -> None:

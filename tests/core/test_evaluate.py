@@ -68,7 +68,7 @@ def test_profile_restricted_blocks_the_restricted_controls_too():
         ("apps/podinfo/base/deployment.yaml", 27, "pod-security-restricted"),
     ]
     # Under the default profile the same findings are warnings; a `rules:` override still wins over the profile.
-    files[".gitops-bot.yaml"] += b"rules: {run-as-non-root: notice}\n"
+    files[".gitops-bot.yaml"] = files[".gitops-bot.yaml"].replace(b"rules:\n", b"rules:\n  run-as-non-root: notice\n", 1)
     report = evaluate(Workspace.from_dict(files), options=EvalOptions(today=dt.date(2026, 11, 26)))
     assert {f.severity.label for f in report.findings if f.rule == "run-as-non-root"} == {"notice"}
 
