@@ -10,19 +10,23 @@ from tests.support.gunicorn import REPO_ROOT
 
 PROBE = """
 import json, sys
-from bot.core import policy_loader
 from bot.core.schemas import builtin
-before = {"policies": len(policy_loader._thread_cache()), "github": "github" in sys.modules}
+from bot.core.sandbox import trusted_worker
+
+def compiled_policy_sets():  # base policies compile and stay cached in this thread's sandbox worker
+    return trusted_worker().call("bot.core.rego.trusted:compiled_in_worker", None, label="probe")
+
+before = {"policies": compiled_policy_sets(), "github": "github" in sys.modules}
 from bot.warmup import warm_up
 warm_up()
-after_warm_up = {"policies": len(policy_loader._thread_cache()), "validators": builtin.builtin_validator.cache_info().currsize,
+after_warm_up = {"policies": compiled_policy_sets(), "validators": builtin.builtin_validator.cache_info().currsize,
                  "github": "github" in sys.modules}
 # The first delivery after warm-up: a new repository with the default config compiles nothing new.
 from bot.core.evaluate import evaluate
 from bot.core.workspace import Workspace
 misses = builtin.builtin_validator.cache_info().misses
 evaluate(Workspace.from_dict({"k/d.yaml": "apiVersion: v1\\nkind: Service\\nmetadata: {name: s}\\nspec: {}\\n"}))
-first = {"policies": len(policy_loader._thread_cache()), "new_validators": builtin.builtin_validator.cache_info().misses - misses}
+first = {"policies": compiled_policy_sets(), "new_validators": builtin.builtin_validator.cache_info().misses - misses}
 print(json.dumps([before, after_warm_up, first]))
 """
 

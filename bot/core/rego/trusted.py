@@ -82,6 +82,11 @@ class TrustedPolicySet:
         )
 
 
+def compiled_in_worker(_payload: Any = None) -> int:
+    """How many policy sets the worker holds compiled (warm-up and its test ask)."""
+    return len(_compiled)
+
+
 def run_in_worker(payload: dict[str, Any]) -> Any:
     """Runs inside the worker child: compile (cached by key), then judge the resources, as JSON."""
     spec: TrustedPolicySet = payload["spec"]
