@@ -44,6 +44,7 @@ class PolicySet:
     targets: list[RuleTarget]  # the rules queried for each document
     _queries: dict[str, tuple[list[RuleTarget], str]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _inventory_in_engine: object = field(default=None, repr=False)  # the inventory the engine's data holds now
 
     def targets_for(self, kind: str) -> tuple[list[RuleTarget], str]:
         """The rules that can fire on ``kind`` (METADATA ``custom.kinds``) and their combined query, cached."""
@@ -102,18 +103,27 @@ class PolicySet:
         return cls.load(workspace_sources(ws, dirs), **kw)
 
     def evaluate(
-        self, resources: Sequence[Resource], *, severity_overrides: Mapping[str, Severity | None] = {}
+        self,
+        resources: Sequence[Resource],
+        *,
+        severity_overrides: Mapping[str, Severity | None] = {},
+        inventory: dict[str, list[dict[str, object]]] | None = None,
     ) -> list[Finding]:
-        """Findings of every policy for every resource; kustomize patches are skipped (partial objects)."""
+        """Findings of every policy for every resource; kustomize patches are skipped (partial objects).
+
+        ``inventory`` (`build_inventory` of more than ``resources``) lets a caller judge a tree in
+        pieces: passing the same object again does not reload the engine's data.
+        """
         targets = [r for r in resources if not r.is_patch]
         if not targets or not self.targets:
             return []
-        inventory = {INVENTORY_PATH[0]: {INVENTORY_PATH[1]: build_inventory(targets)}}
-        # Per-run facts win over any user data file that happens to use the same key.
-        data = deep_merge(_without_inventory(self.data), inventory)
         findings: list[Finding] = []
         with self._lock:
-            self.engine.set_data(data)
+            if inventory is None or inventory is not self._inventory_in_engine:
+                facts = {INVENTORY_PATH[0]: {INVENTORY_PATH[1]: build_inventory(targets) if inventory is None else inventory}}
+                # Per-run facts win over any user data file that happens to use the same key.
+                self.engine.set_data(deep_merge(_without_inventory(self.data), facts))
+                self._inventory_in_engine = inventory
             for batch in _batches_by_kind(targets):
                 findings.extend(self._evaluate_batch(batch, severity_overrides))
         return findings
