@@ -31,7 +31,15 @@ from bot.core.kustomize import find_patch_files
 from bot.core.masking import redact_findings
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
 from bot.core.scope import load_limits, paths_to_check
-from bot.core.tree_chunks import ChunkFacts, ChunkJudge, ChunkVerdict, TreeFacts, TreeJob, chunk_paths, worker_options
+from bot.core.tree_chunks import (
+    ChunkFacts,
+    ChunkJudge,
+    ChunkVerdict,
+    TreeFacts,
+    TreeJob,
+    chunk_paths,
+    worker_options,
+)
 from bot.core.waivers import expired_exception_notices, settle
 from bot.core.workspace import Workspace
 from bot.errors import ConfigError
