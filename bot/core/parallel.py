@@ -32,6 +32,7 @@ from bot.core.masking import redact_findings
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
 from bot.core.scope import load_limits, paths_to_check
 from bot.core.tree_chunks import (
+    CHUNK_BYTES,
     ChunkFacts,
     ChunkJudge,
     ChunkVerdict,
@@ -54,12 +55,18 @@ def default_jobs() -> int:
 
 
 def evaluate_tree(
-    head: Workspace, options: EvalOptions | None = None, *, jobs: int = 1, root: str | os.PathLike[str] | None = None
+    head: Workspace,
+    options: EvalOptions | None = None,
+    *,
+    jobs: int = 1,
+    root: str | os.PathLike[str] | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> Report:
     """Judge every manifest of ``head``, like ``evaluate(head, options=options)``, in ``jobs`` processes.
 
     ``root``: the directory ``head`` lists, which worker processes read themselves; without it
     the check runs in this process. ``options.changed_paths`` must be None (a whole tree).
+    ``chunk_bytes``: about how much of the tree one process holds parsed at a time.
     """
     options = options or EvalOptions()
     if options.changed_paths is not None:
@@ -76,7 +83,7 @@ def evaluate_tree(
     except (InvalidConfigError, ConfigError):
         return evaluate(head, options=options)  # reports the problem and stops early
     paths = paths_to_check(head, config, None)
-    chunks = chunk_paths(head, paths)
+    chunks = chunk_paths(head, paths, chunk_bytes)
     if not chunks or _needs_one_piece(config, options, validator.kubernetes_version, strict):
         return evaluate(head, options=options)
     patch_files, kustomize_findings = find_patch_files(head)
