@@ -1,10 +1,13 @@
 """Whole-tree checks on every core, in bounded memory: chunks of files judged in worker processes, merged in order.
 
-Two passes over the same chunks: the first collects what cross-object rules need
-(inventory keys for ``duplicate-object`` and ``data.gitops.inventory``, CRDs, Secret
-values) and the second judges each chunk with the facts of the whole tree. Chunks
-do not depend on the number of processes and results are merged in chunk order, so
-the report is the same, byte for byte, whatever ``jobs`` is.
+Each chunk is parsed, validated against schemas, judged by policies and settled in
+one go, with what it needs of the other files: CRDs (files that can hold one are
+found by a byte scan first), and Secret values for redaction (collected as chunks
+finish). The inventory behind ``duplicate-object`` is collected as compact keys;
+that rule is then judged for the duplicated objects only. When some other policy
+may read ``data.gitops.inventory``, a first pass collects the keys before judging.
+Chunks do not depend on the number of processes and results are merged in chunk
+order, so the report is the same, byte for byte, whatever ``jobs`` is.
 
 What needs every object at once runs in one piece with `evaluate`, as before:
 Gatekeeper templates or constraints in the tree (or ``gatekeeper.paths``), an
@@ -28,22 +31,16 @@ from bot.core.config import InvalidConfigError, RepoConfig
 from bot.core.evaluate import EvalOptions, _config_finding, _load_config, evaluate
 from bot.core.findings import Finding, Report
 from bot.core.kustomize import find_patch_files
+from bot.core.manifests import load_workspace
 from bot.core.masking import redact_findings
+from bot.core.rego.sources import builtin_sources, directory_sources, split_sources, workspace_sources
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
 from bot.core.scope import load_limits, paths_to_check
-from bot.core.tree_chunks import (
-    CHUNK_BYTES,
-    ChunkFacts,
-    ChunkJudge,
-    ChunkVerdict,
-    TreeFacts,
-    TreeJob,
-    chunk_paths,
-    worker_options,
-)
+from bot.core.tree_chunks import CHUNK_BYTES, ChunkJudge, ChunkVerdict, TreeJob, chunk_paths, worker_options
+from bot.core.tree_facts import CRD_KIND, ChunkFacts, TreeFacts, other_inventory_readers, scan_tree
 from bot.core.waivers import expired_exception_notices, settle
 from bot.core.workspace import Workspace
-from bot.errors import ConfigError
+from bot.errors import ConfigError, GitOpsBotError
 
 # Workers fork from a server that imported the core once; regorus engines are built in each worker.
 _PRELOAD = ["bot.core.tree_chunks"]
@@ -86,6 +83,9 @@ def evaluate_tree(
     chunks = chunk_paths(head, paths, chunk_bytes)
     if not chunks or _needs_one_piece(config, options, validator.kubernetes_version, strict):
         return evaluate(head, options=options)
+    processes = min(jobs, len(chunks)) if root is not None else 1
+    if processes > 1:
+        _start_forkserver()  # it imports the core while this process reads kustomizations and scans
     patch_files, kustomize_findings = find_patch_files(head)
     job = TreeJob(
         root=str(root or ""),
@@ -97,24 +97,54 @@ def evaluate_tree(
         strict=strict,
         today=today,
     )
-    processes = min(jobs, len(chunks)) if root is not None else 1
+    scan = scan_tree(head, paths, job.limits.max_bytes)
+    if scan.gatekeeper:
+        return evaluate(head, options=options)  # possibly: the verdicts below say for sure
     with _Runner(job, head, processes) as run:
-        chunk_facts = run.facts(chunks)
-        if any(c.gatekeeper for c in chunk_facts):
+        inventory_first = options.policies and _other_inventory_readers(head, config, options)
+        if inventory_first:  # a user policy may read any object's entry: collect them all first
+            facts = TreeFacts.merge(run.facts(chunks))
+        else:  # one pass: the duplicate rule is judged afterwards for the duplicated objects only
+            crds = [r for r in load_workspace(head, scan.crd_files, job.limits, job.patch_files).resources if r.kind == CRD_KIND]
+            head.forget(scan.crd_files)
+            facts = TreeFacts({}, crds)
+        verdicts = run.judge(chunks, facts)
+        if any(v.facts.gatekeeper for v in verdicts):
             return evaluate(head, options=options)
-        facts_done = time.perf_counter()
-        verdicts = run.judge(chunks, TreeFacts.merge(chunk_facts))
-    secrets = frozenset().union(*(c.secrets for c in chunk_facts))
+        if not inventory_first and {c.file for v in verdicts for c in v.facts.crds} - set(scan.crd_files):
+            verdicts = run.judge(chunks, TreeFacts.merge([v.facts for v in verdicts]))  # never with a CRD missed
+            inventory_first = True
+        duplicates: list[Finding] = []
+        if options.policies and not inventory_first:
+            duplicates = run.duplicates(_duplicated(verdicts), chunk_bytes)
     in_scope = set(paths)
     report = _merged(
-        verdicts, [f for f in kustomize_findings if f.file in in_scope], secrets, config, today
+        verdicts, duplicates, [f for f in kustomize_findings if f.file in in_scope], config, today
     )
     report.kubernetes_version = validator.kubernetes_version
     report.files_checked = len(paths) - sum(len(v.skipped) for v in verdicts)
-    report.timings = {"facts": round(facts_done - started, 4), "judge": round(time.perf_counter() - facts_done, 4)}
+    report.timings = {"tree": round(time.perf_counter() - started, 4)}
     if options.progress:
         options.progress(report.resources_checked, report.resources_checked)
     return report
+
+
+def _other_inventory_readers(head: Workspace, config: RepoConfig, options: EvalOptions) -> bool:
+    """Whether a policy besides the built-in duplicate rule may read ``data.gitops.inventory`` (yes when unsure)."""
+    try:
+        sources = [
+            *(builtin_sources() if config.builtin_policies else ()),
+            *workspace_sources(head, list(config.policy_dirs)),
+            *directory_sources(list(options.extra_policy_dirs)),
+        ]
+    except GitOpsBotError:
+        return True  # unreadable: the workers report it
+    return other_inventory_readers(split_sources(sources)[0])
+
+
+def _duplicated(verdicts: Sequence[ChunkVerdict]) -> dict[str, list[dict[str, object]]]:
+    inventory = TreeFacts.merge([v.facts for v in verdicts]).inventory
+    return {key: definitions for key, definitions in inventory.items() if len(definitions) > 1}
 
 
 def _needs_one_piece(config: RepoConfig, options: EvalOptions, kubernetes_version: str, strict: bool) -> bool:
@@ -133,7 +163,7 @@ def _needs_one_piece(config: RepoConfig, options: EvalOptions, kubernetes_versio
 
 
 def _merged(
-    verdicts: Sequence[ChunkVerdict], kustomize: list[Finding], secrets: frozenset[str], config: RepoConfig, today: dt.date
+    verdicts: Sequence[ChunkVerdict], duplicates: list[Finding], kustomize: list[Finding], config: RepoConfig, today: dt.date
 ) -> Report:
     """One report from the chunks' verdicts, in chunk order; per-run findings are added once."""
     report = Report(config=config)
@@ -142,26 +172,36 @@ def _merged(
         findings += verdict.findings
         report.notices += [f"skipped {file}: {reason}" for file, reason in verdict.skipped]
         report.resources_checked += verdict.resources
+    findings += duplicates
     policy_error = next((v.policy_error for v in verdicts if v.policy_error), "")
     if policy_error:
         problem = _config_finding(f"the repository's policies do not compile: {policy_error}", config.source)
         findings += settle([problem], [], config, today, expiry_notices=False)
     findings += expired_exception_notices(config.exceptions, config.source, today)
-    report.findings = redact_findings(findings, secrets)
+    # Secrets never leave: a message in one file may quote a Secret's value from another.
+    report.findings = redact_findings(findings, frozenset().union(*(v.facts.secrets for v in verdicts)))
     return report
+
+
+def _start_forkserver() -> None:
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
 
 
 class _Runner:
     """Runs both passes over the chunks here (one process) or in one pool of workers for the whole run."""
 
     def __init__(self, job: TreeJob, head: Workspace, processes: int):
+        self.head = head
         self.local = ChunkJudge(job, head) if processes <= 1 else None
         self.pool = None
         self.tmp = None
         if self.local is None:
-            ctx = mp.get_context("forkserver")
-            ctx.set_forkserver_preload(_PRELOAD)
-            self.pool = ctx.Pool(processes, initializer=_start_worker, initargs=(job,))
+            _start_forkserver()
+            self.pool = mp.get_context("forkserver").Pool(processes, initializer=_start_worker, initargs=(job,))
 
     def __enter__(self) -> _Runner:
         return self
@@ -193,6 +233,19 @@ class _Runner:
             pickle.dump(facts, f, protocol=pickle.HIGHEST_PROTOCOL)
         return list(self.pool.imap(_judge_task, [(chunk, facts_file) for chunk in chunks]))
 
+    def duplicates(self, inventory: dict[str, list[dict[str, object]]], chunk_bytes: int) -> list[Finding]:
+        """The duplicate rule's findings for the files that define a duplicated object, in file order."""
+        files = sorted({str(d["file"]) for definitions in inventory.values() for d in definitions})
+        if not files:
+            return []
+        chunks = chunk_paths(self.head, files, chunk_bytes)
+        if self.local is not None:
+            found = [self.local.duplicates(chunk, inventory) for chunk in chunks]
+        else:
+            assert self.pool is not None
+            found = list(self.pool.imap(_duplicates_task, [(chunk, inventory) for chunk in chunks]))
+        return [f for part in found for f in part]
+
 
 _worker: ChunkJudge | None = None
 
@@ -210,3 +263,8 @@ def _facts_task(chunk: list[str]) -> ChunkFacts:
 def _judge_task(task: tuple[list[str], str]) -> ChunkVerdict:
     assert _worker is not None
     return _worker.judge(*task)
+
+
+def _duplicates_task(task: tuple[list[str], dict[str, list[dict[str, object]]]]) -> list[Finding]:
+    assert _worker is not None
+    return _worker.duplicates(*task)

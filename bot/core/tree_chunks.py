@@ -1,8 +1,8 @@
 """One process's part of a whole-tree check: read a chunk of files, judge it, keep nothing but findings and compact facts.
 
-A whole-tree check runs two passes over the same chunks (see `bot.core.parallel`):
-``facts`` keeps only what cross-object rules need (inventory keys, CRDs, Secret values),
-``judge`` validates and evaluates a chunk with the facts of the whole tree. Parsed
+``judge`` validates and evaluates a chunk with what it needs of the rest of the tree
+(`bot.core.tree_facts`); ``facts`` only collects those; ``duplicates`` judges the rule
+that needs every object's identity once all are known (see `bot.core.parallel`). Parsed
 resources never outlive their chunk, so memory follows the largest chunk, not the tree.
 """
 
@@ -12,26 +12,21 @@ import dataclasses
 import datetime as dt
 import pickle
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.core.config import RepoConfig
 from bot.core.evaluate import EvalOptions
 from bot.core.findings import Finding
-from bot.core.gatekeeper.expansion import EXPANSION_GROUP
-from bot.core.gatekeeper.objects import CONSTRAINTS_GROUP, TEMPLATES_GROUP
 from bot.core.manifests import LoadLimits, load_workspace
-from bot.core.masking import secret_values
 from bot.core.policy_loader import load_policies
-from bot.core.rego.inventory import inventory_key
 from bot.core.rego.policyset import PolicySet
-from bot.core.resource import Resource
 from bot.core.schemas import SchemaValidator
 from bot.core.scope import configured_crds
+from bot.core.tree_facts import DUPLICATE_PACKAGE, ChunkFacts, TreeFacts
 from bot.core.waivers import settle
 from bot.core.workspace import Workspace
 from bot.errors import PolicyError
 
-GATEKEEPER_GROUPS = frozenset({TEMPLATES_GROUP, CONSTRAINTS_GROUP, EXPANSION_GROUP})
 # About 1,000 documents of typical manifests: big enough for the policy engine's batches, small
 # enough that a chunk's parsed form (a few times its bytes) stays a few megabytes.
 CHUNK_BYTES = 512 * 1024
@@ -52,37 +47,11 @@ class TreeJob:
 
 
 @dataclass
-class ChunkFacts:
-    """The cross-object facts of one chunk, compact: no parsed object survives except CRDs."""
-
-    inventory: list[tuple[str, str, int]] = field(default_factory=list)  # (key, file, line) per non-patch object
-    crds: list[Resource] = field(default_factory=list)
-    secrets: frozenset[str] = frozenset()
-    gatekeeper: bool = False  # a Gatekeeper template, constraint or expansion template is among the objects
-
-
-@dataclass
-class TreeFacts:
-    """The facts of the whole tree that every chunk is judged with."""
-
-    inventory: dict[str, list[dict[str, object]]]
-    crds: list[Resource]
-
-    @classmethod
-    def merge(cls, chunks: Sequence[ChunkFacts]) -> TreeFacts:
-        """In chunk order, so the inventory lists definitions in the order a one-piece load would."""
-        inventory: dict[str, list[dict[str, object]]] = {}
-        for chunk in chunks:
-            for key, file, line in chunk.inventory:
-                inventory.setdefault(key, []).append({"file": file, "line": line})
-        return cls(inventory, [crd for chunk in chunks for crd in chunk.crds])
-
-
-@dataclass
 class ChunkVerdict:
     findings: list[Finding]
     skipped: list[tuple[str, str]]
     resources: int
+    facts: ChunkFacts  # what the chunk really held: checks the caller's scans, feeds the duplicate rule
     policy_error: str = ""  # the trusted policies do not compile (the caller reports it once)
 
 
@@ -115,13 +84,7 @@ class ChunkJudge:
         self._facts_file = ""
 
     def facts(self, paths: Sequence[str]) -> ChunkFacts:
-        resources = self._load(paths).resources
-        return ChunkFacts(
-            inventory=[(inventory_key(r.ref), r.file, r.line) for r in resources if not r.is_patch],
-            crds=[r for r in resources if r.kind == "CustomResourceDefinition"],
-            secrets=secret_values(resources),
-            gatekeeper=any(r.ref.group in GATEKEEPER_GROUPS for r in resources),
-        )
+        return ChunkFacts.of(self._load(paths).resources)
 
     def judge(self, paths: Sequence[str], facts: TreeFacts | str) -> ChunkVerdict:
         """Parse, schema, policy and settle findings of ``paths``, as `evaluate` gives them for these files.
@@ -143,7 +106,21 @@ class ChunkJudge:
             for policy_set in policy_sets:
                 findings += policy_set.evaluate(loaded.resources, inventory=facts.inventory)
         findings = settle(findings, loaded.resources, job.config, job.today, expiry_notices=False)
-        return ChunkVerdict(findings, loaded.skipped, len(loaded.resources), policy_error)
+        return ChunkVerdict(findings, loaded.skipped, len(loaded.resources), ChunkFacts.of(loaded.resources), policy_error)
+
+    def duplicates(self, paths: Sequence[str], inventory: dict[str, list[dict[str, object]]]) -> list[Finding]:
+        """The built-in duplicate rule's findings (settled) for ``paths``, judged with the tree's ``inventory``.
+
+        The rule only reads its own object's entry, so ``inventory`` may hold just the duplicated keys.
+        """
+        policy_sets, _ = self._policy_sets()
+        rules = {s.metadata[DUPLICATE_PACKAGE].id for s in policy_sets if DUPLICATE_PACKAGE in s.metadata}
+        if not rules:
+            return []
+        loaded = self._load(paths)
+        findings = [f for s in policy_sets for f in s.evaluate(loaded.resources, inventory=inventory) if f.rule in rules]
+        settled = settle(findings, loaded.resources, self.job.config, self.job.today, expiry_notices=False)
+        return [f for f in settled if f.rule in rules]  # not the annotation problems the chunk already reported
 
     def _load(self, paths: Sequence[str]):  # type: ignore[no-untyped-def]
         try:
