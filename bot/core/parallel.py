@@ -198,7 +198,8 @@ class _Runner:
         self.head = head
         self.local = ChunkJudge(job, head) if processes <= 1 else None
         self.pool = None
-        self.tmp = None
+        self.tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.passes = 0
         if self.local is None:
             _start_forkserver()
             self.pool = mp.get_context("forkserver").Pool(processes, initializer=_start_worker, initargs=(job,))
@@ -226,9 +227,11 @@ class _Runner:
         if self.local is not None:
             return [self.local.judge(chunk, facts) for chunk in chunks]
         assert self.pool is not None
-        # Written once and read once per worker, rather than pickled into every task.
-        self.tmp = tempfile.TemporaryDirectory(prefix="gitops-bot-facts-")
-        facts_file = str(Path(self.tmp.name, "facts.pickle"))
+        # Written once and read once per worker, rather than pickled into every task; a new file per pass.
+        if self.tmp is None:
+            self.tmp = tempfile.TemporaryDirectory(prefix="gitops-bot-facts-")
+        self.passes += 1
+        facts_file = str(Path(self.tmp.name, f"facts-{self.passes}.pickle"))
         with open(facts_file, "wb") as f:
             pickle.dump(facts, f, protocol=pickle.HIGHEST_PROTOCOL)
         return list(self.pool.imap(_judge_task, [(chunk, facts_file) for chunk in chunks]))

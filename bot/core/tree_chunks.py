@@ -78,6 +78,7 @@ class ChunkJudge:
         self.job = job
         self.head = head if head is not None else Workspace.from_directory(job.root)
         self._validator: SchemaValidator | None = None
+        self._validator_facts: TreeFacts | None = None
         self._crd_findings: list[Finding] = []
         self._policies: tuple[list[PolicySet], str] | None = None
         self._facts: TreeFacts | None = None
@@ -139,13 +140,13 @@ class ChunkJudge:
         return self._facts
 
     def _schema_validator(self, facts: TreeFacts) -> SchemaValidator:
-        if self._validator is None:
+        if self._validator is None or self._validator_facts is not facts:  # a second judging pass has more CRDs
             job = self.job
             validator = SchemaValidator(job.kubernetes_version, strict=job.strict, unknown_kinds=job.config.unknown_kinds)
             crds = list(facts.crds)
             crds += configured_crds(self.head, job.config, job.limits, exclude=_selected(self.head, job.config))
             self._crd_findings = validator.add_crds(crds)
-            self._validator = validator
+            self._validator, self._validator_facts = validator, facts
         return self._validator
 
     def _policy_sets(self) -> tuple[list[PolicySet], str]:

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from bot import reporters
-from bot.core.evaluate import evaluate
+from bot.core.evaluate import EvalOptions, evaluate
 from bot.core.manifests import load_workspace
 from bot.core.parallel import evaluate_tree
 from bot.core.resource import Resource
 from bot.core.tree_chunks import chunk_paths
+from bot.core.tree_facts import other_inventory_readers
 from bot.core.workspace import Workspace
 from tests.support.gitops_corpus import gitops_repo
 
@@ -178,3 +179,65 @@ def test_cli_rejects_zero_jobs():
     proc = run_cli("--jobs", "0")
     assert proc.returncode == 2
     assert "--jobs" in proc.stderr and "1 or more" in proc.stderr
+
+
+INVENTORY_POLICY = """package main
+
+import rego.v1
+
+# A Service needs a Deployment of the same name somewhere in the tree: any object's entry matters.
+deny contains msg if {
+	input.kind == "Service"
+	key := sprintf("apps/Deployment/%s/%s", [object.get(input.metadata, "namespace", ""), input.metadata.name])
+	not data.gitops.inventory[key]
+	msg := sprintf("Service %s has no Deployment", [input.metadata.name])
+}
+"""
+
+
+def test_a_policy_reading_the_inventory_sees_the_whole_tree(corpus, tmp_path):
+    (tmp_path / "policy.rego").write_text(INVENTORY_POLICY)
+    options = EvalOptions(extra_policy_dirs=(str(tmp_path),))
+    split = [
+        evaluate_tree(Workspace.from_directory(corpus), options, jobs=jobs, root=corpus, chunk_bytes=SMALL_CHUNKS)
+        for jobs in (1, 2)
+    ]
+    whole = evaluate(Workspace.from_directory(corpus), options=options)
+    rendered = [reporters.get("json").render(r) for r in split]
+    assert rendered[0] == rendered[1]
+    assert Counter(json.dumps(f.to_json()) for f in split[0].findings) == Counter(json.dumps(f.to_json()) for f in whole.findings)
+    lonely = [f for f in split[0].findings if "has no Deployment" in f.message]
+    assert lonely and len(lonely) < split[0].resources_checked / 10  # generated apps do have their Deployments
+
+
+def test_a_crd_the_byte_scan_misses_is_still_used(tmp_path):
+    """An escaped kind hides a CRD from the scan; the chunks report it and the tree is judged again with it."""
+    for path, text in CROSS_CHUNK_FILES.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text.replace("kind: CustomResourceDefinition", 'kind: "CustomResource\\x44efinition"'))
+    for path, data in gitops_repo(60, kustomize=False).items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(data)
+    assert b"CustomResourceDefinition" not in (tmp_path / "zzz/crd.yaml").read_bytes()
+    split = tree_report(tmp_path, 2)
+    whole = evaluate(Workspace.from_directory(tmp_path))
+    assert reporters.get("json").render(split) == reporters.get("json").render(whole)
+    assert [f.rule for f in split.findings if f.file == "aaa/gadget.yaml" and f.source == "schema"] == ["schema/type"]
+
+
+@pytest.mark.parametrize(
+    ("module", "reads"),
+    [
+        ("package main\n# data.gitops.inventory in a comment\ndeny contains 1 if input.x\n", False),
+        ('package main\ndeny contains m if { m := "data.gitops.inventory" }\n', False),
+        ("package main\nimport data.gitops.lib.kubernetes as k8s\ndeny contains 1 if data.main.x\n", False),
+        ("package main\ndeny contains 1 if data.gitops.inventory[k]\n", True),
+        ('package main\ndeny contains 1 if data.gitops["inventory"]\n', True),
+        ("package main\ndeny contains 1 if walk(data, x)\n", True),
+        ("package main\nimport data.gitops\n", True),
+        ("package main\ndeny contains 1 if data.gitops.builtin.duplicate_object.deny[_]\n", True),
+        ("package gitops.builtin.duplicate_object\ndeny contains 1 if data.gitops.inventory[k]\n", False),
+    ],
+)
+def test_which_policies_may_read_the_inventory(module, reads):
+    assert other_inventory_readers([("p.rego", module)]) is reads
