@@ -85,7 +85,7 @@ def evaluate_tree(
         return evaluate(head, options=options)
     processes = min(jobs, len(chunks)) if root is not None else 1
     if processes > 1:
-        _start_forkserver()  # it imports the core while this process reads kustomizations and scans
+        _start_forkserver(processes)  # it imports the core while this process reads kustomizations and scans
     patch_files, kustomize_findings = find_patch_files(head)
     job = TreeJob(
         root=str(root or ""),
@@ -183,12 +183,19 @@ def _merged(
     return report
 
 
-def _start_forkserver() -> None:
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(_PRELOAD)
+def _start_forkserver(processes: int) -> None:
     from multiprocessing import forkserver
 
-    forkserver.ensure_running()
+    mp.get_context("forkserver").set_forkserver_preload(_PRELOAD)
+    try:
+        forkserver.ensure_running()
+    except OSError as e:
+        raise _cannot_start(processes, e) from e
+
+
+def _cannot_start(processes: int, error: OSError) -> ConfigError:
+    """No /dev/shm, no processes left: say so rather than run on one core unasked."""
+    return ConfigError(f"cannot start {processes} worker processes ({error.strerror or error}); use --jobs 1")
 
 
 class _Runner:
@@ -201,8 +208,11 @@ class _Runner:
         self.tmp: tempfile.TemporaryDirectory[str] | None = None
         self.passes = 0
         if self.local is None:
-            _start_forkserver()
-            self.pool = mp.get_context("forkserver").Pool(processes, initializer=_start_worker, initargs=(job,))
+            _start_forkserver(processes)
+            try:
+                self.pool = mp.get_context("forkserver").Pool(processes, initializer=_start_worker, initargs=(job,))
+            except OSError as e:
+                raise _cannot_start(processes, e) from e
 
     def __enter__(self) -> _Runner:
         return self
