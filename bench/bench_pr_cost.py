@@ -105,7 +105,7 @@ def _kind(method: str, path: str) -> str:
     parts = path.strip("/").split("/")
     if parts[:1] == ["repos"]:
         parts = parts[3:]
-    names = [p for p in parts if not (len(p) == 40 or p.isdigit())]
+    names = [p for p in parts if not (len(p) == 40 or p.isdigit() or "..." in p)]
     return f"{method} {'/'.join(names)}"
 
 

@@ -115,7 +115,7 @@ def evaluate_tree(
             verdicts = run.judge(chunks, TreeFacts.merge([v.facts for v in verdicts]))  # never with a CRD missed
             inventory_first = True
         duplicates: list[Finding] = []
-        if options.policies and not inventory_first:
+        if options.policies and config.builtin_policies and not inventory_first:
             duplicates = run.duplicates(_duplicated(verdicts), chunk_bytes)
     in_scope = set(paths)
     report = _merged(
