@@ -88,7 +88,7 @@ def evaluate_tree(
         _start_forkserver(processes)  # it imports the core while this process reads kustomizations and scans
     patch_files, kustomize_findings = find_patch_files(head)
     job = TreeJob(
-        root=str(root or ""),
+        root=str(Path(root).resolve()) if root is not None else "",  # workers may not share this cwd
         config=config,
         options=worker_options(options),
         limits=load_limits(config),
