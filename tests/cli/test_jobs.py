@@ -175,6 +175,21 @@ def test_cli_jobs_flag(fmt):
     assert one.stdout == two.stdout and one.stdout
 
 
+def test_cli_splits_a_larger_tree_across_worker_processes(tmp_path):
+    """Several 256 KiB chunks: the console entry point really starts workers, and they answer like one process."""
+    corpus = tmp_path / "tree"
+    for path, data in {**gitops_repo(3000, kustomize=True), **CROSS_CHUNK_FILES}.items():
+        (corpus / path).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / path).write_bytes(data if isinstance(data, bytes) else data.encode())
+    assert sum(p.stat().st_size for p in corpus.rglob("*.yaml")) > 2 * 256 * 1024
+    one, two = run_cli("--jobs", "1", "-o", "json", str(corpus)), run_cli("--jobs", "2", "-o", "json", str(corpus))
+    assert one.returncode == two.returncode == 1, one.stderr + two.stderr
+    assert one.stdout == two.stdout
+    report = json.loads(two.stdout)
+    assert report["summary"]["resources"] > 3000
+    assert any(f["rule"] == "duplicate-object" for f in report["findings"])
+
+
 def test_cli_rejects_zero_jobs():
     proc = run_cli("--jobs", "0")
     assert proc.returncode == 2
