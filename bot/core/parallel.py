@@ -23,8 +23,11 @@ import os
 import pickle
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any, TypeVar
 
 from bot.core.backends import OPA_SERVER_ENGINE
 from bot.core.config import InvalidConfigError, RepoConfig
@@ -41,6 +44,8 @@ from bot.core.tree_facts import CRD_KIND, ChunkFacts, TreeFacts, other_inventory
 from bot.core.waivers import expired_exception_notices, settle
 from bot.core.workspace import Workspace
 from bot.errors import ConfigError, GitOpsBotError
+
+T = TypeVar("T")
 
 # Workers fork from a server that imported the core once; regorus engines are built in each worker.
 _PRELOAD = ["bot.core.tree_chunks"]
@@ -199,44 +204,54 @@ def _cannot_start(processes: int, error: OSError) -> ConfigError:
 
 
 class _Runner:
-    """Runs both passes over the chunks here (one process) or in one pool of workers for the whole run."""
+    """Runs the passes over the chunks here (one process) or in one pool of workers for the whole run.
+
+    A `ProcessPoolExecutor` rather than `multiprocessing.Pool`: a worker that dies (killed for
+    memory, a crash in a native library) breaks the run with an error instead of hanging it.
+    """
 
     def __init__(self, job: TreeJob, head: Workspace, processes: int):
         self.head = head
         self.local = ChunkJudge(job, head) if processes <= 1 else None
-        self.pool = None
+        self.pool: ProcessPoolExecutor | None = None
+        self.processes = processes
         self.tmp: tempfile.TemporaryDirectory[str] | None = None
         self.passes = 0
         if self.local is None:
             _start_forkserver(processes)
-            try:
-                self.pool = mp.get_context("forkserver").Pool(processes, initializer=_start_worker, initargs=(job,))
-            except OSError as e:
-                raise _cannot_start(processes, e) from e
+            self.pool = ProcessPoolExecutor(
+                processes, mp_context=mp.get_context("forkserver"), initializer=_start_worker, initargs=(job,)
+            )
 
     def __enter__(self) -> _Runner:
         return self
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         if self.pool is not None:
-            if exc_type is None:
-                self.pool.close()
-            else:
-                self.pool.terminate()
-            self.pool.join()
+            self.pool.shutdown(wait=True, cancel_futures=exc_type is not None)
         if self.tmp is not None:
             self.tmp.cleanup()
+
+    def _map(self, task: Callable[[Any], T], items: list[Any]) -> list[T]:
+        assert self.pool is not None
+        try:
+            return list(self.pool.map(task, items))
+        except BrokenProcessPool as e:
+            raise GitOpsBotError(
+                f"a worker process of --jobs {self.processes} ended abruptly (out of memory?); "
+                "try fewer jobs or --jobs 1"
+            ) from e
+        except OSError as e:
+            raise _cannot_start(self.processes, e) from e
 
     def facts(self, chunks: list[list[str]]) -> list[ChunkFacts]:
         if self.local is not None:
             return [self.local.facts(chunk) for chunk in chunks]
-        assert self.pool is not None
-        return list(self.pool.imap(_facts_task, chunks))
+        return self._map(_facts_task, chunks)
 
     def judge(self, chunks: list[list[str]], facts: TreeFacts) -> list[ChunkVerdict]:
         if self.local is not None:
             return [self.local.judge(chunk, facts) for chunk in chunks]
-        assert self.pool is not None
         # Written once and read once per worker, rather than pickled into every task; a new file per pass.
         if self.tmp is None:
             self.tmp = tempfile.TemporaryDirectory(prefix="gitops-bot-facts-")
@@ -244,7 +259,7 @@ class _Runner:
         facts_file = str(Path(self.tmp.name, f"facts-{self.passes}.pickle"))
         with open(facts_file, "wb") as f:
             pickle.dump(facts, f, protocol=pickle.HIGHEST_PROTOCOL)
-        return list(self.pool.imap(_judge_task, [(chunk, facts_file) for chunk in chunks]))
+        return self._map(_judge_task, [(chunk, facts_file) for chunk in chunks])
 
     def duplicates(self, inventory: dict[str, list[dict[str, object]]], chunk_bytes: int) -> list[Finding]:
         """The duplicate rule's findings for the files that define a duplicated object, in file order."""
@@ -255,8 +270,7 @@ class _Runner:
         if self.local is not None:
             found = [self.local.duplicates(chunk, inventory) for chunk in chunks]
         else:
-            assert self.pool is not None
-            found = list(self.pool.imap(_duplicates_task, [(chunk, inventory) for chunk in chunks]))
+            found = self._map(_duplicates_task, [(chunk, inventory) for chunk in chunks])
         return [f for part in found for f in part]
 
 

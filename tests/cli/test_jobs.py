@@ -1,5 +1,6 @@
 """`check --jobs N`: the same report, byte for byte, for any number of processes; cross-object rules see the whole tree."""
 
+import datetime as dt
 import gc
 import json
 import os
@@ -12,13 +13,15 @@ from pathlib import Path
 import pytest
 
 from bot import reporters
+from bot.core.config import RepoConfig
 from bot.core.evaluate import EvalOptions, evaluate
-from bot.core.manifests import load_workspace
-from bot.core.parallel import evaluate_tree
+from bot.core.manifests import LoadLimits, load_workspace
+from bot.core.parallel import _Runner, evaluate_tree
 from bot.core.resource import Resource
-from bot.core.tree_chunks import chunk_paths
+from bot.core.tree_chunks import TreeJob, chunk_paths
 from bot.core.tree_facts import other_inventory_readers
 from bot.core.workspace import Workspace
+from bot.errors import GitOpsBotError
 from tests.support.gitops_corpus import gitops_repo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -256,3 +259,14 @@ def test_a_crd_the_byte_scan_misses_is_still_used(tmp_path):
 )
 def test_which_policies_may_read_the_inventory(module, reads):
     assert other_inventory_readers([("p.rego", module)]) is reads
+
+
+def _die(_: object) -> None:
+    os._exit(3)  # what the kernel's out-of-memory killer leaves behind, give or take the signal
+
+
+def test_a_worker_that_dies_breaks_the_run_with_an_error_instead_of_hanging_it():
+    ws = Workspace.from_directory(SAMPLE)
+    job = TreeJob(str(SAMPLE), RepoConfig(), EvalOptions(), LoadLimits(), frozenset(), "1.31", False, dt.date(2026, 1, 1))
+    with pytest.raises(GitOpsBotError, match="ended abruptly"), _Runner(job, ws, 2) as run:
+        run._map(_die, [1, 2, 3])
