@@ -11,7 +11,9 @@ runs in a fresh spawned process, so nothing is shared with this one:
 - ``cold``: the first delivery of a new process with an empty content cache;
 - ``warm``: a second delivery of the same pull request in that same process;
 - ``shared``: a new process whose content cache directory the first one filled
-  (what another worker, or a restarted one, pays).
+  (what another worker, or a restarted one, pays);
+- ``push``: a new process with that cache judging a new head of the same pull
+  request (one more commit changing the first changed file again).
 
 Calls and bytes are counted at the stand-in (response bodies), seconds around
 ``evaluate`` in the child, RSS is the child's peak. Not run by CI.
@@ -41,7 +43,7 @@ from tests.support.github_standin import (  # noqa: E402
 from tests.support.gitops_corpus import changed_deployments, gitops_repo  # noqa: E402
 
 REPO = "bench/gitops"
-BASE, HEAD = fake_sha("bench-base"), fake_sha("bench-head")
+BASE, HEAD, PUSH = fake_sha("bench-base"), fake_sha("bench-head"), fake_sha("bench-push")
 DOCS_PER_APP = 10
 
 
@@ -58,7 +60,7 @@ class _ByteCounter:
             yield chunk
 
 
-def _child(api_url: str, data_dir: str, runs: int, results: Any, go: Any) -> None:
+def _child(api_url: str, data_dir: str, runs: int, results: Any, go: Any, head: str = HEAD) -> None:
     """Evaluate the pull request ``runs`` times with one service (one worker process)."""
     start = time.perf_counter()
     from bot.github.retry import RetryPolicy
@@ -73,16 +75,18 @@ def _child(api_url: str, data_dir: str, runs: int, results: Any, go: Any) -> Non
         results.put(("ready", run))
         go.get()  # the parent has noted the stand-in's counters
         begin = time.perf_counter()
-        outcome = service.evaluate(EvaluationRequest(1, REPO, HEAD, BASE, 5, "pull_request.opened", f"bench-{run}"))
+        outcome = service.evaluate(EvaluationRequest(1, REPO, head, BASE, 5, "pull_request.opened", f"bench-{run}"))
         seconds = time.perf_counter() - begin
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         results.put(("done", run, seconds, rss, imports, outcome.conclusion))
 
 
-def _measure(standin: GitHubStandIn, counter: _ByteCounter, data_dir: str, runs: int) -> list[dict[str, Any]]:
+def _measure(
+    standin: GitHubStandIn, counter: _ByteCounter, data_dir: str, runs: int, head: str = HEAD
+) -> list[dict[str, Any]]:
     ctx = mp.get_context("spawn")
     results, go = ctx.Queue(), ctx.Queue()
-    process = ctx.Process(target=_child, args=(standin.base_url, data_dir, runs, results, go))
+    process = ctx.Process(target=_child, args=(standin.base_url, data_dir, runs, results, go, head))
     process.start()
     out = []
     for _ in range(runs):
@@ -101,7 +105,7 @@ def _kind(method: str, path: str) -> str:
     parts = path.strip("/").split("/")
     if parts[:1] == ["repos"]:
         parts = parts[3:]
-    names = [p for p in parts if not (len(p) == 40 or p.isdigit())]
+    names = [p for p in parts if not (len(p) == 40 or p.isdigit() or "..." in p)]
     return f"{method} {'/'.join(names)}"
 
 
@@ -110,15 +114,20 @@ def _scenario(documents: int, kustomize: bool, changed: int) -> dict[str, Any]:
     which = changed_deployments(changed, apps)
     base = gitops_repo(documents, kustomize=kustomize, docs_per_app=DOCS_PER_APP)
     head = gitops_repo(documents, kustomize=kustomize, docs_per_app=DOCS_PER_APP, changed=which)
-    standin = GitHubStandIn([FixtureRepo(REPO, commits={BASE: base, HEAD: head}, pulls={5: PullSpec(5, BASE, HEAD)})])
+    first = next(p for p in sorted(head) if head[p] != base.get(p))
+    pushed = {**head, first: head[first].replace(b"-next", b"-next2")}
+    repo = FixtureRepo(REPO, commits={BASE: base, HEAD: head, PUSH: pushed}, pulls={5: PullSpec(5, BASE, HEAD)})
+    standin = GitHubStandIn([repo])
     counter = _ByteCounter(standin.app.wsgi_app)
     standin.app.wsgi_app = counter  # type: ignore[method-assign]
     with standin.serving(), tempfile.TemporaryDirectory(prefix="bench-pr-cost-") as data_dir:
         cold, warm = _measure(standin, counter, data_dir, runs=2)
         [shared] = _measure(standin, counter, data_dir, runs=1)
+        repo.pulls[5] = PullSpec(5, BASE, PUSH)
+        [push] = _measure(standin, counter, data_dir, runs=1, head=PUSH)
     kustomizations = sum(1 for p in head if p.endswith("kustomization.yaml"))
     return {"docs": documents, "kustomizations": kustomizations, "changed": changed,
-            "runs": {"cold": cold, "warm": warm, "shared": shared}}
+            "runs": {"cold": cold, "warm": warm, "shared": shared, "push": push}}
 
 
 def _print(row: dict[str, Any]) -> None:

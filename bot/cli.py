@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--fail-on-warn", action="store_true", help="warnings block too (exit 1)")
     check.add_argument("-q", "--quiet", action="store_true", help="print only the verdict line")
     check.add_argument("--verbose", "-v", action="store_true", help="list skipped files")
+    check.add_argument(
+        "--jobs", "-j", type=_jobs, metavar="N", help="processes for a whole-tree check (default: usable cores)"
+    )
 
     from bot.plan.command import add_plan_arguments
 
@@ -178,7 +181,7 @@ def run_check(args: argparse.Namespace) -> int:
         reports.append(_check_stdin(options))
     else:
         for path in args.paths:
-            reports.append(_check_path(Path(path), options, status))
+            reports.append(_check_path(Path(path), options, status, args.jobs))
     status.clear()
     report = _merge(reports)
     if args.config:
@@ -237,10 +240,12 @@ def _check_stdin(options: EvalOptions) -> Report:
     return report
 
 
-def _check_path(path: Path, options: EvalOptions, status: _Status) -> Report:
+def _check_path(path: Path, options: EvalOptions, status: _Status, jobs: int | None = None) -> Report:
     status.show(f"checking {path} …")
     if path.is_dir():
-        report = evaluate(Workspace.from_directory(path), options=options)
+        from bot.core.parallel import default_jobs, evaluate_tree
+
+        report = evaluate_tree(Workspace.from_directory(path), options, jobs=jobs or default_jobs(), root=path)
         return _relative_to_cwd(report, path)
     root = path.parent
     scoped = dataclasses.replace(options, changed_paths=[path.name])
@@ -272,6 +277,12 @@ class _ScopedContext:
         if not self._scopes:
             return files
         return [f for f in files if any(f.path == s or f.path.startswith(s.rstrip("/") + "/") for s in self._scopes)]
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number of processes, 1 or more")
+    return int(text)
 
 
 def _relative_to_cwd(report: Report, root: Path) -> Report:

@@ -99,8 +99,13 @@ def apply_overrides(findings: Iterable[Finding], overrides: dict[str, Severity |
     return out
 
 
-def settle(findings: list[Finding], resources: Iterable[Resource], config: RepoConfig, today: dt.date) -> list[Finding]:
-    """The last stage: annotation waivers, config re-levels, config exceptions, expiry notices."""
+def settle(
+    findings: list[Finding], resources: Iterable[Resource], config: RepoConfig, today: dt.date, *, expiry_notices: bool = True
+) -> list[Finding]:
+    """The last stage: annotation waivers, config re-levels, config exceptions, expiry notices.
+
+    ``expiry_notices=False``: a tree judged in pieces adds the (per-run) expiry notices once itself.
+    """
     by_resource: dict[tuple[str, ResourceRef], dict[str, Waiver]] = {}
     out = list(findings)
     for resource in resources:
@@ -117,4 +122,4 @@ def settle(findings: list[Finding], resources: Iterable[Resource], config: RepoC
         ]
     out = apply_overrides(out, config.rule_overrides)
     out = waive_by_exceptions(out, config.exceptions, today)
-    return out + expired_exception_notices(config.exceptions, config.source, today)
+    return out + (expired_exception_notices(config.exceptions, config.source, today) if expiry_notices else [])

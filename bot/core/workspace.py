@@ -80,6 +80,11 @@ class Workspace:
             self._cache[path] = self._reader(path)
         return self._cache[path]
 
+    def forget(self, paths: Iterable[str]) -> None:
+        """Drop cached contents: a whole-tree check reads each file once and must not keep the tree in memory."""
+        for path in paths:
+            self._cache.pop(path.strip("/"), None)
+
     def size(self, path: str) -> int | None:
         """The file's size when known without reading it, else None."""
         return self._sizes.get(path.strip("/"))

@@ -16,7 +16,7 @@ from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 from bot.errors import GitHubError
-from bot.github.api import CheckRunOutput, Comment, PullInfo, ReviewComment, TreeEntry
+from bot.github.api import SYMLINK_MODE, CheckRunOutput, Comment, PullInfo, ReviewComment, TreeEntry
 from bot.github.auth import InstallationTokenCache
 from bot.github.content_cache import ContentCache
 from bot.github.retry import GitHubRefusal, RetryPolicy, call_with_retries, is_final
@@ -25,6 +25,8 @@ from bot.pull.context import ChangedFile
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# GitHub's contents API lists at most 1,000 files of a directory (use the trees API beyond).
+CONTENTS_LISTING_LIMIT = 1000
 
 
 def _utcnow() -> datetime:
@@ -108,6 +110,40 @@ class PyGithubRepo:
         else:
             self._cache.put_tree(self._tree_scope, sha, entries)
         return entries
+
+    def cached_tree(self, sha: str) -> list[TreeEntry] | None:
+        """The files of ``sha`` if a worker listed them before; never a request."""
+        return self._cache.tree(self._tree_scope, sha)
+
+    def remember_tree(self, sha: str, entries: list[TreeEntry]) -> None:
+        """Cache a listing of ``sha`` that the caller assembled exactly (see `bot.pull.github`)."""
+        self._cache.put_tree(self._tree_scope, sha, entries)
+
+    def descends_from(self, base_sha: str, head_sha: str) -> bool:
+        """Whether ``head`` contains ``base`` (``base...head`` is then exactly what changed)."""
+        comparison = self._call(f"compare {base_sha[:7]}...{head_sha[:7]}", lambda: self._repo.compare(base_sha, head_sha))
+        return comparison.status in ("ahead", "identical")
+
+    def directory(self, sha: str, path: str) -> list[TreeEntry] | None:
+        """The files directly in ``path`` at ``sha`` ([] when it does not exist); None when GitHub may list only part."""
+        if not path:
+            tree = self._call(f"list / at {sha[:7]}", lambda: self._repo.get_git_tree(sha, recursive=False))
+            if tree.raw_data.get("truncated"):
+                return None
+            return [TreeEntry(e.path, e.sha, e.size or 0, e.mode or "100644") for e in tree.tree if e.type == "blob"]
+        try:
+            listing = self._call(f"list {path} at {sha[:7]}", lambda: self._repo.get_contents(path, ref=sha))
+        except GitHubError as e:
+            if isinstance(e.__cause__, UnknownObjectException):
+                return []
+            raise
+        if not isinstance(listing, list):
+            return []  # a file, not a directory: nothing lives under it
+        if len(listing) >= CONTENTS_LISTING_LIMIT:
+            return None
+        # Submodules are listed as files too; only real blobs have a blob URL.
+        return [TreeEntry(c.path, c.sha, c.size or 0, SYMLINK_MODE if c.type == "symlink" else "100644") for c in listing
+                if c.type in ("file", "symlink") and "/git/blobs/" in (c.git_url or "")]
 
     def blob(self, blob_sha: str) -> bytes:
         cached = self._cache.blob(blob_sha)

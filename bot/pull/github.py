@@ -10,6 +10,11 @@ from bot.errors import GitHubError
 from bot.github.api import RepoApi, TreeEntry
 from bot.pull.context import ChangedFile
 
+# Below this many files a whole recursive listing is one small request: nothing to save by deriving it.
+DERIVE_ABOVE_FILES = 2000
+# Each touched directory costs a request; beyond a few, one recursive listing is cheaper.
+MAX_DIRECTORY_LISTINGS = 4
+
 # Blobs above this are not fetched: no manifest is that large, and the core caps file sizes anyway.
 MAX_BLOB_BYTES = 5 * 1024 * 1024
 
@@ -23,6 +28,8 @@ class GitHubPullContext:
     Reads are proportional to the change: one recursive tree listing per side,
     then only the blobs the core asks for; both come from the shared content cache
     (`bot.github.content_cache`) when another delivery or worker already read them.
+    A new head of a pull request whose base listing is cached is listed directory by
+    directory where the pull request touches it (`_new_head_of_known_base`).
     """
 
     def __init__(self, api: RepoApi, head: str, base: str | None = None, pull_number: int | None = None) -> None:
@@ -53,12 +60,41 @@ class GitHubPullContext:
     def workspace(self, sha: str) -> Workspace:
         with self._lock:
             if sha not in self._workspaces:
-                listed = self._api.tree(sha)
+                listed = self._new_head_of_known_base() if sha == self._head else None
+                listed = listed if listed is not None else self._api.tree(sha)
                 entries = {e.path: e for e in listed if not e.is_symlink}  # a link's blob is its target path
                 sizes = {path: e.size for path, e in entries.items()}
                 self._workspaces[sha] = Workspace(entries.keys(), self._reader(entries), label=sha, sizes=sizes,
                                                   symlinks=[e.path for e in listed if e.is_symlink])
             return self._workspaces[sha]
+
+    def _new_head_of_known_base(self) -> list[TreeEntry] | None:
+        """Head's files from base's cached listing plus listings of the directories the pull request touches.
+
+        A new head of a pull request is usually a few files away from a base whose (large) listing a
+        worker already holds: then one compare (is base an ancestor of head, so the PR's files are
+        exactly what changed?) and one listing per touched directory replace the whole recursive tree.
+        None: read the whole tree (cold base, small tree, head already cached, or too many directories).
+        """
+        if self._base is None or self._pull_number is None or self._api.cached_tree(self._head) is not None:
+            return None
+        base = self._api.cached_tree(self._base)
+        if base is None or len(base) < DERIVE_ABOVE_FILES:
+            return None
+        touched = sorted({_parent(p) for f in self.changed_files() for p in (f.path, f.previous_path) if p})
+        if not touched or len(touched) > MAX_DIRECTORY_LISTINGS or not self._api.descends_from(self._base, self._head):
+            return None
+        listings: dict[str, list[TreeEntry]] = {}
+        for directory in touched:
+            listing = self._api.directory(self._head, directory)
+            if listing is None:
+                return None
+            listings[directory] = listing
+        entries = [e for e in base if _parent(e.path) not in listings]
+        entries += [e for listing in listings.values() for e in listing]
+        entries.sort(key=lambda e: e.path)
+        self._api.remember_tree(self._head, entries)  # exact, so a tree at a sha like any other
+        return entries
 
     def _reader(self, entries: dict[str, TreeEntry]) -> Callable[[str], bytes | None]:
         def read(path: str) -> bytes | None:
@@ -72,3 +108,7 @@ class GitHubPullContext:
             return self._api.blob(entry.sha)
 
         return read
+
+
+def _parent(path: str) -> str:
+    return path.rsplit("/", 1)[0] if "/" in path else ""

@@ -8,10 +8,20 @@ from pathlib import Path
 import pytest
 from gh_helpers import RecordingSleep
 
+from bot.github.client import GitHubClientFactory
+from bot.github.content_cache import ContentCache
 from bot.github.retry import RetryPolicy
+from bot.pull.github import GitHubPullContext
 from bot.service import EvaluationRequest, GitHubService
 from bot.settings import AppSettings
-from tests.support.github_standin import FixtureRepo, GitHubStandIn, PullSpec, app_private_key, fake_sha
+from tests.support.github_standin import (
+    FixtureRepo,
+    GitHubStandIn,
+    PullSpec,
+    all_request_problems,
+    app_private_key,
+    fake_sha,
+)
 from tests.support.gitops_corpus import gitops_repo
 
 REPO = "acme/big"
@@ -67,3 +77,60 @@ def test_a_second_worker_reads_trees_and_blobs_from_the_shared_disk_cache(tmp_pa
     assert warm["GET /repos/acme/big/git/trees/{id}"] == 0 and warm["GET /repos/acme/big/git/blobs/{id}"] == 0
     assert warm["GET /repos/acme/big/pulls/{id}/files"] == 1  # what is not addressed by a sha is asked again
     assert any((tmp_path / "data" / "cache").rglob("*"))
+
+
+H1, H2, H3 = fake_sha("push-1"), fake_sha("push-2"), fake_sha("push-3")
+
+
+def _listing_requests(standin: GitHubStandIn, start: int) -> Counter[str]:
+    kinds: Counter[str] = Counter()
+    for r in standin.requests[start:]:
+        if "/git/trees/" in r.path:
+            kinds["tree recursive" if r.query.get("recursive") else "tree root"] += 1
+        elif "/contents/" in r.path:
+            kinds["directory"] += 1
+        elif "/compare/" in r.path:
+            kinds["compare"] += 1
+    return kinds
+
+
+def test_a_new_head_of_the_same_pull_request_lists_only_the_directories_it_touches():
+    """Base's listing is cached from the first push: the second is listed where it changed, not as a whole tree."""
+    base = gitops_repo(2500, kustomize=False)
+    first = gitops_repo(2500, kustomize=False, changed=(7,))
+    second = {**first, "apps/app00009/extra.yaml": b"kind: ConfigMap\n", "README.md": b"changed\n"}
+    del second["apps/app00003/service.yaml"]
+    second["apps/app00007/settings-0.yaml"] = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+    diverged = {**first, "apps/app00011/deployment.yaml": b"kind: Deployment\n"}
+    repo = FixtureRepo(REPO, commits={BASE: base, H1: first, H2: second, H3: diverged},
+                       pulls={5: PullSpec(5, BASE, H1)}, diverged={(BASE, H3)})
+    standin = GitHubStandIn([repo])
+    cache = ContentCache()  # what the workers of one installation share
+    with standin.serving():
+        def context(head: str) -> GitHubPullContext:
+            repo.pulls[5] = PullSpec(5, BASE, head)
+            api = GitHubClientFactory(42, app_private_key(), standin.base_url, cache=cache).repo(1, REPO)
+            return GitHubPullContext(api, head, BASE, pull_number=5)
+
+        start = len(standin.requests)
+        context(H1).workspace(H1), context(H1).workspace(BASE)
+        assert _listing_requests(standin, start) == {"tree recursive": 2}  # cold: nothing to start from
+
+        start = len(standin.requests)
+        ctx = context(H2)
+        head = ctx.workspace(H2)
+        assert head.paths == sorted(second)
+        assert all(head.size(p) == len(second[p]) for p in head.paths)
+        assert head.read("apps/app00007/settings-0.yaml") == second["apps/app00007/settings-0.yaml"]
+        assert head.read("apps/app00009/extra.yaml") == b"kind: ConfigMap\n"
+        # apps/app00003, apps/app00007 and apps/app00009 by the contents API, the root by a one-level tree.
+        assert _listing_requests(standin, start) == {"compare": 1, "directory": 3, "tree root": 1}
+
+        start = len(standin.requests)
+        assert context(H2).workspace(H2).paths == sorted(second)  # the assembled listing is cached like any other
+        assert _listing_requests(standin, start) == {}
+
+        start = len(standin.requests)
+        assert context(H3).workspace(H3).paths == sorted(diverged)  # base moved on: not an ancestor, list it all
+        assert _listing_requests(standin, start) == {"compare": 1, "tree recursive": 1}
+    assert all_request_problems(standin.requests) == []

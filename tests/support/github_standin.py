@@ -51,6 +51,7 @@ class FixtureRepo:
     protection: dict[str, list[str]] = field(default_factory=dict)  # branch -> required check contexts
     commit_dates: dict[str, str] = field(default_factory=dict)  # sha -> committer date (default: 2000)
     symlinks: dict[str, dict[str, str]] = field(default_factory=dict)  # sha -> {path: link target}
+    diverged: set[tuple[str, str]] = field(default_factory=set)  # (base, head) where base is not an ancestor of head
 
 
 @dataclass(frozen=True)
@@ -248,8 +249,9 @@ class GitHubStandIn:
             if base not in repo.commits or head not in repo.commits:
                 raise _NotFound()
             files = _diff_files(repo, base, head)
+            status, behind = ("diverged", 1) if (base, head) in repo.diverged else ("ahead", 0)
             return _json({"url": f"{standin.base_url}/repos/{repo.full_name}/compare/{basehead}",
-                          "status": "ahead", "ahead_by": 1, "behind_by": 0, "total_commits": 1,
+                          "status": status, "ahead_by": 1, "behind_by": behind, "total_commits": 1,
                           "commits": [], "files": files})
 
         @app.get("/repos/<owner>/<name>/git/trees/<sha>")
@@ -266,6 +268,8 @@ class GitHubStandIn:
             dirs = sorted({"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)})
             entries += [{"path": d, "mode": "040000", "type": "tree", "sha": hashlib.sha1(d.encode()).hexdigest(),
                          "url": ""} for d in dirs]
+            if not request.args.get("recursive"):  # the commit's root tree, one level deep
+                entries = [e for e in entries if "/" not in e["path"]]
             return _json({"sha": sha, "url": f"{standin.base_url}/repos/{repo.full_name}/git/trees/{sha}",
                           "tree": entries, "truncated": False})
 
@@ -284,9 +288,10 @@ class GitHubStandIn:
         @app.get("/repos/<owner>/<name>/contents/<path:path>")
         def contents(owner: str, name: str, path: str) -> Response:
             repo = repo_or_404(owner, name)
-            data = repo.commits.get(request.args.get("ref", ""), {}).get(path)
+            files = repo.commits.get(request.args.get("ref", ""), {})
+            data = files.get(path)
             if data is None:
-                raise _NotFound()
+                return _directory_listing(repo, files, path.strip("/"))
             return _json({"type": "file", "encoding": "base64", "size": len(data), "name": path.rsplit("/", 1)[-1],
                           "path": path, "sha": blob_sha(data), "content": base64.encodebytes(data).decode(),
                           "url": f"{standin.base_url}/repos/{repo.full_name}/contents/{path}"})
@@ -536,6 +541,27 @@ def _json(data: Any, status: int = 200) -> Response:
 
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _directory_listing(repo: FixtureRepo, files: dict[str, bytes], directory: str) -> Response:
+    """The contents API's answer for a directory: its files and subdirectories, one level deep."""
+    entries: dict[str, dict[str, Any]] = {}
+    for path, data in sorted(files.items()):
+        if not path.startswith(directory + "/"):
+            continue
+        name, _, rest = path[len(directory) + 1 :].partition("/")
+        full = f"{directory}/{name}"
+        if rest:
+            entries.setdefault(name, {"type": "dir", "name": name, "path": full, "size": 0,
+                                      "sha": hashlib.sha1(full.encode()).hexdigest(),
+                                      "git_url": f"/repos/{repo.full_name}/git/trees/x"})
+        else:
+            entries[name] = {"type": "file", "name": name, "path": full, "size": len(data), "sha": blob_sha(data),
+                             "git_url": f"/repos/{repo.full_name}/git/blobs/{blob_sha(data)}",
+                             "url": f"/repos/{repo.full_name}/contents/{full}"}
+    if not entries:
+        raise _NotFound()
+    return _json(list(entries.values()))
 
 
 def _diff_files(repo: FixtureRepo, base_sha: str, head_sha: str) -> list[dict[str, Any]]:

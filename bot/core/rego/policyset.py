@@ -45,6 +45,7 @@ class PolicySet:
     targets: list[RuleTarget]  # the rules queried for each document
     _queries: dict[str, tuple[list[RuleTarget], str]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _inventory_in_engine: object = field(default=None, repr=False)  # the inventory the engine's data holds now
 
     def targets_for(self, kind: str) -> tuple[list[RuleTarget], str]:
         """The rules that can fire on ``kind`` (METADATA ``custom.kinds``) and their combined query, cached."""
@@ -108,22 +109,26 @@ class PolicySet:
         *,
         severity_overrides: Mapping[str, Severity | None] = {},
         peers: Sequence[Resource] | None = None,
+        inventory: dict[str, list[dict[str, object]]] | None = None,
     ) -> list[Finding]:
         """Findings of every policy for every resource; kustomize patches are skipped (partial objects).
 
         ``peers`` are the objects applied together with ``resources`` (their deploy
         targets, see `bot.core.deploy_targets`): the inventory lists those; default ``resources``.
+        ``inventory`` (`build_inventory` of more than ``resources``) lets a caller judge a tree in
+        pieces: passing the same object again does not reload the engine's data.
         """
         targets = [r for r in resources if not r.is_patch]
         if not targets or not self.targets:
             return []
-        known = targets if peers is None else [r for r in peers if not r.is_patch]
-        inventory = {INVENTORY_PATH[0]: {INVENTORY_PATH[1]: build_inventory(known)}}
-        # Per-run facts win over any user data file that happens to use the same key.
-        data = deep_merge(_without_inventory(self.data), inventory)
         findings: list[Finding] = []
         with self._lock:
-            self.engine.set_data(data)
+            if inventory is None or inventory is not self._inventory_in_engine:
+                known = targets if peers is None else [r for r in peers if not r.is_patch]
+                facts = {INVENTORY_PATH[0]: {INVENTORY_PATH[1]: build_inventory(known) if inventory is None else inventory}}
+                # Per-run facts win over any user data file that happens to use the same key.
+                self.engine.set_data(deep_merge(_without_inventory(self.data), facts))
+                self._inventory_in_engine = inventory
             for batch in _batches_by_kind(targets):
                 findings.extend(self._evaluate_batch(batch, severity_overrides))
         return findings

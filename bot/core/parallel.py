@@ -1,0 +1,297 @@
+"""Whole-tree checks on every core, in bounded memory: chunks of files judged in worker processes, merged in order.
+
+Each chunk is parsed, validated against schemas, judged by policies and settled in
+one go, with what it needs of the other files: CRDs (files that can hold one are
+found by a byte scan first), and Secret values for redaction (collected as chunks
+finish). The inventory behind ``duplicate-object`` is collected as compact keys;
+that rule is then judged for the duplicated objects only. When some other policy
+may read ``data.gitops.inventory``, a first pass collects the keys before judging.
+Chunks do not depend on the number of processes and results are merged in chunk
+order, so the report is the same, byte for byte, whatever ``jobs`` is.
+
+What needs every object at once runs in one piece with `evaluate`, as before:
+Gatekeeper templates or constraints in the tree (or ``gatekeeper.paths``), an
+external schema or policy backend (they parallelise themselves), and configs that
+stop the evaluation early (invalid, unsupported Kubernetes version).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing as mp
+import os
+import pickle
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.core.backends import OPA_SERVER_ENGINE
+from bot.core.config import InvalidConfigError, RepoConfig
+from bot.core.evaluate import EvalOptions, _config_finding, _load_config, evaluate
+from bot.core.findings import Finding, Report
+from bot.core.kustomize import find_patch_files
+from bot.core.manifests import load_workspace
+from bot.core.masking import redact_findings
+from bot.core.rego.sources import builtin_sources, directory_sources, split_sources, workspace_sources
+from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
+from bot.core.scope import load_limits, paths_to_check
+from bot.core.tree_chunks import CHUNK_BYTES, ChunkJudge, ChunkVerdict, TreeJob, chunk_paths, worker_options
+from bot.core.tree_facts import CRD_KIND, ChunkFacts, TreeFacts, other_inventory_readers, scan_tree
+from bot.core.waivers import expired_exception_notices, settle
+from bot.core.workspace import Workspace
+from bot.errors import ConfigError, GitOpsBotError
+
+T = TypeVar("T")
+
+# Workers fork from a server that imported the core once; regorus engines are built in each worker.
+_PRELOAD = ["bot.core.tree_chunks"]
+
+
+def default_jobs() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and taskset narrow)."""
+    return len(os.sched_getaffinity(0))
+
+
+def evaluate_tree(
+    head: Workspace,
+    options: EvalOptions | None = None,
+    *,
+    jobs: int = 1,
+    root: str | os.PathLike[str] | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Report:
+    """Judge every manifest of ``head``, like ``evaluate(head, options=options)``, in ``jobs`` processes.
+
+    ``root``: the directory ``head`` lists, which worker processes read themselves; without it
+    the check runs in this process. ``options.changed_paths`` must be None (a whole tree).
+    ``chunk_bytes``: about how much of the tree one process holds parsed at a time.
+    """
+    options = options or EvalOptions()
+    if options.changed_paths is not None:
+        raise ValueError("evaluate_tree judges whole trees; use evaluate for changed paths")
+    if jobs < 1:
+        raise ConfigError(f"jobs must be at least 1, not {jobs}")
+    today = options.today or dt.date.today()
+    started = time.perf_counter()
+    try:
+        config = _load_config(head, options, today)
+        version = options.kubernetes_version or config.kubernetes_version or DEFAULT_KUBERNETES_VERSION
+        strict = config.strict if options.strict is None else options.strict
+        validator = SchemaValidator(version, strict=strict, unknown_kinds=config.unknown_kinds)
+    except (InvalidConfigError, ConfigError):
+        return evaluate(head, options=options)  # reports the problem and stops early
+    paths = paths_to_check(head, config, None)
+    chunks = chunk_paths(head, paths, chunk_bytes)
+    if not chunks or _needs_one_piece(config, options, validator.kubernetes_version, strict):
+        return evaluate(head, options=options)
+    processes = min(jobs, len(chunks)) if root is not None else 1
+    if processes > 1:
+        _start_forkserver(processes)  # it imports the core while this process reads kustomizations and scans
+    patch_files, kustomize_findings = find_patch_files(head)
+    job = TreeJob(
+        root=str(Path(root).resolve()) if root is not None else "",  # workers may not share this cwd
+        config=config,
+        options=worker_options(options),
+        limits=load_limits(config),
+        patch_files=frozenset(patch_files),
+        kubernetes_version=validator.kubernetes_version,
+        strict=strict,
+        today=today,
+    )
+    scan = scan_tree(head, paths, job.limits.max_bytes)
+    if scan.gatekeeper:
+        return evaluate(head, options=options)  # possibly: the verdicts below say for sure
+    with _Runner(job, head, processes) as run:
+        inventory_first = options.policies and _other_inventory_readers(head, config, options)
+        if inventory_first:  # a user policy may read any object's entry: collect them all first
+            facts = TreeFacts.merge(run.facts(chunks))
+        else:  # one pass: the duplicate rule is judged afterwards for the duplicated objects only
+            crds = [r for r in load_workspace(head, scan.crd_files, job.limits, job.patch_files).resources if r.kind == CRD_KIND]
+            head.forget(scan.crd_files)
+            facts = TreeFacts({}, crds)
+        verdicts = run.judge(chunks, facts)
+        if any(v.facts.gatekeeper for v in verdicts):
+            return evaluate(head, options=options)
+        if not inventory_first and {c.file for v in verdicts for c in v.facts.crds} - set(scan.crd_files):
+            verdicts = run.judge(chunks, TreeFacts.merge([v.facts for v in verdicts]))  # never with a CRD missed
+            inventory_first = True
+        duplicates: list[Finding] = []
+        if options.policies and config.builtin_policies and not inventory_first:
+            duplicates = run.duplicates(_duplicated(verdicts), chunk_bytes)
+    in_scope = set(paths)
+    report = _merged(
+        verdicts, duplicates, [f for f in kustomize_findings if f.file in in_scope], config, today
+    )
+    report.kubernetes_version = validator.kubernetes_version
+    report.files_checked = len(paths) - sum(len(v.skipped) for v in verdicts)
+    report.timings = {"tree": round(time.perf_counter() - started, 4)}
+    if options.progress:
+        options.progress(report.resources_checked, report.resources_checked)
+    return report
+
+
+def _other_inventory_readers(head: Workspace, config: RepoConfig, options: EvalOptions) -> bool:
+    """Whether a policy besides the built-in duplicate rule may read ``data.gitops.inventory`` (yes when unsure)."""
+    try:
+        sources = [
+            *(builtin_sources() if config.builtin_policies else ()),
+            *workspace_sources(head, list(config.policy_dirs)),
+            *directory_sources(list(options.extra_policy_dirs)),
+        ]
+    except GitOpsBotError:
+        return True  # unreadable: the workers report it
+    return other_inventory_readers(split_sources(sources)[0])
+
+
+def _duplicated(verdicts: Sequence[ChunkVerdict]) -> dict[str, list[dict[str, object]]]:
+    inventory = TreeFacts.merge([v.facts for v in verdicts]).inventory
+    return {key: definitions for key, definitions in inventory.items() if len(definitions) > 1}
+
+
+def _needs_one_piece(config: RepoConfig, options: EvalOptions, kubernetes_version: str, strict: bool) -> bool:
+    gatekeeper = config.raw.get("gatekeeper") or {}
+    if gatekeeper.get("enabled") is not False and gatekeeper.get("paths"):
+        return True
+    engine = options.engine or config.policy_engine
+    if options.policies and engine == OPA_SERVER_ENGINE:
+        return True
+    backends = options.backends
+    if backends is None:
+        return False
+    if backends.schema_backend(config, kubernetes_version, strict) is not None:
+        return True
+    return options.policies and backends.policy_backend(config, engine) is not None
+
+
+def _merged(
+    verdicts: Sequence[ChunkVerdict], duplicates: list[Finding], kustomize: list[Finding], config: RepoConfig, today: dt.date
+) -> Report:
+    """One report from the chunks' verdicts, in chunk order; per-run findings are added once."""
+    report = Report(config=config)
+    findings = settle(kustomize, [], config, today, expiry_notices=False)
+    for verdict in verdicts:
+        findings += verdict.findings
+        report.notices += [f"skipped {file}: {reason}" for file, reason in verdict.skipped]
+        report.resources_checked += verdict.resources
+    findings += duplicates
+    policy_error = next((v.policy_error for v in verdicts if v.policy_error), "")
+    if policy_error:
+        problem = _config_finding(f"the repository's policies do not compile: {policy_error}", config.source)
+        findings += settle([problem], [], config, today, expiry_notices=False)
+    findings += expired_exception_notices(config.exceptions, config.source, today)
+    # Secrets never leave: a message in one file may quote a Secret's value from another.
+    report.findings = redact_findings(findings, frozenset().union(*(v.facts.secrets for v in verdicts)))
+    return report
+
+
+def _start_forkserver(processes: int) -> None:
+    from multiprocessing import forkserver
+
+    mp.get_context("forkserver").set_forkserver_preload(_PRELOAD)
+    try:
+        forkserver.ensure_running()
+    except OSError as e:
+        raise _cannot_start(processes, e) from e
+
+
+def _cannot_start(processes: int, error: OSError) -> ConfigError:
+    """No /dev/shm, no processes left: say so rather than run on one core unasked."""
+    return ConfigError(f"cannot start {processes} worker processes ({error.strerror or error}); use --jobs 1")
+
+
+class _Runner:
+    """Runs the passes over the chunks here (one process) or in one pool of workers for the whole run.
+
+    A `ProcessPoolExecutor` rather than `multiprocessing.Pool`: a worker that dies (killed for
+    memory, a crash in a native library) breaks the run with an error instead of hanging it.
+    """
+
+    def __init__(self, job: TreeJob, head: Workspace, processes: int):
+        self.head = head
+        self.local = ChunkJudge(job, head) if processes <= 1 else None
+        self.pool: ProcessPoolExecutor | None = None
+        self.processes = processes
+        self.tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.passes = 0
+        if self.local is None:
+            _start_forkserver(processes)
+            self.pool = ProcessPoolExecutor(
+                processes, mp_context=mp.get_context("forkserver"), initializer=_start_worker, initargs=(job,)
+            )
+
+    def __enter__(self) -> _Runner:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=exc_type is not None)
+        if self.tmp is not None:
+            self.tmp.cleanup()
+
+    def _map(self, task: Callable[[Any], T], items: list[Any]) -> list[T]:
+        assert self.pool is not None
+        try:
+            return list(self.pool.map(task, items))
+        except BrokenProcessPool as e:
+            raise GitOpsBotError(
+                f"a worker process of --jobs {self.processes} ended abruptly (out of memory?); "
+                "try fewer jobs or --jobs 1"
+            ) from e
+        except OSError as e:
+            raise _cannot_start(self.processes, e) from e
+
+    def facts(self, chunks: list[list[str]]) -> list[ChunkFacts]:
+        if self.local is not None:
+            return [self.local.facts(chunk) for chunk in chunks]
+        return self._map(_facts_task, chunks)
+
+    def judge(self, chunks: list[list[str]], facts: TreeFacts) -> list[ChunkVerdict]:
+        if self.local is not None:
+            return [self.local.judge(chunk, facts) for chunk in chunks]
+        # Written once and read once per worker, rather than pickled into every task; a new file per pass.
+        if self.tmp is None:
+            self.tmp = tempfile.TemporaryDirectory(prefix="gitops-bot-facts-")
+        self.passes += 1
+        facts_file = str(Path(self.tmp.name, f"facts-{self.passes}.pickle"))
+        with open(facts_file, "wb") as f:
+            pickle.dump(facts, f, protocol=pickle.HIGHEST_PROTOCOL)
+        return self._map(_judge_task, [(chunk, facts_file) for chunk in chunks])
+
+    def duplicates(self, inventory: dict[str, list[dict[str, object]]], chunk_bytes: int) -> list[Finding]:
+        """The duplicate rule's findings for the files that define a duplicated object, in file order."""
+        files = sorted({str(d["file"]) for definitions in inventory.values() for d in definitions})
+        if not files:
+            return []
+        chunks = chunk_paths(self.head, files, chunk_bytes)
+        if self.local is not None:
+            found = [self.local.duplicates(chunk, inventory) for chunk in chunks]
+        else:
+            found = self._map(_duplicates_task, [(chunk, inventory) for chunk in chunks])
+        return [f for part in found for f in part]
+
+
+_worker: ChunkJudge | None = None
+
+
+def _start_worker(job: TreeJob) -> None:
+    global _worker
+    _worker = ChunkJudge(job)
+
+
+def _facts_task(chunk: list[str]) -> ChunkFacts:
+    assert _worker is not None
+    return _worker.facts(chunk)
+
+
+def _judge_task(task: tuple[list[str], str]) -> ChunkVerdict:
+    assert _worker is not None
+    return _worker.judge(*task)
+
+
+def _duplicates_task(task: tuple[list[str], dict[str, list[dict[str, object]]]]) -> list[Finding]:
+    assert _worker is not None
+    return _worker.duplicates(*task)
