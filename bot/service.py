@@ -23,9 +23,9 @@ from bot.errors import GitHubError, GitOpsBotError
 from bot.github.api import CheckRunOutput, PullInfo, RepoApi
 from bot.github.client import GitHubClientFactory
 from bot.github.content_cache import content_cache_from_env
+from bot.github.pull_context import GitHubPullContext
 from bot.github.retry import RetryPolicy
 from bot.pull.evaluate import evaluate_change
-from bot.pull.github import GitHubPullContext
 from bot.reporters import github_check, github_comment, github_plan, github_review
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """The questions the core may ask about a change, in the manner of policy-bot's ``pull.Context``.
 
-Implementations: `bot.pull.github` (the App, over the REST API), `bot.pull.local`
+Implementations: `bot.github.pull_context` (the App, over the REST API), `bot.pull.local`
 (the CLI, over git) and `bot.pull.fake` (tests). All calls on one context must
 return the same value: implementations load lazily and cache per field.
 """
