@@ -25,7 +25,8 @@ from bot.github.content_cache import content_cache_from_env
 from bot.github.pull_context import GitHubPullContext
 from bot.github.retry import RetryPolicy
 from bot.pipeline import PipelineOptions, Verdict, evaluate_pull
-from bot.reporters import github_check, github_comment, github_plan, github_review
+from bot.publish import check_run, plan_comments, review, sticky_comment
+from bot.reporters import github_check, github_comment, github_plan
 
 if TYPE_CHECKING:
     from bot.settings import AppSettings
@@ -177,7 +178,7 @@ class GitHubService:
         pull = ctx.pull()
         problems: list[str] = []
         warning = self._protection_warning(api, pull, problems)
-        check = github_check.publish(api, check_run_id, verdict.report, github_check.CheckContext(
+        check = check_run.publish(api, check_run_id, verdict.report, github_check.CheckContext(
             changed_paths=verdict.changed_paths,
             protection_warning=warning,
             neutral_on_warnings=verdict.options.neutral_on_warnings,
@@ -231,7 +232,7 @@ class GitHubService:
         try:
             body = github_comment.render(verdict.report, github_comment.CommentContext(
                 _repo_html_url(pull), pull.head_sha, self._settings.check_name, warning))
-            return github_comment.upsert(api, pull.number, body, bot_login=self._bot_login(),
+            return sticky_comment.upsert(api, pull.number, body, bot_login=self._bot_login(),
                                          create=github_comment.should_comment(verdict.report))
         except GitHubError as exc:
             log.warning("sticky comment on #%d failed: %s", pull.number, exc)
@@ -242,7 +243,7 @@ class GitHubService:
         if not verdict.review_comments:
             return 0
         try:
-            return github_review.post(api, pull.number, pull.head_sha, list(verdict.review_comments),
+            return review.post(api, pull.number, pull.head_sha, list(verdict.review_comments),
                                       bot_login=self._bot_login(), check_name=self._settings.check_name)
         except GitHubError as exc:
             log.warning("review on #%d failed: %s", pull.number, exc)
@@ -327,8 +328,8 @@ class _PullCommandHost:
 
     def plan(self, paths: tuple[str, ...]) -> int | None:
         count = post_plan(self._api, self._pull.number, self._ctx, self._service.bot_login(), scopes=paths)
-        if count > github_plan.MAX_PARTS:
-            self.reply(f"The plan has {count} parts; only the first {github_plan.MAX_PARTS} are posted. "
+        if count > plan_comments.MAX_PARTS:
+            self.reply(f"The plan has {count} parts; only the first {plan_comments.MAX_PARTS} are posted. "
                        "Narrow it with paths: `plan apps/web`, or run `gitops-bot plan` locally.")
         return count
 
@@ -340,7 +341,7 @@ def post_plan(api: RepoApi, pull_number: int, ctx: GitHubPullContext, bot_login:
 
     plan = plan_change(ctx, scopes=[p for p in scopes if p != "."])
     bodies = [mask_secrets(b) for b in github_plan.plan_comment_bodies(plan)]
-    github_plan.publish_plan(api, pull_number, bodies, bot_login=bot_login)
+    plan_comments.publish_plan(api, pull_number, bodies, bot_login=bot_login)
     return len(bodies)
 
 
