@@ -25,7 +25,7 @@ from bot.github.content_cache import content_cache_from_env
 from bot.github.pull_context import GitHubPullContext
 from bot.github.retry import RetryPolicy
 from bot.pipeline import PipelineOptions, Verdict, evaluate_pull
-from bot.publish import check_run, plan_comments, review, sticky_comment
+from bot.publish import check_run, ownership, plan_comments, review, sticky_comment
 from bot.reporters import github_check, github_comment, github_plan
 
 if TYPE_CHECKING:
@@ -229,6 +229,9 @@ class GitHubService:
                  problems: list[str]) -> int | None:
         if not verdict.options.sticky_comment:
             return None
+        if not self._bot_login():  # it could never be found again: a new comment on every push
+            problems.append(f"comment: skipped, {ownership.NO_LOGIN}")
+            return None
         try:
             body = github_comment.render(verdict.report, github_comment.CommentContext(
                 _repo_html_url(pull), pull.head_sha, self._settings.check_name, warning))
@@ -241,6 +244,9 @@ class GitHubService:
 
     def _review(self, api: RepoApi, pull: PullInfo, verdict: Verdict, problems: list[str]) -> int:
         if not verdict.review_comments:
+            return 0
+        if not self._bot_login():  # earlier reviews could not be recognised: the same comments on every push
+            problems.append(f"review: skipped, {ownership.NO_LOGIN}")
             return 0
         try:
             return review.post(api, pull.number, pull.head_sha, list(verdict.review_comments),
@@ -338,6 +344,9 @@ def post_plan(api: RepoApi, pull_number: int, ctx: GitHubPullContext, bot_login:
               scopes: tuple[str, ...] = ()) -> int:
     """Render the plan and keep its comments up to date; returns how many parts it has."""
     from bot.plan import plan_change  # renders with kustomize: only when asked
+
+    if not bot_login:  # its parts could never be edited again: new ones on every plan
+        raise GitOpsBotError(ownership.NO_LOGIN)
 
     plan = plan_change(ctx, scopes=[p for p in scopes if p != "."])
     bodies = [mask_secrets(b) for b in github_plan.plan_comment_bodies(plan)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.github.api import Comment, RepoApi
+from bot.publish import ownership
 from bot.reporters.github_plan import _MARKER_RE
 
 MAX_PARTS = 5  # a longer plan is a reason to narrow it (paths), not to flood the pull request
@@ -12,7 +13,7 @@ def _our_parts(comments: list[Comment], bot_login: str) -> dict[int, Comment]:
     parts: dict[int, Comment] = {}
     for c in comments:
         match = _MARKER_RE.match(c.body)
-        ours = c.author == bot_login if bot_login else c.author_type == "Bot"
+        ours = ownership.is_ours(c, bot_login)
         if match and ours:
             parts.setdefault(int(match.group(1)), c)
     return parts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.github.api import RepoApi, ReviewComment
+from bot.publish import ownership
 from bot.reporters.github_check import plural
 from bot.reporters.github_review import MARKER_PREFIX, MAX_REVIEW_COMMENTS
 
@@ -11,7 +12,7 @@ def already_posted(api: RepoApi, pull_number: int, bot_login: str = "") -> set[s
     """Finding keys of review comments this App left on earlier runs."""
     keys = set()
     for c in api.review_comments(pull_number):
-        mine = c.author == bot_login if bot_login else c.author_type == "Bot"
+        mine = ownership.is_ours(c, bot_login)
         start = c.body.find(MARKER_PREFIX)
         if mine and start >= 0:
             keys.add(c.body[start + len(MARKER_PREFIX):].split(" ", 1)[0])

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from bot.github.api import Comment, RepoApi
+from bot.publish import ownership
 from bot.reporters.github_comment import MARKER
 
 
 def is_ours(comment: Comment, bot_login: str) -> bool:
-    """Our comment: carries the marker and was written by this App (any Bot when the slug is unknown)."""
-    if MARKER not in comment.body:
-        return False
-    return comment.author == bot_login if bot_login else comment.author_type == "Bot"
+    """Our comment: carries the marker and was written by this App."""
+    return MARKER in comment.body and ownership.is_ours(comment, bot_login)
 
 
 def upsert(api: RepoApi, pull_number: int, body: str, *, bot_login: str = "", create: bool = True) -> int | None:
