@@ -76,9 +76,6 @@ class PyGithubRepo:
             self._pulls[number] = self._repo.get_pull(number)
         return self._pulls[number]
 
-    def html_url(self) -> str:
-        return self._call("read the repository", lambda: self._repo.html_url)
-
     def get_pull(self, number: int) -> PullInfo:
         pr = self._pull(number)
         return self._call(f"read pull request #{number}",
