@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING
 
 from bot.backends import edge_backends
 from bot.backends.schema_catalog import catalog_access
-from bot.commands.approvals import apply_approvals, approvals_in
 from bot.commands.events import CommentEvent
 from bot.commands.permissions import Approvers
-from bot.commands.run import CommandResult, CommandSettings, run_commands
+from bot.commands.run import CommandResult, CommandSettings, refuse_commands, run_commands
 from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_repo_config
 from bot.core.evaluate import EvalOptions
 from bot.core.findings import Report
@@ -23,10 +22,11 @@ from bot.errors import GitHubError, GitOpsBotError
 from bot.github.api import CheckRunOutput, PullInfo, RepoApi
 from bot.github.client import GitHubClientFactory
 from bot.github.content_cache import content_cache_from_env
+from bot.github.pull_context import GitHubPullContext
 from bot.github.retry import RetryPolicy
-from bot.pull.evaluate import evaluate_change
-from bot.pull.github import GitHubPullContext
-from bot.reporters import github_check, github_comment, github_plan, github_review
+from bot.pipeline import PipelineOptions, Verdict, evaluate_pull
+from bot.publish import check_run, ownership, plan_comments, review, sticky_comment
+from bot.reporters import github_check, github_comment, github_plan
 
 if TYPE_CHECKING:
     from bot.settings import AppSettings
@@ -47,6 +47,8 @@ class EvaluationRequest:
     head_repo_full_name: str = ""  # fork PRs: head commits are readable through the base repo too
     # merge_group: the queued PR whose approvals (its comments) also apply to the merge group's findings.
     approvals_from: int | None = None
+    # pull_request deliveries: the webhook's pull request object, complete, so it is not fetched again.
+    pull: PullInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,6 @@ class GitHubService:
             settings.schema_locations, settings.data_dir / "schema-cache", repository_may_add=False
         )
 
-    def eval_options(self, pull: PullInfo | None) -> EvalOptions:
-        """The same options for the check run and for commands that re-derive the verdict."""
-        return EvalOptions(pull_request=pull.facts() if pull else None, backends=self._backends,
-                           schema_catalog=self._schema_catalog)
-
     def evaluate(self, request: EvaluationRequest) -> EvaluationOutcome:
         """Never leaves a check run in progress: on an error it is completed as failed, saying why."""
         tag = f"[{request.delivery_id or '-'}] {request.repo_full_name}@{request.head_sha[:7]}"
@@ -93,6 +90,11 @@ class GitHubService:
             close = getattr(api, "close", None)
             if close is not None:
                 close()
+
+    def evaluate_context(self, api: RepoApi, ctx: GitHubPullContext, request: EvaluationRequest) -> EvaluationOutcome:
+        """`evaluate` on a context the caller already holds (a command's), so its trees are not listed again."""
+        tag = f"[{request.delivery_id or '-'}] {request.repo_full_name}@{request.head_sha[:7]}"
+        return self._evaluate_with_check_run(api, request, tag, ctx)
 
     def abandon(self, request: EvaluationRequest, reason: str) -> None:
         """The delivery will not run again: complete its open check run as failed, saying why."""
@@ -125,10 +127,11 @@ class GitHubService:
         log.info("%s %s: check run %d in progress", tag, request.trigger, check_run_id)
         return check_run_id
 
-    def _evaluate_with_check_run(self, api: RepoApi, request: EvaluationRequest, tag: str) -> EvaluationOutcome:
+    def _evaluate_with_check_run(self, api: RepoApi, request: EvaluationRequest, tag: str,
+                                 ctx: GitHubPullContext | None = None) -> EvaluationOutcome:
         check_run_id = self._check_run(api, request, tag)
         try:
-            outcome = self._evaluate(api, check_run_id, request)
+            outcome = self._evaluate(api, check_run_id, request, ctx)
         except GitHubError as exc:
             self._fail_check_run(api, check_run_id, "GitHub did not answer as expected", str(exc), tag)
             raise
@@ -149,33 +152,47 @@ class GitHubService:
         log.info("%s %s: %s (%s)", tag, request.trigger, outcome.conclusion, outcome.title)
         return outcome
 
-    def _evaluate(self, api: RepoApi, check_run_id: int, request: EvaluationRequest) -> EvaluationOutcome:
-        pull = api.get_pull(request.pull_number) if request.pull_number is not None else None
+    def _evaluate(self, api: RepoApi, check_run_id: int, request: EvaluationRequest,
+                  ctx: GitHubPullContext | None = None) -> EvaluationOutcome:
+        ctx = ctx or self.pull_context(api, request)
+        verdict = evaluate_pull(ctx, self.pipeline_options())
+        return self._publish(api, check_run_id, ctx, verdict, request.trigger)
+
+    def pull_context(self, api: RepoApi, request: EvaluationRequest) -> GitHubPullContext:
+        """The one context of a delivery: the webhook's pull request as is, fetched only when it lacks one."""
+        pull = request.pull
+        if pull is None and request.pull_number is not None:
+            pull = api.get_pull(request.pull_number)
         base_sha = request.base_sha or (pull.base_sha if pull else None)
-        ctx = GitHubPullContext(api, request.head_sha, base_sha, request.pull_number)
-        approvals_pull = request.pull_number if request.pull_number is not None else request.approvals_from
-        report = with_approvals(api, approvals_pull, evaluate_change(ctx, self.eval_options(pull)), self._bot_login())
-        changed = ctx.changed_files()
-        head = ctx.workspace(request.head_sha)
-        config = report.config or RepoConfig()  # as the core read it from the trusted side (defaults if invalid)
+        return GitHubPullContext(api, request.head_sha, base_sha, request.pull_number, pull=pull,
+                                 approvals_from=request.approvals_from)
+
+    def pipeline_options(self) -> PipelineOptions:
+        """The same options for the check run and for commands that re-derive the verdict."""
+        return PipelineOptions(EvalOptions(backends=self._backends, schema_catalog=self._schema_catalog),
+                               self._bot_login())
+
+    def _publish(self, api: RepoApi, check_run_id: int, ctx: GitHubPullContext, verdict: Verdict,
+                 trigger: str) -> EvaluationOutcome:
+        """The verdict out: the check run first (it is the gate), then the best-effort comment, review and plan."""
+        pull = ctx.pull()
         problems: list[str] = []
         warning = self._protection_warning(api, pull, problems)
-
-        check = github_check.publish(api, check_run_id, report, github_check.CheckContext(
-            changed_paths=[c.path for c in changed if c.status != "removed"],
+        check = check_run.publish(api, check_run_id, verdict.report, github_check.CheckContext(
+            changed_paths=verdict.changed_paths,
             protection_warning=warning,
-            neutral_on_warnings=config.neutral_on_warnings,
-            fail_on_warnings=config.fail_on_warnings,
+            neutral_on_warnings=verdict.options.neutral_on_warnings,
+            fail_on_warnings=verdict.options.fail_on_warnings,
         ))
         comment_id = None
         review_comments = 0
         if pull is not None:
-            comment_id = self._comment(api, pull, report, request.head_sha, warning, config, problems)
-            review_comments = self._review(api, pull, report, request.head_sha, changed, head, config, problems)
-            if config.auto_plan and request.trigger.startswith("pull_request."):
+            comment_id = self._comment(api, pull, verdict, warning, problems)
+            review_comments = self._review(api, pull, verdict, problems)
+            if verdict.options.auto_plan and trigger.startswith("pull_request."):
                 self._auto_plan(api, pull, ctx, problems)
         return EvaluationOutcome(check_run_id, check.conclusion, check.title, check.annotations, comment_id,
-                                 review_comments, report, tuple(problems))
+                                 review_comments, verdict.report, tuple(problems))
 
     def _auto_plan(self, api: RepoApi, pull: PullInfo, ctx: GitHubPullContext, problems: list[str]) -> None:
         """`commands.autoPlan`: the plan comments follow every push. Best effort: the check is already out."""
@@ -186,42 +203,54 @@ class GitHubService:
             problems.append(f"auto-plan: {exc}")
 
     def run_commands(self, event: CommentEvent) -> list[CommandResult]:
-        """The `/gitops ...` commands of one PR comment, with the prefix and approvers of the base branch."""
+        """The `/gitops ...` commands of one PR comment, with the prefix and approvers of the base branch.
+
+        One context for the whole comment: the approval's verdict, the plan and the evaluation that
+        follows read the same trees. An invalid config at the base is the answer, not a silent default.
+        """
         api = self._factory.repo(event.installation_id, event.repo_full_name)
         try:
-            pull = api.get_pull(event.pull_number)
-            ctx = GitHubPullContext(api, pull.head_sha, pull.base_sha, pull.number)
-            config = _repo_config(ctx.workspace(pull.base_sha))
+            pull = api.get_pull(event.pull_number)  # the comment's payload has no head sha
+            ctx = GitHubPullContext(api, pull.head_sha, pull.base_sha, pull.number, pull=pull)
+            host = _PullCommandHost(self, api, event, ctx)
+            try:
+                config = trusted_config(ctx.workspace(pull.base_sha))
+            except InvalidConfigError as exc:
+                return refuse_commands(event, host, str(exc))
             settings = CommandSettings(config.command_prefix, Approvers(
                 config.approver_users, config.approver_teams, config.allow_author_approval), self._bot_login())
-            return run_commands(event, settings, _PullCommandHost(self, api, event, pull, settings.bot_login))
+            return run_commands(event, settings, host)
         finally:
             close = getattr(api, "close", None)
             if close is not None:
                 close()
 
-    def _comment(self, api: RepoApi, pull: PullInfo, report: Report, head_sha: str, warning: str,
-                 config: RepoConfig, problems: list[str]) -> int | None:
-        if not config.sticky_comment:
+    def _comment(self, api: RepoApi, pull: PullInfo, verdict: Verdict, warning: str,
+                 problems: list[str]) -> int | None:
+        if not verdict.options.sticky_comment:
+            return None
+        if not self._bot_login():  # it could never be found again: a new comment on every push
+            problems.append(f"comment: skipped, {ownership.NO_LOGIN}")
             return None
         try:
-            body = github_comment.render(report, github_comment.CommentContext(
-                _repo_html_url(pull), head_sha, self._settings.check_name, warning))
-            return github_comment.upsert(api, pull.number, body, bot_login=self._bot_login(),
-                                         create=github_comment.should_comment(report))
+            body = github_comment.render(verdict.report, github_comment.CommentContext(
+                _repo_html_url(pull), pull.head_sha, self._settings.check_name, warning))
+            return sticky_comment.upsert(api, pull.number, body, bot_login=self._bot_login(),
+                                         create=github_comment.should_comment(verdict.report))
         except GitHubError as exc:
             log.warning("sticky comment on #%d failed: %s", pull.number, exc)
             problems.append(f"comment: {exc}")
             return None
 
-    def _review(self, api: RepoApi, pull: PullInfo, report: Report, head_sha: str, changed: list,
-                head: Workspace, config: RepoConfig, problems: list[str]) -> int:
-        if not config.review_comments:
+    def _review(self, api: RepoApi, pull: PullInfo, verdict: Verdict, problems: list[str]) -> int:
+        if not verdict.review_comments:
+            return 0
+        if not self._bot_login():  # earlier reviews could not be recognised: the same comments on every push
+            problems.append(f"review: skipped, {ownership.NO_LOGIN}")
             return 0
         try:
-            comments = github_review.plan(report, changed, lambda path: _text(head, path))
-            return github_review.post(api, pull.number, head_sha, comments, bot_login=self._bot_login(),
-                                      check_name=self._settings.check_name)
+            return review.post(api, pull.number, pull.head_sha, list(verdict.review_comments),
+                                      bot_login=self._bot_login(), check_name=self._settings.check_name)
         except GitHubError as exc:
             log.warning("review on #%d failed: %s", pull.number, exc)
             problems.append(f"review: {exc}")
@@ -255,24 +284,21 @@ class GitHubService:
             log.exception("%s could not mark check run %d as failed", tag, check_run_id)
 
     def _bot_login(self) -> str:
-        slug = getattr(self._settings, "app_slug", "")
-        return f"{slug}[bot]" if slug else ""
+        return self._settings.bot_login
 
-
-def with_approvals(api: RepoApi, pull_number: int | None, report: Report, bot_login: str) -> Report:
-    """Approvals live in the bot's own PR comments (`/gitops approve-policies`); only those are trusted."""
-    if pull_number is None or not report.blocking:
-        return report
-    return apply_approvals(report, approvals_in(api.issue_comments(pull_number), bot_login))
+    def bot_login(self) -> str:
+        """The App's own login ("<slug>[bot]"): only its comments are ours; "" when the slug is not configured."""
+        return self._settings.bot_login
 
 
 class _PullCommandHost:
     """`bot.commands.run.CommandHost` for one pull request through the GitHub API."""
 
-    def __init__(self, service: GitHubService, api: RepoApi, event: CommentEvent, pull: PullInfo,
-                 bot_login: str) -> None:
-        self._service, self._api, self._event, self._pull = service, api, event, pull
-        self._bot_login = bot_login
+    def __init__(self, service: GitHubService, api: RepoApi, event: CommentEvent, ctx: GitHubPullContext) -> None:
+        self._service, self._api, self._event, self._ctx = service, api, event, ctx
+        pull = ctx.pull()
+        assert pull is not None  # comments are only ever on pull requests
+        self._pull = pull
 
     def react(self, content: str) -> None:
         """Best effort: a missing reaction must not stop (or repeat) the command itself."""
@@ -299,21 +325,17 @@ class _PullCommandHost:
         return moment.replace(tzinfo=moment.tzinfo or UTC) if moment else None
 
     def current_report(self) -> tuple[Report, str]:
-        ctx = GitHubPullContext(self._api, self._pull.head_sha, self._pull.base_sha, self._pull.number)
-        options = self._service.eval_options(self._pull)
-        report = with_approvals(self._api, self._pull.number, evaluate_change(ctx, options), self._bot_login)
-        return report, self._pull.head_sha
+        return evaluate_pull(self._ctx, self._service.pipeline_options()).report, self._pull.head_sha
 
     def evaluate(self) -> None:
-        self._service.evaluate(EvaluationRequest(
+        self._service.evaluate_context(self._api, self._ctx, EvaluationRequest(
             self._event.installation_id, self._event.repo_full_name, self._pull.head_sha, self._pull.base_sha,
-            self._pull.number, "issue_comment.command", self._event.delivery_id))
+            self._pull.number, "issue_comment.command", self._event.delivery_id, pull=self._pull))
 
     def plan(self, paths: tuple[str, ...]) -> int | None:
-        ctx = GitHubPullContext(self._api, self._pull.head_sha, self._pull.base_sha, self._pull.number)
-        count = post_plan(self._api, self._pull.number, ctx, self._bot_login, scopes=paths)
-        if count > github_plan.MAX_PARTS:
-            self.reply(f"The plan has {count} parts; only the first {github_plan.MAX_PARTS} are posted. "
+        count = post_plan(self._api, self._pull.number, self._ctx, self._service.bot_login(), scopes=paths)
+        if count > plan_comments.MAX_PARTS:
+            self.reply(f"The plan has {count} parts; only the first {plan_comments.MAX_PARTS} are posted. "
                        "Narrow it with paths: `plan apps/web`, or run `gitops-bot plan` locally.")
         return count
 
@@ -323,26 +345,19 @@ def post_plan(api: RepoApi, pull_number: int, ctx: GitHubPullContext, bot_login:
     """Render the plan and keep its comments up to date; returns how many parts it has."""
     from bot.plan import plan_change  # renders with kustomize: only when asked
 
+    if not bot_login:  # its parts could never be edited again: new ones on every plan
+        raise GitOpsBotError(ownership.NO_LOGIN)
+
     plan = plan_change(ctx, scopes=[p for p in scopes if p != "."])
     bodies = [mask_secrets(b) for b in github_plan.plan_comment_bodies(plan)]
-    github_plan.publish_plan(api, pull_number, bodies, bot_login=bot_login)
+    plan_comments.publish_plan(api, pull_number, bodies, bot_login=bot_login)
     return len(bodies)
 
 
-def _repo_config(trusted: Workspace) -> RepoConfig:
-    """The GitHub knobs of `.gitops-bot.yaml` at the trusted side; the core reports an invalid file itself."""
+def trusted_config(trusted: Workspace) -> RepoConfig:
+    """`.gitops-bot.yaml` at the trusted side (defaults when absent); raises `InvalidConfigError` when invalid."""
     found = find_config(trusted.read)
-    if found is None:
-        return RepoConfig()
-    try:
-        return load_repo_config(found[1], found[0])
-    except InvalidConfigError:
-        return RepoConfig()
-
-
-def _text(workspace: Workspace, path: str) -> str | None:
-    data = workspace.read(path)
-    return None if data is None else data.decode("utf-8", "replace")
+    return RepoConfig() if found is None else load_repo_config(found[1], found[0])
 
 
 def _repo_html_url(pull: PullInfo) -> str:

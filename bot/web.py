@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from bot.evaluation_service import EvaluationService, MeteredService, load_factory
 from bot.handlers import DeliveryLog, dispatch, ignore_reason
 from bot.handlers.shape import missing_fields
 from bot.metrics import BotMetrics, event_label
@@ -38,14 +37,6 @@ def signature_valid(body: bytes, secret: str, header: str | None) -> bool:
     return hmac.compare_digest(signature_of(body, secret).encode(), received)
 
 
-def load_factory(spec: str) -> Any:
-    """Import ``"package.module:callable"``."""
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise ValueError(f"expected 'module:callable', got {spec!r}")
-    return getattr(importlib.import_module(module_name), attribute)
-
-
 class Runtime:
     """Per-app state: settings, queue, metrics, the lazily built service and the embedded workers.
 
@@ -54,7 +45,7 @@ class Runtime:
     by the caller (tests, embedding) runs in this process's threads: it cannot cross a process.
     """
 
-    def __init__(self, settings: AppSettings, queue: JobQueue, service: Any | None) -> None:
+    def __init__(self, settings: AppSettings, queue: JobQueue, service: EvaluationService | None) -> None:
         self.settings = settings
         self.queue = queue
         self.metrics = BotMetrics()
@@ -64,12 +55,13 @@ class Runtime:
         self._in_process = service is not None
         self._runner: Any = None
 
-    def service(self) -> Any:
+    def service(self) -> EvaluationService:
         """Built on first use, in the worker: constructing the GitHub edge must not slow the web front."""
         with self._service_lock:
             if self._service is None:
                 self._service = load_factory(self.settings.service_factory)(self.settings)
-            return self._service
+            service: EvaluationService = self._service
+            return service
 
     def start_workers(self) -> None:
         """Start this process's queue workers (idempotent; safe to call after a fork)."""
@@ -101,30 +93,6 @@ class Runtime:
             dispatch(event, payload, delivery_id, service=service, settings=self.settings)
         finally:
             self.metrics.job_duration.labels(event=event_label(event)).observe(time.monotonic() - started)
-
-
-class MeteredService:
-    """Counts evaluation outcomes (the check run's conclusion, or "error") around the real service."""
-
-    CONCLUSIONS = frozenset({"success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required"})
-
-    def __init__(self, service: Any, record: Callable[[str], None]) -> None:
-        self._service = service
-        self._record = record  # this process's counter, or (in an evaluation process) the list sent back
-
-    def evaluate(self, request: Any) -> Any:
-        try:
-            outcome = self._service.evaluate(request)
-        except Exception:
-            self._record("error")
-            raise
-        conclusion = getattr(outcome, "conclusion", None)
-        self._record(conclusion if conclusion in self.CONCLUSIONS else "other")
-        return outcome
-
-    def run_commands(self, event: Any) -> Any:
-        """PR comment commands (`/gitops ...`); not counted as evaluations here."""
-        return self._service.run_commands(event)
 
 
 webhook = Blueprint("webhook", __name__)
@@ -221,7 +189,7 @@ def metrics() -> Response:
 
 
 def create_app(
-    settings: AppSettings | None = None, *, service: Any = None, queue: JobQueue | None = None
+    settings: AppSettings | None = None, *, service: EvaluationService | None = None, queue: JobQueue | None = None
 ) -> Flask:
     """Flask app factory: ``gunicorn 'bot.web:create_app()'``. Fails fast on bad settings (ConfigError).
 

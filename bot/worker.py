@@ -16,11 +16,11 @@ from functools import cache
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.evaluation_service import load_factory
 from bot.handlers import dispatch
 from bot.log_masking import MaskSecretsFilter
 from bot.settings import AppSettings
 from bot.warmup import warm_up
-from bot.web import load_factory
 
 log = logging.getLogger("bot.worker")
 

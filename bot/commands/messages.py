@@ -58,6 +58,13 @@ def approval_reply(approval: Approval, findings: Sequence[Finding]) -> str:
     return "\n".join(lines)
 
 
+def config_error_reply(error: str) -> str:
+    """Commands are not run while the base branch's config is invalid: say which file and what to fix."""
+    return ("I ran no command: the `.gitops-bot.yaml` of the base branch is invalid, so I do not know this "
+            f"repository's command prefix and approvers.\n\n> {escape(error)}\n\n"
+            "Fix the file on the base branch (the check run shows the same error), then comment again.")
+
+
 def escape(text: str) -> str:
     """User text shown in the bot's comments: no HTML (so no fake markers), no table breaks."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -13,7 +13,7 @@ from bot.commands.approvals import approvable, new_approval
 from bot.commands.events import CommentEvent
 from bot.commands.parse import Command, CommandProblem, command_lines, parse_comment
 from bot.commands.permissions import AccessQuestions, Approvers, decide
-from bot.commands.spec import APPROVE, HELP, PLAN, VALIDATE
+from bot.commands.spec import APPROVE, DEFAULT_PREFIX, HELP, PLAN, VALIDATE
 from bot.core.findings import Report, Source
 from bot.errors import GitOpsBotError
 
@@ -83,6 +83,21 @@ def run_commands(event: CommentEvent, settings: CommandSettings, host: CommandHo
         host.reply("\n\n".join(runner.replies))
     host.react(DONE if all(r.ok for r in results) else CONFUSED)
     return results
+
+
+def refuse_commands(event: CommentEvent, host: CommandHost, config_error: str) -> list[CommandResult]:
+    """The base branch's `.gitops-bot.yaml` is invalid: answer every command with why, run none of them.
+
+    Its prefix and approvers are unknown then, so the default prefix is what is recognised;
+    running with default approvers could let someone approve whom the file meant to exclude.
+    """
+    items = new_commands(event, DEFAULT_PREFIX)
+    if not items:
+        return []
+    host.react(EYES)
+    host.reply(messages.config_error_reply(config_error))
+    host.react(CONFUSED)
+    return [CommandResult(item.line, False, config_error) for item in items]
 
 
 class _Runner:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,6 +22,25 @@ class PullInfo:
     def facts(self) -> dict[str, object]:
         """What change-aware policies see as ``input.pull_request``."""
         return {"author": self.author, "labels": list(self.labels), "base_ref": self.base_ref}
+
+
+def pull_info_from_payload(number: Any, pr: Mapping[str, Any]) -> PullInfo | None:
+    """The webhook's pull request object as a `PullInfo`, when it is complete (None: fetch it instead).
+
+    Like policy-bot's Locator: a ``pull_request`` delivery carries the whole object, so
+    evaluating it needs no second request; anything missing or mistyped is not guessed.
+    """
+    head, base, user = pr.get("head"), pr.get("base"), pr.get("user")
+    if not (isinstance(head, Mapping) and isinstance(base, Mapping)):
+        return None
+    texts = (head.get("sha"), base.get("sha"), base.get("ref"), pr.get("html_url"))
+    if not isinstance(number, int) or isinstance(number, bool) or not all(isinstance(t, str) and t for t in texts):
+        return None
+    author = user.get("login") if isinstance(user, Mapping) else None
+    labels = pr.get("labels") if isinstance(pr.get("labels"), list) else []
+    names = tuple(lb["name"] for lb in labels if isinstance(lb, Mapping) and isinstance(lb.get("name"), str))
+    return PullInfo(number, str(texts[0]), str(texts[1]), str(texts[2]), str(texts[3]),
+                    author=author if isinstance(author, str) else "", labels=names)
 
 
 SYMLINK_MODE = "120000"  # git's mode for a symbolic link: the blob holds the target path
@@ -86,7 +106,6 @@ class RepoApi(Protocol):
 
     full_name: str
 
-    def html_url(self) -> str: ...
     def get_pull(self, number: int) -> PullInfo: ...
     def pull_files(self, number: int) -> list[ChangedFile]: ...
     def compare_files(self, base_sha: str, head_sha: str) -> list[ChangedFile]: ...

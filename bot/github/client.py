@@ -78,9 +78,6 @@ class PyGithubRepo:
             self._pulls[number] = self._repo.get_pull(number)
         return self._pulls[number]
 
-    def html_url(self) -> str:
-        return self._call("read the repository", lambda: self._repo.html_url)
-
     def get_pull(self, number: int) -> PullInfo:
         pr = self._pull(number)
         return self._call(f"read pull request #{number}",
@@ -116,7 +113,7 @@ class PyGithubRepo:
         return self._cache.tree(self._tree_scope, sha)
 
     def remember_tree(self, sha: str, entries: list[TreeEntry]) -> None:
-        """Cache a listing of ``sha`` that the caller assembled exactly (see `bot.pull.github`)."""
+        """Cache a listing of ``sha`` that the caller assembled exactly (see `bot.github.pull_context`)."""
         self._cache.put_tree(self._tree_scope, sha, entries)
 
     def descends_from(self, base_sha: str, head_sha: str) -> bool:

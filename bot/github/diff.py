@@ -25,20 +25,3 @@ def right_side_lines(patch: str) -> set[int]:
         lines.add(current)  # "+" added or " " context (an empty context line may lose its space)
         current += 1
     return lines
-
-
-def added_lines(patch: str) -> set[int]:
-    """Only the lines the change added or modified (new-file numbering)."""
-    lines: set[int] = set()
-    current = 0
-    for raw in patch.splitlines():
-        hunk = _HUNK.match(raw)
-        if hunk:
-            current = int(hunk["start"])
-            continue
-        if raw.startswith("\\") or raw.startswith("-"):
-            continue
-        if raw.startswith("+"):
-            lines.add(current)
-        current += 1
-    return lines

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from bot.evaluation_service import EvaluationService
 from bot.handlers import check_run, check_suite, installation, issue_comment, merge_group, pull_request  # noqa: F401
 from bot.handlers.routing import HandlerContext, Route, router
 from bot.settings import AppSettings
@@ -41,7 +42,7 @@ def ignore_reason(event: str, payload: Mapping[str, Any], settings: AppSettings)
 
 
 def dispatch(
-    event: str, payload: Mapping[str, Any], delivery_id: str, *, service: Any, settings: AppSettings
+    event: str, payload: Mapping[str, Any], delivery_id: str, *, service: EvaluationService, settings: AppSettings
 ) -> str:
     """Run the handler of one delivery; returns "handled" or "ignored: <reason>". Handler errors propagate."""
     log = DeliveryLog(logging.getLogger("bot.handlers"), {"delivery_id": delivery_id})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.handlers.requests import evaluation_request
+from bot.handlers.requests import evaluation_request, webhook_pull
 from bot.handlers.routing import HandlerContext, Payload, router
 from bot.settings import AppSettings
 
@@ -28,5 +28,6 @@ def on_pull_request(payload: Payload, ctx: HandlerContext) -> None:
         trigger=f"pull_request.{payload['action']}",
         delivery_id=ctx.delivery_id,
         head_repo_full_name=((pull["head"].get("repo") or {}).get("full_name") or ""),
+        pull=webhook_pull(payload["number"], pull),
     )
     ctx.service.evaluate(request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -10,3 +11,10 @@ def evaluation_request(**fields: Any) -> Any:
     from bot.service import EvaluationRequest
 
     return EvaluationRequest(**fields)
+
+
+def webhook_pull(number: Any, pull: Mapping[str, Any]) -> Any:
+    """The delivery's pull request object as `bot.github.api.PullInfo` (None when incomplete: fetched later)."""
+    from bot.github.api import pull_info_from_payload
+
+    return pull_info_from_payload(number, pull)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.evaluation_service import EvaluationService
 from bot.settings import AppSettings
 
 Payload = Mapping[str, Any]
@@ -17,7 +18,7 @@ class HandlerContext:
     """What a handler may use: the settings, the evaluation service, a delivery-tagged logger."""
 
     settings: AppSettings
-    service: Any  # bot.service.GitHubService or a test fake with `evaluate(request)`
+    service: EvaluationService  # bot.service.GitHubService, or a test fake
     log: logging.LoggerAdapter
     delivery_id: str = ""
 

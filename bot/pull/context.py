@@ -1,12 +1,13 @@
 """The questions the core may ask about a change, in the manner of policy-bot's ``pull.Context``.
 
-Implementations: `bot.pull.github` (the App, over the REST API), `bot.pull.local`
+Implementations: `bot.github.pull_context` (the App, over the REST API), `bot.pull.local`
 (the CLI, over git) and `bot.pull.fake` (tests). All calls on one context must
 return the same value: implementations load lazily and cache per field.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,3 +34,30 @@ class PullContext(Protocol):
 
     def workspace(self, sha: str) -> Workspace:
         """A read-only, lazily read view of the tree at ``sha``."""
+
+
+class PullComment(Protocol):
+    """A comment on the pull request: who wrote it and its text (`bot.github.api.Comment` fits)."""
+
+    @property
+    def body(self) -> str: ...
+
+    @property
+    def author(self) -> str: ...
+
+
+class PullRequestContext(PullContext, Protocol):
+    """A `PullContext` that may be a pull request: what the App asks besides the trees.
+
+    Unlike the trees, `comments` is read anew on every call: the bot writes comments
+    (approvals) between two evaluations of one delivery.
+    """
+
+    def pull_number(self) -> int | None:
+        """The pull request judged; None for a merge group or a pushed head without one."""
+
+    def pull_facts(self) -> dict[str, object] | None:
+        """What change-aware policies see as ``input.pull_request``; None without a pull request."""
+
+    def comments(self) -> Sequence[PullComment]:
+        """The comments where approvals are recorded (a merge group: its queued PR's); [] when none."""

@@ -183,8 +183,8 @@ class _Child:
 def serve(conn: Connection, settings: AppSettings, parent_pid: int) -> None:
     """Child main loop: one job at a time from the pipe until the parent closes it or dies."""
     _configure_child_logging()
+    from bot.evaluation_service import MeteredService, load_factory
     from bot.handlers import dispatch
-    from bot.web import MeteredService, load_factory
 
     child_log = logging.getLogger("bot.queue.evaluation")
     _die_with_parent()

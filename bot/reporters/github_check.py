@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.core.findings import Finding, Report, Severity
 from bot.core.masking import mask_report
-from bot.github.api import CheckRunOutput, RepoApi
+from bot.github.api import CheckRunOutput
 
 # "The Checks API limits the number of annotations to a maximum of 50 per API request. To create
 # more than 50 annotations, you have to make multiple requests to the Update a check run endpoint."
@@ -201,16 +201,6 @@ def build_outputs(report: Report, ctx: CheckContext) -> list[CheckRunOutput]:
     first = CheckRunOutput(head, summary, details_markdown(report), chunks[0])
     # GitHub appends the annotations of each update; title and summary must be sent every time.
     return [first] + [CheckRunOutput(head, summary, "", chunk) for chunk in chunks[1:]]
-
-
-def publish(api: RepoApi, check_run_id: int, report: Report, ctx: CheckContext) -> CheckRunResult:
-    """Complete the check run with the verdict, then append the remaining annotation batches."""
-    outputs = build_outputs(report, ctx)
-    verdict = conclusion(report, ctx)
-    api.update_check_run(check_run_id, conclusion=verdict, output=outputs[0])
-    for extra in outputs[1:]:
-        api.update_check_run(check_run_id, output=extra)
-    return CheckRunResult(verdict, outputs[0].title, sum(len(o.annotations) for o in outputs), len(outputs), outputs)
 
 
 def _names_resource(f: Finding) -> bool:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from bot.core.findings import Report
 from bot.core.masking import mask_report, mask_secrets
-from bot.github.api import Comment, RepoApi
 from bot.reporters.github_check import inert, plural, policy_changes_markdown, title, truncate
 
 MARKER = "<!-- gitops-policy-bot:summary -->"
@@ -95,28 +94,9 @@ def preexisting_markdown(report: Report, ctx: CommentContext) -> list[str]:
     return [*out, "", "</details>"]
 
 
-def is_ours(comment: Comment, bot_login: str) -> bool:
-    """Our comment: carries the marker and was written by this App (any Bot when the slug is unknown)."""
-    if MARKER not in comment.body:
-        return False
-    return comment.author == bot_login if bot_login else comment.author_type == "Bot"
-
-
 def should_comment(report: Report) -> bool:
     """A clean change gets no new comment (an existing one is still brought up to date)."""
     return bool(report.findings or report.policy_changes or report.preexisting)
-
-
-def upsert(api: RepoApi, pull_number: int, body: str, *, bot_login: str = "", create: bool = True) -> int | None:
-    """Edit our comment if it exists (only when the text changed), else create it; returns its id."""
-    existing = next((c for c in api.issue_comments(pull_number) if is_ours(c, bot_login)), None)
-    if existing is not None:
-        if existing.body != body:
-            api.edit_issue_comment(existing.id, body)
-        return existing.id
-    if not create:
-        return None
-    return api.create_issue_comment(pull_number, body)
 
 
 def _cell(text: str) -> str:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 
-from bot.github.api import Comment, RepoApi
 from bot.plan import COMMENT_LIMIT, render_plan_comments
 from bot.plan.model import Plan
 
 _MARKER = "<!-- gitops-policy-bot:plan part={part} -->"
 _MARKER_RE = re.compile(r"<!-- gitops-policy-bot:plan part=(\d+) -->")
-MAX_PARTS = 5  # a longer plan is a reason to narrow it (paths), not to flood the pull request
 
 
 def plan_comment_bodies(plan: Plan, limit: int = COMMENT_LIMIT) -> list[str]:
@@ -18,30 +16,3 @@ def plan_comment_bodies(plan: Plan, limit: int = COMMENT_LIMIT) -> list[str]:
     marker_room = len(_MARKER.format(part=999)) + 1
     parts = render_plan_comments(plan, limit=limit - marker_room)
     return [f"{_MARKER.format(part=i)}\n{body}" for i, body in enumerate(parts, start=1)]
-
-
-def _our_parts(comments: list[Comment], bot_login: str) -> dict[int, Comment]:
-    parts: dict[int, Comment] = {}
-    for c in comments:
-        match = _MARKER_RE.match(c.body)
-        ours = c.author == bot_login if bot_login else c.author_type == "Bot"
-        if match and ours:
-            parts.setdefault(int(match.group(1)), c)
-    return parts
-
-
-def publish_plan(api: RepoApi, pull_number: int, bodies: list[str], *, bot_login: str = "") -> list[int]:
-    """Edit part N if it exists, else create it; delete parts left over from a longer plan. Returns ids."""
-    existing = _our_parts(api.issue_comments(pull_number), bot_login)
-    ids: list[int] = []
-    for number, body in enumerate(bodies[:MAX_PARTS], start=1):
-        comment = existing.pop(number, None)
-        if comment is None:
-            ids.append(api.create_issue_comment(pull_number, body))
-            continue
-        if comment.body != body:
-            api.edit_issue_comment(comment.id, body)
-        ids.append(comment.id)
-    for stale in existing.values():
-        api.delete_issue_comment(stale.id)
-    return ids

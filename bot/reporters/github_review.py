@@ -8,10 +8,9 @@ from collections.abc import Callable
 from bot.core.findings import Finding, Report
 from bot.core.masking import mask_report, mask_secrets
 from bot.core.suggestions import suggest
-from bot.github.api import RepoApi, ReviewComment
+from bot.github.api import ReviewComment
 from bot.github.diff import right_side_lines
 from bot.pull.context import ChangedFile
-from bot.reporters.github_check import plural
 
 MARKER_PREFIX = "<!-- gitops-policy-bot:finding:"
 # A review with hundreds of comments is unreadable and GitHub may reject it; the check run lists the rest.
@@ -55,32 +54,3 @@ def plan(report: Report, changed: list[ChangedFile], read_text: Callable[[str], 
         seen.add(finding_key(f))
         comments.append(ReviewComment(f.file, f.line, comment_body(f, read_text(f.file), lines)))
     return comments
-
-
-def already_posted(api: RepoApi, pull_number: int, bot_login: str = "") -> set[str]:
-    """Finding keys of review comments this App left on earlier runs."""
-    keys = set()
-    for c in api.review_comments(pull_number):
-        mine = c.author == bot_login if bot_login else c.author_type == "Bot"
-        start = c.body.find(MARKER_PREFIX)
-        if mine and start >= 0:
-            keys.add(c.body[start + len(MARKER_PREFIX):].split(" ", 1)[0])
-    return keys
-
-
-def post(api: RepoApi, pull_number: int, head_sha: str, comments: list[ReviewComment], *,
-         bot_login: str = "", check_name: str = "GitOps policy") -> int:
-    """Post the comments not already on the PR as one COMMENT review; returns how many were posted."""
-    if not comments:
-        return 0
-    posted = already_posted(api, pull_number, bot_login)
-    fresh = [c for c in comments if c.body[c.body.find(MARKER_PREFIX) + len(MARKER_PREFIX):].split(" ", 1)[0]
-             not in posted]
-    if not fresh:
-        return 0
-    shown = fresh[:MAX_REVIEW_COMMENTS]
-    body = f"{check_name}: {plural(len(fresh), 'blocking finding')} on lines this pull request changed."
-    if len(fresh) > len(shown):
-        body += f" The first {len(shown)} are commented here; the check run lists all of them."
-    api.create_review(pull_number, head_sha, body, shown)
-    return len(shown)

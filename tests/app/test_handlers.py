@@ -15,6 +15,10 @@ from .conftest import APP_ID, SLUG, load_example
 SETTINGS = AppSettings(app_id=APP_ID, private_key="k", webhook_secret="s", app_slug=SLUG)
 PR_HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 PR_BASE = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"
+# The examples' pull request object, handed on as is (no second fetch of the pull request).
+PR_PULL = {"number": 2, "head_sha": PR_HEAD, "base_sha": PR_BASE, "base_ref": "master",
+           "html_url": "https://github.com/Codertocat/Hello-World/pull/2", "author": "Codertocat",
+           "labels": ("bug",)}
 
 
 class FakeService:
@@ -44,6 +48,7 @@ def pr_request(trigger: str, delivery_id: str = "d-1") -> dict[str, Any]:
         "delivery_id": delivery_id,
         "head_repo_full_name": "Codertocat/Hello-World",
         "approvals_from": None,
+        "pull": PR_PULL,
     }
 
 
@@ -92,6 +97,7 @@ def test_check_suite_requested_without_pull_requests_checks_the_whole_tree() -> 
                 "delivery_id": "d-1",
                 "head_repo_full_name": "",
                 "approvals_from": None,
+                "pull": None,
             }
         ],
     )
@@ -131,6 +137,7 @@ def test_check_run_requested_action_on_our_check_run() -> None:
                 "delivery_id": "d-1",
                 "head_repo_full_name": "",
                 "approvals_from": None,
+                "pull": None,
             }
         ],
     )
@@ -162,6 +169,7 @@ def test_merge_group_checks_the_queue_candidate() -> None:
                 "head_repo_full_name": "",
                 # Approvals given on the queued PR (gh-readonly-queue/main/pr-104-…) apply in the queue too.
                 "approvals_from": 104,
+                "pull": None,
             }
         ],
     )

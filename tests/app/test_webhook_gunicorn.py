@@ -61,6 +61,7 @@ def request(head: str, base: str | None, pull: int | None, trigger: str, **field
         "trigger": trigger,
         "head_repo_full_name": fields.get("head_repo", ""),
         "approvals_from": fields.get("approvals_from"),
+        "pull": fields.get("pull_object"),
     }
 
 
@@ -74,7 +75,9 @@ def adapt_sender_to_a_user(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-PR_FIELDS = {"head_repo": "Codertocat/Hello-World"}
+PR_FIELDS = {"head_repo": "Codertocat/Hello-World", "pull_object": {  # the payload's pull request, handed on as is
+    "number": 2, "head_sha": PR_HEAD, "base_sha": PR_BASE, "base_ref": "master", "author": "Codertocat",
+    "html_url": "https://github.com/Codertocat/Hello-World/pull/2", "labels": ["bug"]}}
 EVALUATED = [
     ("pull_request.opened", None, [request(PR_HEAD, PR_BASE, 2, "pull_request.opened", **PR_FIELDS)]),
     (

@@ -225,3 +225,35 @@ def test_auto_plan_follows_every_push_in_one_comment() -> None:
         plans = [b for b in bot_replies(server) if b.startswith("<!-- gitops-policy-bot:plan part=1 -->")]
         assert len(plans) == 1 and "nginx:1.27.2" in plans[0] and "nginx:latest" not in plans[0]
     assert all_request_problems(server.requests) == []
+
+
+def test_an_invalid_base_config_is_the_answer_to_a_command() -> None:
+    broken = b"commands:\n  approvers: [not, a, mapping]\n"
+    base = load_tree("shop/base", extra={".gitops-bot.yaml": broken})
+    violating = load_tree("shop/base", "shop/pr-violating", extra={".gitops-bot.yaml": broken})
+    server = GitHubStandIn([FixtureRepo(REPO, commits={BASE: base, VIOLATING: violating},
+                                        pulls={2: PullSpec(2, BASE, VIOLATING)})])
+    server.roles[(REPO, "writer")] = "write"
+    with server.serving():
+        settings = AppSettings(app_id=42, private_key=app_private_key(), webhook_secret="s",
+                               api_url=server.base_url, app_slug="gitops-policy-bot")
+        service = GitHubService(settings, retry_policy=RetryPolicy(sleep=lambda _: None))
+        assert comment(service, server, APPROVE, "writer") == ["eyes", "confused"]
+        [reply] = bot_replies(server)
+        assert reply.startswith("I ran no command: the `.gitops-bot.yaml` of the base branch is invalid")
+        assert ".gitops-bot.yaml" in reply.split("\n\n")[1]  # the loader's message, naming the file
+        assert server.runs_for(VIOLATING) == []  # nothing approved, nothing evaluated with defaults
+        # A comment without a command of the default prefix gets no answer at all.
+        assert comment(service, server, "looks good", "writer") == []
+    assert all_request_problems(server.requests) == []
+
+
+def test_one_comment_lists_each_tree_once_for_approval_and_the_evaluation_after_it(
+    standin: GitHubStandIn, service: GitHubService
+) -> None:
+    before = len(standin.requests_to("GET", r"/repos/acme/shop/git/trees/.*"))
+    assert comment(service, standin, APPROVE, "writer") == ["eyes", "+1"]
+    assert [r["conclusion"] for r in standin.runs_for(VIOLATING)] == ["success"]
+    trees = standin.requests_to("GET", r"/repos/acme/shop/git/trees/.*")[before:]
+    assert sorted(r.path.rsplit("/", 1)[1] for r in trees) == sorted([BASE, VIOLATING])
+    assert len(standin.requests_to("GET", r"/repos/acme/shop/pulls/2")) == 1

@@ -7,6 +7,7 @@ from gh_helpers import HEAD, REPO, finding
 
 from bot.core.findings import Report, Waiver
 from bot.github.client import GitHubClientFactory
+from bot.publish import check_run
 from bot.reporters import github_check
 from bot.reporters.github_check import CheckContext
 from tests.support.github_standin import GitHubStandIn
@@ -31,7 +32,7 @@ def test_batches_are_appended_by_further_updates(standin: GitHubStandIn, factory
     api = factory.repo(1, REPO)
     run_id = api.create_check_run("GitOps policy", HEAD)
 
-    result = github_check.publish(api, run_id, many_findings(120), CHANGED)
+    result = check_run.publish(api, run_id, many_findings(120), CHANGED)
 
     patches = standin.requests_to("PATCH", rf"/repos/acme/gitops/check-runs/{run_id}")
     assert [len(p.json["output"]["annotations"]) for p in patches] == [50, 50, 20]

@@ -6,6 +6,7 @@ from gh_helpers import HEAD, REPO, finding
 
 from bot.core.findings import Report, Waiver
 from bot.github.client import GitHubClientFactory
+from bot.publish import review, sticky_comment
 from bot.pull.context import ChangedFile
 from bot.reporters import github_comment, github_review
 from bot.reporters.github_comment import MARKER, CommentContext
@@ -34,11 +35,11 @@ def test_comment_body_links_findings_to_the_head_sha_and_explains_waivers() -> N
 def test_sticky_comment_is_edited_not_reposted(standin: GitHubStandIn, factory: GitHubClientFactory) -> None:
     api = factory.repo(1, REPO)
     standin.add_issue_comment(REPO, 7, f"{MARKER} pretending to be the bot", login="mallory")
-    first = github_comment.upsert(api, 7, github_comment.render(Report(findings=[finding()]), CTX),
+    first = sticky_comment.upsert(api, 7, github_comment.render(Report(findings=[finding()]), CTX),
                                   bot_login=BOT_LOGIN)
-    second = github_comment.upsert(api, 7, github_comment.render(Report(findings=[finding(line=9)]), CTX),
+    second = sticky_comment.upsert(api, 7, github_comment.render(Report(findings=[finding(line=9)]), CTX),
                                    bot_login=BOT_LOGIN)
-    third = github_comment.upsert(api, 7, github_comment.render(Report(findings=[finding(line=9)]), CTX),
+    third = sticky_comment.upsert(api, 7, github_comment.render(Report(findings=[finding(line=9)]), CTX),
                                   bot_login=BOT_LOGIN)
 
     ours = [c for c in standin.comments_on(REPO, 7) if c["user"]["login"] == BOT_LOGIN]
@@ -52,7 +53,7 @@ def test_sticky_comment_is_edited_not_reposted(standin: GitHubStandIn, factory: 
 def test_clean_change_does_not_open_a_comment(standin: GitHubStandIn, factory: GitHubClientFactory) -> None:
     api = factory.repo(1, REPO)
     report = Report(files_checked=2)
-    assert github_comment.upsert(api, 7, github_comment.render(report, CTX), bot_login=BOT_LOGIN,
+    assert sticky_comment.upsert(api, 7, github_comment.render(report, CTX), bot_login=BOT_LOGIN,
                                  create=github_comment.should_comment(report)) is None
     assert standin.comments_on(REPO, 7) == []
 
@@ -107,8 +108,8 @@ def test_one_review_and_no_duplicates_on_rerun(standin: GitHubStandIn, factory: 
     report, changed = review_inputs()
     comments = github_review.plan(report, changed, lambda path: DEPLOYMENT_AFTER)
 
-    assert github_review.post(api, 7, HEAD, comments, bot_login=BOT_LOGIN) == 2
-    assert github_review.post(api, 7, HEAD, comments, bot_login=BOT_LOGIN) == 0
+    assert review.post(api, 7, HEAD, comments, bot_login=BOT_LOGIN) == 2
+    assert review.post(api, 7, HEAD, comments, bot_login=BOT_LOGIN) == 0
 
     reviews = standin.requests_to("POST", r"/repos/acme/gitops/pulls/7/reviews")
     assert len(reviews) == 1

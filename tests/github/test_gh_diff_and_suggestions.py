@@ -6,7 +6,7 @@ import pytest
 from gh_helpers import finding
 
 from bot.core.suggestions import Suggestion, suggest
-from bot.github.diff import added_lines, right_side_lines
+from bot.github.diff import right_side_lines
 from tests.support.github_standin import unified_patch
 
 PATCH = """@@ -1,4 +1,5 @@
@@ -25,7 +25,6 @@ PATCH = """@@ -1,4 +1,5 @@
 
 def test_right_side_lines_are_added_and_context_lines_of_each_hunk() -> None:
     assert right_side_lines(PATCH) == {1, 2, 3, 4, 5, 21, 22}
-    assert added_lines(PATCH) == {2, 3, 22}
 
 
 def test_lines_of_a_generated_patch() -> None:
@@ -33,7 +32,6 @@ def test_lines_of_a_generated_patch() -> None:
     after = before.replace(b"line 15\n", b"line 15 changed\n")
     patch = unified_patch(before, after)
     assert right_side_lines(patch) == set(range(12, 19))
-    assert added_lines(patch) == {15}
     assert right_side_lines("") == set()
 
 

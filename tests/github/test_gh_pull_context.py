@@ -8,9 +8,9 @@ from gh_helpers import BASE, HEAD, REPO
 from bot.errors import GitHubError
 from bot.github.blobs import MemoryStore as BlobCache
 from bot.github.client import GitHubClientFactory
+from bot.github.pull_context import GitHubPullContext
 from bot.github.retry import RetryPolicy
 from bot.pull.context import ChangedFile
-from bot.pull.github import GitHubPullContext
 from tests.support.github_standin import FixtureRepo, GitHubStandIn, app_private_key, blob_sha
 
 

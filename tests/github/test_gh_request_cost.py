@@ -11,7 +11,7 @@ from gh_helpers import RecordingSleep
 from bot.github.client import GitHubClientFactory
 from bot.github.content_cache import ContentCache
 from bot.github.retry import RetryPolicy
-from bot.pull.github import GitHubPullContext
+from bot.github.pull_context import GitHubPullContext
 from bot.service import EvaluationRequest, GitHubService
 from bot.settings import AppSettings
 from tests.support.github_standin import (

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 
 from bot.github.client import GitHubClientFactory
+from bot.github.pull_context import GitHubPullContext
 from bot.github.retry import RetryPolicy
-from bot.pull.github import GitHubPullContext
 from bot.service import post_plan
 from tests.support.github_standin import FixtureRepo, GitHubStandIn, PullSpec, app_private_key, fake_sha
 

@@ -1,13 +1,13 @@
-"""`PullContext` over the GitHub API: one instance per delivery, everything loaded lazily and cached."""
+"""`PullRequestContext` over the GitHub API: one instance per delivery, shared by evaluation, commands and plan."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bot.core.workspace import Workspace
 from bot.errors import GitHubError
-from bot.github.api import RepoApi, TreeEntry
+from bot.github.api import Comment, PullInfo, RepoApi, TreeEntry
 from bot.pull.context import ChangedFile
 
 # Below this many files a whole recursive listing is one small request: nothing to save by deriving it.
@@ -30,13 +30,18 @@ class GitHubPullContext:
     (`bot.github.content_cache`) when another delivery or worker already read them.
     A new head of a pull request whose base listing is cached is listed directory by
     directory where the pull request touches it (`_new_head_of_known_base`).
+    ``pull`` is the pull request as the delivery already holds it (its facts feed change-aware
+    policies); ``approvals_from`` is the PR whose comments hold approvals when judging a merge group.
     """
 
-    def __init__(self, api: RepoApi, head: str, base: str | None = None, pull_number: int | None = None) -> None:
+    def __init__(self, api: RepoApi, head: str, base: str | None = None, pull_number: int | None = None, *,
+                 pull: PullInfo | None = None, approvals_from: int | None = None) -> None:
         self._api = api
         self._head = head
         self._base = base
         self._pull_number = pull_number
+        self._pull = pull
+        self._approvals_from = pull_number if pull_number is not None else approvals_from
         self._changed: list[ChangedFile] | None = None
         self._workspaces: dict[str, Workspace] = {}
         self._lock = threading.Lock()
@@ -46,6 +51,19 @@ class GitHubPullContext:
 
     def base_sha(self) -> str | None:
         return self._base
+
+    def pull_number(self) -> int | None:
+        return self._pull_number
+
+    def pull(self) -> PullInfo | None:
+        """The pull request as the delivery holds it (None: no pull request, or not handed in)."""
+        return self._pull
+
+    def pull_facts(self) -> dict[str, object] | None:
+        return self._pull.facts() if self._pull is not None else None
+
+    def comments(self) -> Sequence[Comment]:
+        return self._api.issue_comments(self._approvals_from) if self._approvals_from is not None else []
 
     def changed_files(self) -> list[ChangedFile]:
         if self._changed is None:

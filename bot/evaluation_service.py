@@ -1,0 +1,69 @@
+"""The seam between the handlers and the GitHub edge: the `EvaluationService` protocol, its metering, its loader.
+
+Handlers, the web front, the standalone worker and the evaluation processes all
+talk to the service through this protocol only (a test hands in a recording fake);
+`bot.service.GitHubService` is the real one, named by GITOPS_BOT_SERVICE_FACTORY.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # only types: routing a delivery must not import the GitHub edge
+    from bot.commands.events import CommentEvent
+    from bot.service import EvaluationRequest
+
+
+class Outcome(Protocol):
+    """What the service says of one evaluation: the check run's conclusion."""
+
+    @property
+    def conclusion(self) -> str: ...
+
+
+class CommandOutcome(Protocol):
+    @property
+    def ok(self) -> bool: ...
+
+
+class EvaluationService(Protocol):
+    """Evaluate one change and publish its verdict; run the commands of one PR comment."""
+
+    def evaluate(self, request: EvaluationRequest) -> Outcome | None: ...
+
+    def run_commands(self, event: CommentEvent) -> Sequence[CommandOutcome]: ...
+
+
+def load_factory(spec: str) -> Callable[..., Any]:
+    """Import ``"package.module:callable"``."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"expected 'module:callable', got {spec!r}")
+    factory: Callable[..., Any] = getattr(importlib.import_module(module_name), attribute)
+    return factory
+
+
+class MeteredService:
+    """Counts evaluation outcomes (the check run's conclusion, or "error") around the real service."""
+
+    CONCLUSIONS = frozenset({"success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required"})
+
+    def __init__(self, service: EvaluationService, record: Callable[[str], None]) -> None:
+        self._service = service
+        self._record = record  # this process's counter, or (in an evaluation process) the list sent back
+
+    def evaluate(self, request: EvaluationRequest) -> Outcome | None:
+        try:
+            outcome = self._service.evaluate(request)
+        except Exception:
+            self._record("error")
+            raise
+        conclusion = getattr(outcome, "conclusion", None)
+        self._record(conclusion if conclusion in self.CONCLUSIONS else "other")
+        return outcome
+
+    def run_commands(self, event: CommentEvent) -> Sequence[CommandOutcome]:
+        """PR comment commands (`/gitops ...`); not counted as evaluations here."""
+        return self._service.run_commands(event)
