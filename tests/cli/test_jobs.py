@@ -232,7 +232,19 @@ deny contains msg if {
 """
 
 
-def test_a_policy_reading_the_inventory_sees_the_whole_tree(corpus, tmp_path):
+@pytest.fixture(scope="module")
+def unique_corpus(corpus, tmp_path_factory) -> Path:
+    """The corpus without a repeated identity: chunks can then share one tree-wide inventory."""
+    root = tmp_path_factory.mktemp("unique")
+    shutil.copytree(corpus, root, dirs_exist_ok=True)
+    for path in ("aaa/duplicate.yaml", "zzz/duplicate.yaml", "kustomization.yaml", "yyy/elsewhere.yaml"):
+        (root / path).unlink()
+    return root
+
+
+@pytest.mark.parametrize("tree", ["unique_corpus", "corpus"])  # the second repeats identities: judged in one piece
+def test_a_policy_reading_the_inventory_sees_the_whole_tree(tree, request, tmp_path):
+    corpus = request.getfixturevalue(tree)
     (tmp_path / "policy.rego").write_text(INVENTORY_POLICY)
     options = EvalOptions(extra_policy_dirs=(str(tmp_path),))
     split = [
