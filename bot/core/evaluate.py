@@ -135,7 +135,7 @@ def evaluate(
             changes = policy_changes.check(head, trusted, config, options.changed_paths, engine=options.engine)
             report.findings.extend(changes.findings)
             report.policy_changes = changes.results
-    mask_report(report, secret_values(scope.loaded.resources + (before.resources if before else [])))
+    redact_report(report, secret_values(scope.loaded.resources + (before.resources if before else [])))
     return report
 
 
@@ -247,7 +247,7 @@ def settle_stage(
     return settle(apply_profile(findings, config.profile), resources, config, today, expiry_notices=expiry_notices)
 
 
-def mask_report(report: Report, values: frozenset[str]) -> None:
+def redact_report(report: Report, values: frozenset[str]) -> None:
     """Secrets never leave: a policy message may quote a Secret's value, which no pattern can recognise."""
     report.findings = redact_findings(report.findings, values)
     report.preexisting = redact_findings(report.preexisting, values)

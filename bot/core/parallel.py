@@ -9,10 +9,15 @@ may read ``data.gitops.inventory``, a first pass collects the keys before judgin
 Chunks do not depend on the number of processes and results are merged in chunk
 order, so the report is the same, byte for byte, whatever ``jobs`` is.
 
+Chunks run `bot.core.evaluate`'s own stage functions, so both paths judge alike. The
+duplicate rule sees, per file, the definitions of its deploy targets, as in `evaluate`.
+
 What needs every object at once runs in one piece with `evaluate`, as before:
 Gatekeeper templates or constraints in the tree (or ``gatekeeper.paths``), an
-external schema or policy backend (they parallelise themselves), and configs that
-stop the evaluation early (invalid, unsupported Kubernetes version).
+external schema or policy backend (they parallelise themselves), schema locations
+(the catalog's fetcher stays in this process), another inventory reader when an
+identity repeats (per-target inventories), and configs that stop the evaluation
+early (invalid, unsupported Kubernetes version).
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from bot.core.evaluate import (
     EvalOptions,
     _load_config,
     evaluate,
-    mask_report,
+    redact_report,
     schema_setup,
     settle_stage,
     symlink_notices,
@@ -192,7 +197,7 @@ def _merged(
     findings += duplicates
     report.findings = findings + expired_exception_notices(config.exceptions, config.source, today)
     # Secrets never leave: a message in one file may quote a Secret's value from another.
-    mask_report(report, frozenset().union(*(v.facts.secrets for v in verdicts)))
+    redact_report(report, frozenset().union(*(v.facts.secrets for v in verdicts)))
     return report
 
 
