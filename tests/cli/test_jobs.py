@@ -301,3 +301,22 @@ def test_a_worker_that_dies_breaks_the_run_with_an_error_instead_of_hanging_it()
     job = TreeJob(str(SAMPLE), RepoConfig(), EvalOptions(), LoadLimits(), frozenset(), "1.31", False, dt.date(2026, 1, 1))
     with pytest.raises(GitOpsBotError, match="ended abruptly"), _Runner(job, ws, 2) as run:
         run._map(_die, [1, 2, 3])
+
+
+def test_every_stage_of_evaluate_runs_in_chunks_too(corpus, tmp_path):
+    """The restricted profile, a schemaLocations finding, a kustomize plugin config and a symlink: as one piece."""
+    shutil.copytree(corpus, tmp_path, dirs_exist_ok=True)
+    (tmp_path / ".gitops-bot.yaml").write_text("profile: restricted\nschemaLocations: ['https://example.org/{{.Kind}}.json']\n")
+    (tmp_path / "bbb/labels.yaml").write_text(
+        "apiVersion: builtin\nkind: LabelTransformer\nmetadata: {name: labels}\nlabels: {team: a}\nfieldSpecs: []\n"
+    )
+    (tmp_path / "bbb/link.yaml").symlink_to(tmp_path / "bbb/elsewhere.yaml")
+    split = {jobs: tree_report(tmp_path, jobs) for jobs in (1, 2)}
+    whole = evaluate(Workspace.from_directory(tmp_path))
+    rendered = {reporters.get("json").render(r) for r in (*split.values(), whole)}
+    assert len(rendered) == 1
+    notices = "\n".join(whole.notices)
+    assert "skipped bbb/labels.yaml" in notices and "skipped bbb/link.yaml" in notices
+    assert any(f.file == ".gitops-bot.yaml" and "schemaLocations" in f.message for f in split[2].findings)
+    restricted = [f for f in whole.findings if f.rule in ("run-as-non-root", "seccomp-profile")]
+    assert restricted and all(f.severity.name == "ERROR" for f in restricted)
