@@ -181,23 +181,36 @@ def target_groups(
     A resource in several targets (a base used by two overlays) sees the union of
     their objects; a resource no target covers sees its directory's plain manifests.
     """
+    peers_of = peer_files([r.file for r in resources], targets)
+    groups: dict[frozenset[str], list[Resource]] = {}
+    for r in resources:
+        groups.setdefault(peers_of[r.file], []).append(r)
+    return [(judged, [r for r in resources if r.file in files]) for files, judged in groups.items()]
+
+
+def peer_files(files: Sequence[str], targets: Sequence[DeployTarget]) -> dict[str, frozenset[str]]:
+    """Each of ``files`` with the files applied together with it (among all targets' files and ``files``).
+
+    The union of its targets' files; a file no target covers gets the ``files`` of its directory
+    that no target covers either. Works on paths alone, so a tree judged in chunks groups the same way.
+    """
     by_file: dict[str, set[str]] = {}
     for target in targets:
         for f in target.files:
             by_file.setdefault(f, set()).add(target.directory)
     members: dict[str, set[str]] = {t.directory: set(t.files) for t in targets}
-    for r in resources:
-        if r.file not in by_file:
-            plain = "dir:" + posixpath.dirname(r.file)
-            by_file[r.file] = {plain}
-            members.setdefault(plain, set()).add(r.file)
-    groups: dict[frozenset[str], list[Resource]] = {}
-    for r in resources:
-        groups.setdefault(frozenset(by_file[r.file]), []).append(r)
-    out = []
-    for key, judged in groups.items():
-        files = set().union(*(members[t] for t in key))
-        out.append((judged, [r for r in resources if r.file in files]))
+    for f in files:
+        if f not in by_file:
+            plain = "dir:" + posixpath.dirname(f)
+            by_file[f] = {plain}
+            members.setdefault(plain, set()).add(f)
+    unions: dict[frozenset[str], frozenset[str]] = {}
+    out: dict[str, frozenset[str]] = {}
+    for f in files:
+        key = frozenset(by_file[f])
+        if key not in unions:
+            unions[key] = frozenset(set().union(*(members[t] for t in key)))
+        out[f] = unions[key]
     return out
 
 

@@ -9,10 +9,15 @@ may read ``data.gitops.inventory``, a first pass collects the keys before judgin
 Chunks do not depend on the number of processes and results are merged in chunk
 order, so the report is the same, byte for byte, whatever ``jobs`` is.
 
+Chunks run `bot.core.evaluate`'s own stage functions, so both paths judge alike. The
+duplicate rule sees, per file, the definitions of its deploy targets, as in `evaluate`.
+
 What needs every object at once runs in one piece with `evaluate`, as before:
 Gatekeeper templates or constraints in the tree (or ``gatekeeper.paths``), an
-external schema or policy backend (they parallelise themselves), and configs that
-stop the evaluation early (invalid, unsupported Kubernetes version).
+external schema or policy backend (they parallelise themselves), schema locations
+(the catalog's fetcher stays in this process), another inventory reader when an
+identity repeats (per-target inventories), and configs that stop the evaluation
+early (invalid, unsupported Kubernetes version).
 """
 
 from __future__ import annotations
@@ -31,17 +36,24 @@ from typing import Any, TypeVar
 
 from bot.core.backends import OPA_SERVER_ENGINE
 from bot.core.config import InvalidConfigError, RepoConfig
-from bot.core.evaluate import EvalOptions, _config_finding, _load_config, evaluate
+from bot.core.deploy_targets import find_deploy_targets, peer_files
+from bot.core.evaluate import (
+    EvalOptions,
+    _load_config,
+    evaluate,
+    redact_report,
+    schema_setup,
+    settle_stage,
+    symlink_notices,
+)
 from bot.core.findings import Finding, Report
 from bot.core.kustomize import find_patch_files
 from bot.core.manifests import load_workspace
-from bot.core.masking import redact_findings
 from bot.core.rego.sources import builtin_sources, directory_sources, split_sources, workspace_sources
-from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
 from bot.core.scope import load_limits, paths_to_check
 from bot.core.tree_chunks import CHUNK_BYTES, ChunkJudge, ChunkVerdict, TreeJob, chunk_paths, worker_options
 from bot.core.tree_facts import CRD_KIND, ChunkFacts, TreeFacts, other_inventory_readers, scan_tree
-from bot.core.waivers import expired_exception_notices, settle
+from bot.core.waivers import expired_exception_notices
 from bot.core.workspace import Workspace
 from bot.errors import ConfigError, GitOpsBotError
 
@@ -79,14 +91,13 @@ def evaluate_tree(
     started = time.perf_counter()
     try:
         config = _load_config(head, options, today)
-        version = options.kubernetes_version or config.kubernetes_version or DEFAULT_KUBERNETES_VERSION
-        strict = config.strict if options.strict is None else options.strict
-        validator = SchemaValidator(version, strict=strict, unknown_kinds=config.unknown_kinds)
+        setup = schema_setup(config, options)
     except (InvalidConfigError, ConfigError):
         return evaluate(head, options=options)  # reports the problem and stops early
+    version, strict = setup.validator.kubernetes_version, setup.strict
     paths = paths_to_check(head, config, None)
     chunks = chunk_paths(head, paths, chunk_bytes)
-    if not chunks or _needs_one_piece(config, options, validator.kubernetes_version, strict):
+    if not chunks or setup.catalog or _needs_one_piece(config, options, version, strict):
         return evaluate(head, options=options)
     processes = min(jobs, len(chunks)) if root is not None else 1
     if processes > 1:
@@ -98,7 +109,7 @@ def evaluate_tree(
         options=worker_options(options),
         limits=load_limits(config),
         patch_files=frozenset(patch_files),
-        kubernetes_version=validator.kubernetes_version,
+        kubernetes_version=version,
         strict=strict,
         today=today,
     )
@@ -109,6 +120,10 @@ def evaluate_tree(
         inventory_first = options.policies and _other_inventory_readers(head, config, options)
         if inventory_first:  # a user policy may read any object's entry: collect them all first
             facts = TreeFacts.merge(run.facts(chunks))
+            if any(len(definitions) > 1 for definitions in facts.inventory.values()):
+                # FALLBACK: with a repeated identity, `evaluate` gives each deploy target its own inventory,
+                # which chunks holding one tree-wide inventory cannot reproduce for an arbitrary reader.
+                return evaluate(head, options=options)
         else:  # one pass: the duplicate rule is judged afterwards for the duplicated objects only
             crds = [r for r in load_workspace(head, scan.crd_files, job.limits, job.patch_files).resources if r.kind == CRD_KIND]
             head.forget(scan.crd_files)
@@ -117,16 +132,16 @@ def evaluate_tree(
         if any(v.facts.gatekeeper for v in verdicts):
             return evaluate(head, options=options)
         if not inventory_first and {c.file for v in verdicts for c in v.facts.crds} - set(scan.crd_files):
-            verdicts = run.judge(chunks, TreeFacts.merge([v.facts for v in verdicts]))  # never with a CRD missed
-            inventory_first = True
+            merged = TreeFacts.merge([v.facts for v in verdicts])
+            verdicts = run.judge(chunks, TreeFacts({}, merged.crds))  # never with a CRD missed
         duplicates: list[Finding] = []
         if options.policies and config.builtin_policies and not inventory_first:
             duplicates = run.duplicates(_duplicated(verdicts), chunk_bytes)
     in_scope = set(paths)
-    report = _merged(
-        verdicts, duplicates, [f for f in kustomize_findings if f.file in in_scope], config, today
-    )
-    report.kubernetes_version = validator.kubernetes_version
+    run_findings = [*[f for f in kustomize_findings if f.file in in_scope], *setup.findings]
+    report = _merged(verdicts, duplicates, run_findings, config, today)
+    report.notices[:0] = symlink_notices(head, head, None)
+    report.kubernetes_version = version
     report.files_checked = len(paths) - sum(len(v.skipped) for v in verdicts)
     report.timings = {"tree": round(time.perf_counter() - started, 4)}
     if options.progress:
@@ -168,23 +183,21 @@ def _needs_one_piece(config: RepoConfig, options: EvalOptions, kubernetes_versio
 
 
 def _merged(
-    verdicts: Sequence[ChunkVerdict], duplicates: list[Finding], kustomize: list[Finding], config: RepoConfig, today: dt.date
+    verdicts: Sequence[ChunkVerdict], duplicates: list[Finding], run_findings: list[Finding], config: RepoConfig, today: dt.date
 ) -> Report:
-    """One report from the chunks' verdicts, in chunk order; per-run findings are added once."""
+    """One report from the chunks' verdicts, in chunk order; per-run findings and notices are added once."""
     report = Report(config=config)
-    findings = settle(kustomize, [], config, today, expiry_notices=False)
+    first = verdicts[0] if verdicts else ChunkVerdict([], [], 0, ChunkFacts())
+    findings = settle_stage([*run_findings, *first.run_findings], [], config, today, expiry_notices=False)
     for verdict in verdicts:
         findings += verdict.findings
         report.notices += [f"skipped {file}: {reason}" for file, reason in verdict.skipped]
         report.resources_checked += verdict.resources
+    report.notices += first.run_notices
     findings += duplicates
-    policy_error = next((v.policy_error for v in verdicts if v.policy_error), "")
-    if policy_error:
-        problem = _config_finding(f"the repository's policies do not compile: {policy_error}", config.source)
-        findings += settle([problem], [], config, today, expiry_notices=False)
-    findings += expired_exception_notices(config.exceptions, config.source, today)
+    report.findings = findings + expired_exception_notices(config.exceptions, config.source, today)
     # Secrets never leave: a message in one file may quote a Secret's value from another.
-    report.findings = redact_findings(findings, frozenset().union(*(v.facts.secrets for v in verdicts)))
+    redact_report(report, frozenset().union(*(v.facts.secrets for v in verdicts)))
     return report
 
 
@@ -262,16 +275,38 @@ class _Runner:
         return self._map(_judge_task, [(chunk, facts_file) for chunk in chunks])
 
     def duplicates(self, inventory: dict[str, list[dict[str, object]]], chunk_bytes: int) -> list[Finding]:
-        """The duplicate rule's findings for the files that define a duplicated object, in file order."""
+        """The duplicate rule's findings for the files that define a duplicated object, in file order.
+
+        Each file is judged with the definitions of its deploy targets (`bot.core.deploy_targets`),
+        as `evaluate` judges it: the same identity in two clusters' directories is no conflict.
+        """
         files = sorted({str(d["file"]) for definitions in inventory.values() for d in definitions})
         if not files:
             return []
+        groups, inventories = _scoped_inventories(inventory, peer_files(files, find_deploy_targets(self.head)))
         chunks = chunk_paths(self.head, files, chunk_bytes)
+        tasks = []
+        for chunk in chunks:
+            used = {groups[f] for f in chunk}
+            tasks.append((chunk, {f: groups[f] for f in chunk}, {g: inventories[g] for g in used}))
         if self.local is not None:
-            found = [self.local.duplicates(chunk, inventory) for chunk in chunks]
+            found = [self.local.duplicates(*task) for task in tasks]
         else:
-            found = self._map(_duplicates_task, [(chunk, inventory) for chunk in chunks])
+            found = self._map(_duplicates_task, tasks)
         return [f for part in found for f in part]
+
+
+def _scoped_inventories(
+    inventory: dict[str, list[dict[str, object]]], peers: dict[str, frozenset[str]]
+) -> tuple[dict[str, int], dict[int, dict[str, list[dict[str, object]]]]]:
+    """Each file's peer group, and each group's inventory: the definitions within the files applied with it."""
+    ids: dict[frozenset[str], int] = {}
+    groups = {file: ids.setdefault(files, len(ids)) for file, files in peers.items()}
+    inventories = {
+        group: {key: [d for d in definitions if d["file"] in files] for key, definitions in inventory.items()}
+        for files, group in ids.items()
+    }
+    return groups, inventories
 
 
 _worker: ChunkJudge | None = None
@@ -292,6 +327,6 @@ def _judge_task(task: tuple[list[str], str]) -> ChunkVerdict:
     return _worker.judge(*task)
 
 
-def _duplicates_task(task: tuple[list[str], dict[str, list[dict[str, object]]]]) -> list[Finding]:
+def _duplicates_task(task: tuple[list[str], dict[str, int], dict[int, dict[str, list[dict[str, object]]]]]) -> list[Finding]:
     assert _worker is not None
     return _worker.duplicates(*task)

@@ -49,10 +49,15 @@ def load_head(head: Workspace, config: RepoConfig, changed: Collection[str] | No
     # A whole-tree check reads every kustomization; a change only those that can list a path it judges.
     patch_files, kustomize_findings = find_patch_files(head, near=None if changed is None else paths)
     limits = load_limits(config)
-    loaded = without_kustomize_configs(load_workspace(head, paths, limits, patch_files=patch_files), head, limits)
+    loaded = load_files(head, paths, limits, patch_files)
     in_scope = set(paths)
     findings = [f for f in kustomize_findings if f.file in in_scope] + loaded.findings
     return Scope(paths, limits, patch_files, loaded, findings)
+
+
+def load_files(head: Workspace, paths: Collection[str], limits: LoadLimits, patch_files: Collection[str]) -> LoadResult:
+    """Parse ``paths`` as cluster objects (kustomize plugin configs left out): shared with `bot.core.tree_chunks`."""
+    return without_kustomize_configs(load_workspace(head, list(paths), limits, patch_files=set(patch_files)), head, limits)
 
 
 def without_kustomize_configs(loaded: LoadResult, head: Workspace, limits: LoadLimits) -> LoadResult:

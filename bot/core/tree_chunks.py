@@ -1,6 +1,6 @@
 """One process's part of a whole-tree check: read a chunk of files, judge it, keep nothing but findings and compact facts.
 
-``judge`` validates and evaluates a chunk with what it needs of the rest of the tree
+``judge`` runs `bot.core.evaluate`'s stages on a chunk with what it needs of the rest of the tree
 (`bot.core.tree_facts`); ``facts`` only collects those; ``duplicates`` judges the rule
 that needs every object's identity once all are known (see `bot.core.parallel`). Parsed
 resources never outlive their chunk, so memory follows the largest chunk, not the tree.
@@ -12,20 +12,25 @@ import dataclasses
 import datetime as dt
 import pickle
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.core.config import RepoConfig
-from bot.core.evaluate import EvalOptions
+from bot.core.evaluate import (
+    EvalOptions,
+    load_policy_sets,
+    policy_findings,
+    schema_findings,
+    schema_setup,
+    settle_stage,
+)
 from bot.core.findings import Finding
-from bot.core.manifests import LoadLimits, load_workspace
-from bot.core.policy_loader import load_policies
-from bot.core.rego.policyset import PolicySet
+from bot.core.manifests import LoadLimits
+from bot.core.resource import Resource
 from bot.core.schemas import SchemaValidator
-from bot.core.scope import configured_crds
-from bot.core.tree_facts import DUPLICATE_PACKAGE, ChunkFacts, TreeFacts
-from bot.core.waivers import settle
+from bot.core.scope import configured_crds, load_files
+from bot.core.tree_facts import DUPLICATE_RULE, ChunkFacts, TreeFacts
 from bot.core.workspace import Workspace
-from bot.errors import PolicyError
 
 # About 250 typical documents: the policy engine's batches stay efficient (chunk size barely changes
 # CPU time), processes share the work evenly, and a chunk's parsed form stays a few megabytes.
@@ -52,7 +57,8 @@ class ChunkVerdict:
     skipped: list[tuple[str, str]]
     resources: int
     facts: ChunkFacts  # what the chunk really held: checks the caller's scans, feeds the duplicate rule
-    policy_error: str = ""  # the trusted policies do not compile (the caller reports it once)
+    run_findings: list[Finding] = field(default_factory=list)  # the same for every chunk (policies do not compile): reported once
+    run_notices: list[str] = field(default_factory=list)  # the same for every chunk (engine parity): reported once
 
 
 def chunk_paths(ws: Workspace, paths: Sequence[str], target_bytes: int = CHUNK_BYTES) -> list[list[str]]:
@@ -80,7 +86,7 @@ class ChunkJudge:
         self._validator: SchemaValidator | None = None
         self._validator_facts: TreeFacts | None = None
         self._crd_findings: list[Finding] = []
-        self._policies: tuple[list[PolicySet], str] | None = None
+        self._policies: tuple[list[Any], list[Finding], list[str]] | None = None
         self._facts: TreeFacts | None = None
         self._facts_file = ""
 
@@ -90,7 +96,8 @@ class ChunkJudge:
     def judge(self, paths: Sequence[str], facts: TreeFacts | str) -> ChunkVerdict:
         """Parse, schema, policy and settle findings of ``paths``, as `evaluate` gives them for these files.
 
-        ``facts`` is the whole tree's (or the pickle file holding it, read once per process).
+        The stages are `bot.core.evaluate`'s own. ``facts`` is the whole tree's (or the pickle
+        file holding it, read once per process).
         """
         facts = self._tree_facts(facts)
         job = self.job
@@ -99,33 +106,45 @@ class ChunkJudge:
         in_chunk = set(paths)
         findings = list(loaded.findings)
         findings += [f for f in self._crd_findings if f.file in in_chunk]
-        for resource in loaded.resources:
-            findings += validator.validate(resource)
-        policy_error = ""
+        findings += schema_findings(validator, loaded.resources)
+        run_findings: list[Finding] = []
+        run_notices: list[str] = []
         if job.options.policies:
-            policy_sets, policy_error = self._policy_sets()
-            for policy_set in policy_sets:
-                findings += policy_set.evaluate(loaded.resources, inventory=facts.inventory)
-        findings = settle(findings, loaded.resources, job.config, job.today, expiry_notices=False)
-        return ChunkVerdict(findings, loaded.skipped, len(loaded.resources), ChunkFacts.of(loaded.resources), policy_error)
+            policy_sets, run_findings, run_notices = self._policy_sets()
+            # The duplicate rule sees facts.inventory: empty (judged afterwards by `duplicates`), or the whole tree's.
+            findings += policy_findings(policy_sets, [(loaded.resources, None)], inventory=facts.inventory)
+        findings = settle_stage(findings, loaded.resources, job.config, job.today, expiry_notices=False)
+        return ChunkVerdict(
+            findings, loaded.skipped, len(loaded.resources), ChunkFacts.of(loaded.resources), run_findings, run_notices
+        )
 
-    def duplicates(self, paths: Sequence[str], inventory: dict[str, list[dict[str, object]]]) -> list[Finding]:
-        """The built-in duplicate rule's findings (settled) for ``paths``, judged with the tree's ``inventory``.
+    def duplicates(
+        self, paths: Sequence[str], groups: dict[str, int], inventories: dict[int, dict[str, list[dict[str, object]]]]
+    ) -> list[Finding]:
+        """The built-in duplicate rule's findings (settled) for ``paths``, each file judged within its deploy targets.
 
-        The rule only reads its own object's entry, so ``inventory`` may hold just the duplicated keys.
+        ``groups``: each file's peer group; ``inventories``: each group's inventory, of the duplicated
+        keys only (the rule only reads its own object's entry).
         """
-        policy_sets, _ = self._policy_sets()
-        rules = {s.metadata[DUPLICATE_PACKAGE].id for s in policy_sets if DUPLICATE_PACKAGE in s.metadata}
-        if not rules:
+        policy_sets, _, _ = self._policy_sets()
+        if not policy_sets:
             return []
         loaded = self._load(paths)
-        findings = [f for s in policy_sets for f in s.evaluate(loaded.resources, inventory=inventory) if f.rule in rules]
-        settled = settle(findings, loaded.resources, self.job.config, self.job.today, expiry_notices=False)
-        return [f for f in settled if f.rule in rules]  # not the annotation problems the chunk already reported
+        by_group: dict[int, list[Resource]] = {}
+        for resource in loaded.resources:
+            by_group.setdefault(groups[resource.file], []).append(resource)
+        findings = [
+            f
+            for group, judged in by_group.items()
+            for f in policy_findings(policy_sets, [(judged, None)], inventory=inventories[group])
+            if f.rule == DUPLICATE_RULE
+        ]
+        settled = settle_stage(findings, loaded.resources, self.job.config, self.job.today, expiry_notices=False)
+        return [f for f in settled if f.rule == DUPLICATE_RULE]  # not the annotation problems the chunk already reported
 
     def _load(self, paths: Sequence[str]):  # type: ignore[no-untyped-def]
         try:
-            return load_workspace(self.head, paths, self.job.limits, patch_files=self.job.patch_files)
+            return load_files(self.head, paths, self.job.limits, self.job.patch_files)
         finally:
             self.head.forget(paths)  # read once: the tree's bytes never pile up
 
@@ -142,20 +161,16 @@ class ChunkJudge:
     def _schema_validator(self, facts: TreeFacts) -> SchemaValidator:
         if self._validator is None or self._validator_facts is not facts:  # a second judging pass has more CRDs
             job = self.job
-            validator = SchemaValidator(job.kubernetes_version, strict=job.strict, unknown_kinds=job.config.unknown_kinds)
+            validator = schema_setup(job.config, job.options).validator  # the parent checked the version and catalog
             crds = list(facts.crds)
             crds += configured_crds(self.head, job.config, job.limits, exclude=_selected(self.head, job.config))
             self._crd_findings = validator.add_crds(crds)
             self._validator, self._validator_facts = validator, facts
         return self._validator
 
-    def _policy_sets(self) -> tuple[list[PolicySet], str]:
+    def _policy_sets(self) -> tuple[list[Any], list[Finding], list[str]]:
         if self._policies is None:
-            job = self.job
-            try:
-                self._policies = (load_policies(self.head, job.config, job.options.extra_policy_dirs, engine=job.options.engine), "")
-            except PolicyError as e:
-                self._policies = ([], str(e))
+            self._policies = load_policy_sets(self.head, self.job.config, self.job.options)
         return self._policies
 
 
@@ -164,5 +179,8 @@ def _selected(ws: Workspace, config: RepoConfig) -> set[str]:
 
 
 def worker_options(options: EvalOptions) -> EvalOptions:
-    """The options a worker process can receive: no progress callback, no edge backends."""
-    return dataclasses.replace(options, progress=None, backends=None)
+    """The options a worker process can receive: no progress callback, no edge backends, no schema catalog.
+
+    A run with backends or a catalog in use is judged in one piece (`bot.core.parallel`).
+    """
+    return dataclasses.replace(options, progress=None, backends=None, schema_catalog=None)

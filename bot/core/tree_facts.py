@@ -24,6 +24,7 @@ GATEKEEPER_GROUPS = frozenset({TEMPLATES_GROUP, CONSTRAINTS_GROUP, EXPANSION_GRO
 CRD_KIND = "CustomResourceDefinition"
 # The built-in rule that reads the inventory; its findings are judged after the other rules (see bot.core.parallel).
 DUPLICATE_PACKAGE = "gitops.builtin.duplicate_object"
+DUPLICATE_RULE = "duplicate-object"  # its rule id
 
 # A CRD or a Gatekeeper object names its kind or group literally unless YAML or JSON escapes
 # spell it; the judged chunks report what they really held, so a scan fooled that way costs a rerun.

@@ -39,6 +39,10 @@ CROSS_CHUNK_FILES = {
         f"spec:\n  replicas: {SECRET_VALUE}\n"
     ),
     "zzz/duplicate.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared, namespace: ns}\ndata: {c: d}\n",
+    # One deploy target holds both definitions above; the pair below sits in two targets (plain directories).
+    "kustomization.yaml": "resources: [aaa/duplicate.yaml, zzz/duplicate.yaml]\n",
+    "bbb/elsewhere.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: per-target, namespace: ns}\n",
+    "yyy/elsewhere.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: per-target, namespace: ns}\n",
     "zzz/secret.yaml": f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s, namespace: ns}}\nstringData: {{v: {SECRET_VALUE}}}\n",
     "zzz/crd.yaml": """apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -108,10 +112,25 @@ def test_cross_object_facts_cross_chunk_boundaries(reports):
     findings = [f.to_json() for f in reports[2].findings]
     (duplicate,) = [f for f in findings if f["rule"] == "duplicate-object" and f["file"] == "aaa/duplicate.yaml"]
     assert "aaa/duplicate.yaml:1, zzz/duplicate.yaml:1" in duplicate["message"]
+    assert not [f for f in findings if f["rule"] == "duplicate-object" and "elsewhere" in f["file"]]  # two targets
     gadget = [f for f in findings if f["file"] == "aaa/gadget.yaml"]
     assert [f["rule"] for f in gadget if f["source"] == "schema"] == ["schema/type"]  # checked against the CRD at the end
     quoted = [f for f in findings if f["file"] == "aaa/quotes.yaml" and f["source"] == "schema"]
     assert quoted and all(SECRET_VALUE not in json.dumps(f) for f in findings)
+
+
+def test_duplicates_in_two_deploy_targets_are_no_findings_in_chunks_either(tmp_path):
+    """flux-multicluster defines the same objects for production and staging: normal, not a conflict."""
+    repo = ROOT / "fixtures" / "repos" / "flux-multicluster"
+    shutil.copytree(repo, tmp_path, dirs_exist_ok=True)
+    one, two = (evaluate_tree(Workspace.from_directory(tmp_path), jobs=jobs, root=tmp_path, chunk_bytes=1024) for jobs in (1, 2))
+    whole = evaluate(Workspace.from_directory(tmp_path))
+    rendered = {reporters.get("json").render(r) for r in (one, two, whole)}
+    assert len(rendered) == 1
+    keys = Counter(r.ref.key() for r in load_workspace(Workspace.from_directory(tmp_path), sorted(Workspace.from_directory(tmp_path).paths)).resources if not r.is_patch)
+    assert any(n > 1 for n in keys.values())  # the same identity really is defined twice
+    assert two.resources_checked > 10
+    assert not [f for f in two.findings if f.rule == "duplicate-object"]
 
 
 def test_a_chunk_is_forgotten_before_the_next_is_read(corpus):
@@ -173,7 +192,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("fmt", ["json", "text", "sarif"])
 def test_cli_jobs_flag(fmt):
-    one, two = run_cli("--jobs", "1", "-o", fmt), run_cli("--jobs", "2", "-o", fmt)
+    one, two = run_cli("--jobs", "1", "-f", fmt), run_cli("--jobs", "2", "-f", fmt)
     assert one.returncode == two.returncode == 1, one.stderr + two.stderr
     assert one.stdout == two.stdout and one.stdout
 
@@ -185,7 +204,7 @@ def test_cli_splits_a_larger_tree_across_worker_processes(tmp_path):
         (corpus / path).parent.mkdir(parents=True, exist_ok=True)
         (corpus / path).write_bytes(data if isinstance(data, bytes) else data.encode())
     assert sum(p.stat().st_size for p in corpus.rglob("*.yaml")) > 2 * 256 * 1024
-    one, two = run_cli("--jobs", "1", "-o", "json", str(corpus)), run_cli("--jobs", "2", "-o", "json", str(corpus))
+    one, two = run_cli("--jobs", "1", "-f", "json", str(corpus)), run_cli("--jobs", "2", "-f", "json", str(corpus))
     assert one.returncode == two.returncode == 1, one.stderr + two.stderr
     assert one.stdout == two.stdout
     report = json.loads(two.stdout)
@@ -213,7 +232,19 @@ deny contains msg if {
 """
 
 
-def test_a_policy_reading_the_inventory_sees_the_whole_tree(corpus, tmp_path):
+@pytest.fixture(scope="module")
+def unique_corpus(corpus, tmp_path_factory) -> Path:
+    """The corpus without a repeated identity: chunks can then share one tree-wide inventory."""
+    root = tmp_path_factory.mktemp("unique")
+    shutil.copytree(corpus, root, dirs_exist_ok=True)
+    for path in ("aaa/duplicate.yaml", "zzz/duplicate.yaml", "kustomization.yaml", "yyy/elsewhere.yaml"):
+        (root / path).unlink()
+    return root
+
+
+@pytest.mark.parametrize("tree", ["unique_corpus", "corpus"])  # the second repeats identities: judged in one piece
+def test_a_policy_reading_the_inventory_sees_the_whole_tree(tree, request, tmp_path):
+    corpus = request.getfixturevalue(tree)
     (tmp_path / "policy.rego").write_text(INVENTORY_POLICY)
     options = EvalOptions(extra_policy_dirs=(str(tmp_path),))
     split = [
@@ -270,3 +301,22 @@ def test_a_worker_that_dies_breaks_the_run_with_an_error_instead_of_hanging_it()
     job = TreeJob(str(SAMPLE), RepoConfig(), EvalOptions(), LoadLimits(), frozenset(), "1.31", False, dt.date(2026, 1, 1))
     with pytest.raises(GitOpsBotError, match="ended abruptly"), _Runner(job, ws, 2) as run:
         run._map(_die, [1, 2, 3])
+
+
+def test_every_stage_of_evaluate_runs_in_chunks_too(corpus, tmp_path):
+    """The restricted profile, a schemaLocations finding, a kustomize plugin config and a symlink: as one piece."""
+    shutil.copytree(corpus, tmp_path, dirs_exist_ok=True)
+    (tmp_path / ".gitops-bot.yaml").write_text("profile: restricted\nschemaLocations: ['https://example.org/{{.Kind}}.json']\n")
+    (tmp_path / "bbb/labels.yaml").write_text(
+        "apiVersion: builtin\nkind: LabelTransformer\nmetadata: {name: labels}\nlabels: {team: a}\nfieldSpecs: []\n"
+    )
+    (tmp_path / "bbb/link.yaml").symlink_to(tmp_path / "bbb/elsewhere.yaml")
+    split = {jobs: tree_report(tmp_path, jobs) for jobs in (1, 2)}
+    whole = evaluate(Workspace.from_directory(tmp_path))
+    rendered = {reporters.get("json").render(r) for r in (*split.values(), whole)}
+    assert len(rendered) == 1
+    notices = "\n".join(whole.notices)
+    assert "skipped bbb/labels.yaml" in notices and "skipped bbb/link.yaml" in notices
+    assert any(f.file == ".gitops-bot.yaml" and "schemaLocations" in f.message for f in split[2].findings)
+    restricted = [f for f in whole.findings if f.rule in ("run-as-non-root", "seccomp-profile")]
+    assert restricted and all(f.severity.name == "ERROR" for f in restricted)

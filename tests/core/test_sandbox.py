@@ -12,6 +12,7 @@ import pytest
 from bot.core import policy_changes
 from bot.core.config import RepoConfig, load_repo_config
 from bot.core.evaluate import EvalOptions, evaluate
+from bot.core.manifests import load_workspace
 from bot.core.masking import mask_report
 from bot.core.rego import ENGINES, make_engine
 from bot.core.rego.testing import run_policy_tests
@@ -304,3 +305,36 @@ def test_base_policies_in_the_worker_give_exactly_the_in_process_findings():
     in_worker = TrustedPolicySet((), ("main",), "regorus", True).evaluate(resources)
     assert len(in_process) > 10 and any(f.path for f in in_process)
     assert sorted(in_worker, key=lambda f: f.sort_key()) == sorted(in_process, key=lambda f: f.sort_key())
+
+
+def test_an_inventory_crosses_to_the_worker_once_and_again_after_a_restart():
+    """Chunks of a tree pass the tree's inventory; the worker keeps it by digest, a fresh worker is sent it again."""
+    from bot.core.rego import trusted
+    from bot.core.rego.policyset import PolicySet
+    from bot.core.rego.trusted import TrustedPolicySet
+
+    ws = Workspace.from_dict({"a.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: n}\n"})
+    resources = load_workspace(ws, ["a.yaml"]).resources
+    inventory = {"/ConfigMap/n/x": [{"file": "a.yaml", "line": 1}, {"file": "b.yaml", "line": 7}]}
+    in_process = PolicySet.load([]).evaluate(resources, inventory=inventory)
+    assert [f.rule for f in in_process if "b.yaml:7" in f.message] == ["duplicate-object"]
+    policy_set = TrustedPolicySet((), ("main",), "regorus", True)
+    sent: list[bool] = []
+    call = TrustedPolicySet._call
+
+    def counting(self, payload):  # type: ignore[no-untyped-def]
+        sent.append("inventory" in payload)
+        return call(self, payload)
+
+    TrustedPolicySet._call = counting  # type: ignore[method-assign]
+    try:
+        first = policy_set.evaluate(resources, inventory=inventory)
+        again = policy_set.evaluate(resources, inventory=inventory)
+        assert sent[-1] is False  # the second call sent the digest only
+        trusted.trusted_worker().close()
+        restarted = policy_set.evaluate(resources, inventory=inventory)
+    finally:
+        TrustedPolicySet._call = call  # type: ignore[method-assign]
+    assert sent[-2:] == [False, True]  # the fresh worker asked for it
+    for findings in (first, again, restarted):
+        assert sorted(findings, key=lambda f: f.sort_key()) == sorted(in_process, key=lambda f: f.sort_key())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from bot.core.workspace import Workspace
 
 _CACHE_SIZE = 32
 _compiled: OrderedDict[str, PolicySet] = OrderedDict()  # inside the worker child only
+_INVENTORIES = 4
+_inventories: OrderedDict[str, dict] = OrderedDict()  # inside the worker child only: inventories by digest
 
 
 @dataclass(frozen=True)
@@ -53,16 +56,32 @@ class TrustedPolicySet:
         """
         return str(self._call({"spec": self, "resources": None}))
 
-    def evaluate(self, resources: Sequence[Resource], *, peers: Sequence[Resource] | None = None) -> list[Finding]:
-        """``peers``: the objects applied together with ``resources`` (see `PolicySet.evaluate`)."""
+    def evaluate(
+        self,
+        resources: Sequence[Resource],
+        *,
+        peers: Sequence[Resource] | None = None,
+        inventory: dict[str, list[dict[str, object]]] | None = None,
+    ) -> list[Finding]:
+        """``peers``: the objects applied together with ``resources``; ``inventory``: theirs, built already.
+
+        See `PolicySet.evaluate`. An inventory crosses the pipe once: the worker keeps the last
+        few by digest, and later calls with the same object send only the digest.
+        """
         if not any(not r.is_patch for r in resources):
             return []
         shipped_peers = None
         if peers is not None and peers is not resources:
             shipped_peers = [_without_positions(r) for r in peers if not r.is_patch]
+        payload: dict[str, Any] = {"spec": self, "resources": [_without_positions(r) for r in resources], "peers": shipped_peers}
         try:
-            answer = self._call({"spec": self, "resources": [_without_positions(r) for r in resources],
-                                 "peers": shipped_peers})
+            if inventory is None:
+                answer = self._call(payload)
+            else:
+                digest = _inventory_digest(inventory)
+                answer = self._call({**payload, "inventory_digest": digest})
+                if isinstance(answer, dict):  # the worker does not hold it (first use, or a fresh worker)
+                    answer = self._call({**payload, "inventory_digest": digest, "inventory": inventory})
         except SandboxLimitError as e:
             return [_limit_finding(e, self.label)]
         findings = []
@@ -80,6 +99,20 @@ class TrustedPolicySet:
         return worker.call(
             f"{__name__}:run_in_worker", payload, timeout=worker.limits.trusted_wall_seconds, label=self.label
         )
+
+
+_digests: list[tuple[dict, str]] = []  # in the parent: recent inventories (kept alive, so ids stay theirs) and digests
+
+
+def _inventory_digest(inventory: dict[str, list[dict[str, object]]]) -> str:
+    """Computed once per inventory object: a tree's inventory is judged with again and again."""
+    for known, digest in _digests:
+        if known is inventory:
+            return digest
+    digest = hashlib.sha256(json.dumps(inventory, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    _digests.insert(0, (inventory, digest))
+    del _digests[_INVENTORIES:]
+    return digest
 
 
 def compiled_in_worker(_payload: Any = None) -> int:
@@ -100,10 +133,21 @@ def run_in_worker(payload: dict[str, Any]) -> Any:
     _compiled.move_to_end(key)
     if payload["resources"] is None:
         return policy_set.engine.name
+    inventory = None
+    if "inventory_digest" in payload:
+        digest = payload["inventory_digest"]
+        if "inventory" in payload:
+            _inventories[digest] = payload["inventory"]
+            while len(_inventories) > _INVENTORIES:
+                _inventories.popitem(last=False)
+        inventory = _inventories.get(digest)
+        if inventory is None:
+            return {"missing": digest}  # the parent sends it along
+        _inventories.move_to_end(digest)
     lookups: list[tuple[int, FieldPath]] = []
     probes = [_PositionProbe(r, i, lookups) for i, r in enumerate(payload["resources"])]
     answer = []
-    for finding in policy_set.evaluate(probes, peers=payload.get("peers")):
+    for finding in policy_set.evaluate(probes, peers=payload.get("peers"), inventory=inventory):
         data = finding.to_json()
         if finding.line < 0:
             data["lookup"] = lookups[-finding.line - 1]
