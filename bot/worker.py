@@ -9,6 +9,7 @@ processes do (useful when those run with GITOPS_BOT_WORKER_THREADS=0).
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -19,6 +20,7 @@ from bot.errors import ConfigError
 from bot.evaluation_service import load_factory
 from bot.handlers import dispatch
 from bot.log_masking import MaskSecretsFilter
+from bot.queue.processes import Abandoning
 from bot.settings import AppSettings
 from bot.warmup import warm_up
 
@@ -49,7 +51,64 @@ def process_delivery(event: str, payload: dict[str, Any], delivery_id: str) -> s
             raise
         log.error("[%s] %s delivery failed for good, not retried: %s: %s", delivery_id, event,
                   type(exc).__name__, exc)
+        abandon_delivery(event, payload, delivery_id, f"{type(exc).__name__}: {exc}")
         return f"failed: {exc}"
+
+
+def abandon_delivery(event: str, payload: dict[str, Any], delivery_id: str, reason: str) -> None:
+    """The delivery will not run again: complete its open check run as failed, saying why (best effort).
+
+    Only runs still ``in_progress`` are touched, so after an attempt that completed its own run this
+    changes nothing.
+    """
+    try:
+        dispatch(event, payload, delivery_id, service=Abandoning(_service(), reason), settings=_settings())
+    except Exception as exc:  # noqa: BLE001 - logged; the job is failed either way
+        log.error("[%s] could not complete what the abandoned delivery started: %s", delivery_id, exc)
+
+
+def delivery_failed(job: Any, connection: Any, exc_type: type[BaseException] | None,
+                    exc: BaseException | None, traceback: Any) -> None:
+    """RQ's failure callback: after the last attempt, the open check run ends as failed.
+
+    RQ calls it after every failed attempt (in the work horse; for a job whose worker died, in RQ's
+    registry cleanup) and before it decides about a retry, so ``retries_left`` still counts this attempt.
+    """
+    if job.should_retry:  # another attempt follows and continues the same check run
+        return
+    from rq.exceptions import AbandonedJobError
+    from rq.timeouts import JobTimeoutException
+
+    if exc_type is not None and issubclass(exc_type, JobTimeoutException):
+        reason = (f"the evaluation ran longer than {job.timeout} s and was stopped "
+                  "(GITOPS_BOT_JOB_LEASE_SECONDS)")
+    elif exc_type is not None and issubclass(exc_type, AbandonedJobError):
+        reason = "the worker running it died on the last attempt"
+    else:
+        reason = f"it failed on every attempt, the last time with {getattr(exc_type, '__name__', 'an error')}"
+    _abandon_job(job, reason)
+
+
+def delivery_stopped(job: Any, connection: Any) -> None:
+    """RQ's stopped callback (``rq`` was told to stop the job): it is not retried, so its run ends now."""
+    _abandon_job(job, "the job was stopped by an operator")
+
+
+def horse_killed(job: Any, retpid: int, ret_val: int, rusage: Any) -> None:
+    """The worker's hook for a work horse that died (kill -9, a memory limit, RQ's hard job timeout).
+
+    No failure callback runs then; RQ retries the job right after this if attempts are left.
+    """
+    if job.should_retry:
+        return
+    how = f"signal {os.WTERMSIG(ret_val)}" if os.WIFSIGNALED(ret_val) else f"exit status {os.WEXITSTATUS(ret_val)}"
+    _abandon_job(job, f"the process running it died ({how}) on the last attempt")
+
+
+def _abandon_job(job: Any, reason: str) -> None:
+    event, payload, delivery_id = job.args
+    log.warning("[%s] %s delivery given up after its last attempt: %s", delivery_id, event, reason)
+    abandon_delivery(event, payload, delivery_id, reason)
 
 
 def run_rq_worker(settings: AppSettings) -> None:
@@ -78,7 +137,8 @@ def run_rq_worker(settings: AppSettings) -> None:
     connection = connect(settings.redis_url or "")
     warm_up()  # before forking: every job's work horse inherits compiled schemas and policies
     _service()  # build once before forking, so every job's work horse inherits it
-    worker = BoundedShutdownWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection)
+    worker = BoundedShutdownWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection,
+                                   work_horse_killed_handler=horse_killed)
     worker.work(with_scheduler=True)  # the scheduler runs the delayed retries
 
 

@@ -204,7 +204,7 @@ def serve(conn: Connection, settings: AppSettings, parent_pid: int) -> None:
         try:
             if service is None:
                 service = load_factory(settings.service_factory)(settings)
-            wrapped = MeteredService(service, outcomes.append) if kind == "run" else _Abandoning(service, reason)
+            wrapped = MeteredService(service, outcomes.append) if kind == "run" else Abandoning(service, reason)
             dispatch(event, payload, delivery_id, service=wrapped, settings=settings)
             reply: tuple[str, str, bool, list[str]] = ("ok", "", True, outcomes)
         except (KeyboardInterrupt, SystemExit):
@@ -257,7 +257,7 @@ def _configure_child_logging() -> None:
     root.setLevel(os.environ.get("GITOPS_BOT_LOG_LEVEL", "INFO").upper())
 
 
-class _Abandoning:
+class Abandoning:
     """The handlers' service for a job that will not run again: complete its check runs instead of evaluating."""
 
     def __init__(self, service: Any, reason: str) -> None:

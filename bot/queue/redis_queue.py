@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import redis
-from rq import Queue, Retry
+from rq import Callback, Queue, Retry
 
 from bot.queue import DeliveryHandler
 from bot.settings import AppSettings
@@ -17,6 +17,10 @@ log = logging.getLogger(__name__)
 
 QUEUE_NAME = "gitops-bot"
 JOB_FUNCTION = "bot.worker.process_delivery"
+# Run in the work horse after every failed attempt (and by RQ's cleanup for a job whose worker died);
+# they complete the delivery's open check run once no attempt is left (see `bot.worker.delivery_failed`).
+FAILURE_CALLBACK = "bot.worker.delivery_failed"
+STOPPED_CALLBACK = "bot.worker.delivery_stopped"
 DEDUPE_KEY_PREFIX = "gitops-bot:delivery:"
 DEDUPE_TTL_SECONDS = 14 * 24 * 3600  # GitHub lets users redeliver recent deliveries; keep ids this long
 RETRY = dict(max=2, interval=[10, 60])  # needs the RQ scheduler: the worker runs with_scheduler=True
@@ -40,12 +44,14 @@ class RedisQueue:
 
     backend = "redis"
 
-    def __init__(self, settings: AppSettings, connection: redis.Redis | None = None) -> None:
+    def __init__(self, settings: AppSettings, connection: redis.Redis | None = None,
+                 retry: Retry | None = None) -> None:
         if not settings.redis_url and connection is None:
             raise ValueError("RedisQueue needs settings.redis_url")
         self.connection = connection or connect(settings.redis_url or "")
         self.job_timeout = settings.job_lease_seconds
         self.queue = Queue(QUEUE_NAME, connection=self.connection)
+        self.retry = retry or Retry(**RETRY)  # tests pass a short one
 
     def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any]) -> bool:
         key = DEDUPE_KEY_PREFIX + delivery_id
@@ -59,7 +65,9 @@ class RedisQueue:
                 delivery_id,
                 job_id=job_id_for(delivery_id),
                 job_timeout=self.job_timeout,
-                retry=Retry(**RETRY),
+                retry=self.retry,
+                on_failure=Callback(FAILURE_CALLBACK),
+                on_stopped=Callback(STOPPED_CALLBACK),
                 failure_ttl=DEDUPE_TTL_SECONDS,
                 description=f"{event} delivery {delivery_id}",
             )

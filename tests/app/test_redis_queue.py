@@ -11,8 +11,12 @@ from pathlib import Path
 import pytest
 import redis
 import requests
+from rq import Retry
+from rq.job import Job, JobStatus
 
-from bot.queue.redis_queue import DEDUPE_KEY_PREFIX, job_id_for
+from bot.queue.redis_queue import DEDUPE_KEY_PREFIX, RedisQueue, job_id_for
+from bot.settings import AppSettings
+from tests.support.ending_service import read_lines
 from tests.support.gunicorn import REPO_ROOT, free_port, post_webhook, run_gunicorn, subprocess_env, wait_for
 from tests.support.recording_service import read_records
 
@@ -121,3 +125,41 @@ def test_readyz_is_503_when_redis_is_unreachable(private_key_pem: str, tmp_path:
         )
         lost = post_webhook(url, "pull_request", load_example("pull_request.opened"), SECRET, "r-down")
         assert (lost.status_code, lost.json()) == (503, {"status": "error", "reason": "queue unavailable"})
+
+
+def test_a_job_given_up_by_rq_completes_its_open_check_run_once(worker_env: dict[str, str], tmp_path: Path) -> None:
+    """After RQ's last attempt (an error, a timeout, a dead work horse) or at once for a final answer."""
+    records = tmp_path / "ending.jsonl"
+    env = {**worker_env, "GITOPS_BOT_SERVICE_FACTORY": "tests.support.ending_service:make",
+           "GITOPS_TEST_RECORD_FILE": str(records), "GITOPS_BOT_JOB_LEASE_SECONDS": "2"}  # the RQ job timeout
+    queue = RedisQueue(AppSettings.from_env(env), retry=Retry(max=2, interval=0))
+    deliveries = ["raise-1", "die-1", "slow-1", "refuse-1"]
+    for delivery_id in deliveries:
+        assert queue.enqueue(delivery_id, "pull_request", load_example("pull_request.opened"))
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bot.worker"],
+        cwd=REPO_ROOT,
+        env=subprocess_env(env),
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "worker.log", "wb"),  # noqa: SIM115 - closed with the process
+    )
+    try:
+        jobs = [Job.fetch(job_id_for(d), connection=queue.connection) for d in deliveries]
+        wait_for(lambda: all(job.get_status() in (JobStatus.FAILED, JobStatus.FINISHED) for job in jobs), timeout=120)
+        lines = read_lines(records)
+    finally:
+        worker.terminate()
+        worker.wait(20)
+        queue.stop()
+    starts = {d: sum(1 for r in lines if (r["phase"], r["delivery_id"]) == ("start", d)) for d in deliveries}
+    assert starts == {"raise-1": 3, "die-1": 3, "slow-1": 3, "refuse-1": 1}  # 2 retries, none for a final answer
+    abandoned = sorted((r["delivery_id"], r["reason"]) for r in lines if r["phase"] == "abandon")
+    assert abandoned == [
+        ("die-1", "the process running it died (signal 9) on the last attempt"),
+        ("raise-1", "it failed on every attempt, the last time with RuntimeError"),
+        ("refuse-1", "Refused: GitHub refused: 422 No commit found for SHA"),
+        ("slow-1", "the evaluation ran longer than 2 s and was stopped (GITOPS_BOT_JOB_LEASE_SECONDS)"),
+    ]
+    head_sha = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+    assert {r["head_sha"] for r in lines} == {head_sha}
+    assert [r["phase"] for r in lines if r["delivery_id"] == "raise-1"] == ["start"] * 3 + ["abandon"]
