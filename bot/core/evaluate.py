@@ -30,6 +30,8 @@ from bot.core.policy_loader import load_policies
 from bot.core.profiles import apply_profile
 from bot.core.rego.engine import DEFAULT_ENGINE
 from bot.core.rego.trusted import judge_changes_limited
+from bot.core.rendered_stage import RenderStage, render_stage
+from bot.core.renderer import Renderer
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
 from bot.core.schemas.catalog import CatalogAccess, SchemaCatalog, select_locations
 from bot.core.scope import Scope, configured_crds, deleted_objects, load_base, load_head
@@ -59,6 +61,7 @@ class EvalOptions:
     pull_request: dict | None = None  # {"author", "labels", "base_ref"} for change-aware rules (the App fills it)
     report_mode: str | None = None  # "new" | "all" (CLI --all); None: the config's reportMode
     schema_catalog: CatalogAccess | None = None  # schema locations + the fetcher (bot.backends.schema_catalog)
+    renderer: Renderer | None = field(default=None, repr=False)  # kustomize roots built by the front door (bot.plan)
 
 
 def _symlink_notices(head: Workspace, trusted: Workspace, changed: Collection[str] | None) -> list[str]:
@@ -107,16 +110,20 @@ def evaluate(
         if base is not None and options.changed_paths is not None:
             before = load_base(base, config, options.changed_paths, options.deleted_paths, scope)
 
+    with clock("render"):  # kustomize roots in scope, built by the front door's renderer (README: Rendered verdict)
+        rendered = render_stage(head, options.renderer, options.changed_paths, options.deleted_paths, scope, report)
+
     with clock("schema"):
         try:
-            report.findings.extend(_schema_stage(head, config, options, scope, report))
+            report.findings.extend(_schema_stage(head, config, options, scope, report, rendered))
         except ConfigError as e:  # an unsupported Kubernetes version: nothing can be validated
             report.findings.append(_config_finding(str(e), config.source))
             return report
 
     with clock("policy"):
         if options.policies:
-            report.findings = _policy_stage(head, trusted, config, options, scope, before, report)
+            report.findings = _policy_stage(head, trusted, config, options, scope, before, report, rendered)
+        report.findings = rendered.remap(report.findings)
 
     with clock("settle"):
         report.findings = settle(apply_profile(report.findings, config.profile), scope.loaded.resources, config, today)
@@ -134,7 +141,7 @@ def evaluate(
             report.findings.extend(changes.findings)
             report.policy_changes = changes.results
     # Secrets never leave: a policy message may quote a Secret's value, which no pattern can recognise.
-    values = secret_values(scope.loaded.resources + (before.resources if before else []))
+    values = secret_values(scope.loaded.resources + rendered.resources + (before.resources if before else []))
     report.findings = redact_findings(report.findings, values)
     report.preexisting = redact_findings(report.preexisting, values)
     report.policy_changes = mask_policy_changes(report.policy_changes, values)
@@ -150,7 +157,9 @@ def _base_report(base: Workspace, trusted: Workspace, options: EvalOptions) -> R
     return evaluate(base, trusted=trusted, options=scoped)
 
 
-def _schema_stage(head: Workspace, config: RepoConfig, options: EvalOptions, scope: Scope, report: Report) -> list[Finding]:
+def _schema_stage(
+    head: Workspace, config: RepoConfig, options: EvalOptions, scope: Scope, report: Report, rendered: RenderStage
+) -> list[Finding]:
     version = options.kubernetes_version or config.kubernetes_version or DEFAULT_KUBERNETES_VERSION
     strict = config.strict if options.strict is None else options.strict
     report.kubernetes_version = version
@@ -171,6 +180,9 @@ def _schema_stage(head: Workspace, config: RepoConfig, options: EvalOptions, sco
     else:
         for resource in resources:
             findings += validator.validate(resource)
+    for resource in rendered.resources:  # rendered objects exist in no file a backend could read
+        findings += validator.validate(resource)
+    resources = resources + rendered.resources
     for resource in resources:  # beyond the schema, whichever backend checked it
         findings += validator.api_server_checks(resource)
     _progress(options, len(resources))
@@ -178,11 +190,12 @@ def _schema_stage(head: Workspace, config: RepoConfig, options: EvalOptions, sco
 
 
 def _policy_stage(
-    head: Workspace, trusted: Workspace, config: RepoConfig, options: EvalOptions, scope: Scope, before: LoadResult | None, report: Report
+    head: Workspace, trusted: Workspace, config: RepoConfig, options: EvalOptions, scope: Scope, before: LoadResult | None,
+    report: Report, rendered: RenderStage,
 ) -> list[Finding]:
     """Rego (in-process or a backend), then Gatekeeper templates, then change-aware rules."""
     findings = list(report.findings)
-    resources = scope.loaded.resources
+    resources = rendered.judged(scope.loaded.resources)  # rendered objects instead of the files that feed them
     try:
         policy_sets = _policy_sets(trusted, config, options, findings)
     except PolicyError as e:
@@ -201,7 +214,7 @@ def _policy_stage(
     findings = check_gatekeeper(findings, resources, trusted=trusted, config=config, limits=scope.limits, engine=options.engine)
     if before is not None and policy_sets:  # no policy set: they did not compile, already reported
         findings += judge_changes_limited(
-            trusted, config, before.resources, resources, extra_dirs=tuple(options.extra_policy_dirs),
+            trusted, config, before.resources, scope.loaded.resources, extra_dirs=tuple(options.extra_policy_dirs),
             engine=options.engine, pull_request=options.pull_request, head_files=scope.paths,
         )
     return findings
