@@ -18,6 +18,7 @@ from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_re
 from bot.core.evaluate import EvalOptions
 from bot.core.findings import Report
 from bot.core.masking import mask_secrets
+from bot.plan.verdict_renderer import KustomizeRenderer
 from bot.core.workspace import Workspace
 from bot.errors import GitHubError, GitOpsBotError
 from bot.github.api import CheckRunOutput, PullInfo, RepoApi
@@ -73,6 +74,7 @@ class GitHubService:
         # The operator's OPA server / kubeconform (OPA_URL, KUBECONFORM_PATH); a repository's own
         # `policies.opa.url` is never called by the App.
         self._backends = edge_backends(os.environ, repository_opa_url=False)
+        self._renderer = KustomizeRenderer()  # kustomize roots judged as rendered, cached by content across PRs
         # Only the operator's schema locations are ever read; a repository's config selects among them.
         self._schema_catalog = catalog_access(
             settings.schema_locations, settings.data_dir / "schema-cache", repository_may_add=False
@@ -81,7 +83,7 @@ class GitHubService:
     def eval_options(self, pull: PullInfo | None) -> EvalOptions:
         """The same options for the check run and for commands that re-derive the verdict."""
         return EvalOptions(pull_request=pull.facts() if pull else None, backends=self._backends,
-                           schema_catalog=self._schema_catalog)
+                           schema_catalog=self._schema_catalog, renderer=self._renderer)
 
     def evaluate(self, request: EvaluationRequest) -> EvaluationOutcome:
         """Never leaves a check run in progress: on an error it is completed as failed, saying why."""
