@@ -18,13 +18,13 @@ from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_re
 from bot.core.evaluate import EvalOptions
 from bot.core.findings import Report
 from bot.core.masking import mask_secrets
-from bot.plan.verdict_renderer import KustomizeRenderer
 from bot.core.workspace import Workspace
 from bot.errors import GitHubError, GitOpsBotError
 from bot.github.api import CheckRunOutput, PullInfo, RepoApi
 from bot.github.client import GitHubClientFactory
 from bot.github.content_cache import content_cache_from_env
 from bot.github.retry import RetryPolicy
+from bot.plan.verdict_renderer import KustomizeRenderer
 from bot.pull.evaluate import evaluate_change
 from bot.pull.github import GitHubPullContext
 from bot.reporters import github_check, github_comment, github_plan, github_review
