@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.core.manifests import load_manifest
 from bot.core.workspace import Workspace
+from bot.core.yaml_gateway import dump_yaml
 from bot.errors import GitOpsBotError
 from bot.plan.deployers import Target
 from bot.plan.kustomize_runner import RenderFailed, minimal_environment
@@ -222,7 +221,7 @@ def _source(chart: str, obj: dict[str, Any], spec: dict[str, Any], source: dict[
         raise RenderRefused(f"Application {where}: {namespace!r} is not a valid namespace")
     inline = helm.get("valuesObject") if isinstance(helm.get("valuesObject"), dict) else helm.get("values")
     if isinstance(inline, dict):
-        inline = yaml.safe_dump(inline, sort_keys=False)
+        inline = dump_yaml(inline)
     return HelmSource(chart, release, namespace, tuple(value_files), str(inline or ""), where)
 
 
