@@ -37,6 +37,8 @@ RENDER_WORKERS = 4
 MAX_ROOT_FILES = 20_000
 MAX_ROOT_BYTES = 64 * 1024 * 1024
 _LABEL_MARK = "#rendered-"
+# For a change: kustomizations read around a changed file's kustomization to find what includes it.
+NEAR_KUSTOMIZATIONS = 32
 
 
 @dataclass
@@ -80,6 +82,51 @@ def kustomize_roots(ws: Workspace, tree: KustomizationTree) -> list[str]:
     return sorted(roots)
 
 
+def roots_near(tree: KustomizationTree, wanted: set[str]) -> tuple[list[str], list[str]]:
+    """For a change: roots whose build may read a ``wanted`` path, reading kustomizations near it only.
+
+    A kustomization reads files in its own directory tree only (the load restrictor), so the
+    ones that list a changed file are its directory's ancestors. Who includes those (overlays
+    of a base) is looked for under each one's parent directory, level by level, when that holds
+    at most `NEAR_KUSTOMIZATIONS` kustomizations: reads stay proportional to the change, not the
+    tree. Returns the roots and the kustomizations whose includers were not searched.
+    """
+    kdirs = sorted(tree.kustomization_directories)
+    candidates = {d for p in wanted for d in _ancestors(posixpath.dirname(p)) if d in tree.kustomization_directories}
+    frontier, far, searched = set(candidates), [], set()
+    while frontier:
+        pool: set[str] = set()
+        for directory in sorted(frontier):
+            parent = posixpath.dirname(directory) if directory else None
+            if parent is None or parent in searched:
+                continue
+            searched.add(parent)
+            beside = [d for d in kdirs if not parent or d == parent or d.startswith(parent + "/")]
+            if len(beside) > NEAR_KUSTOMIZATIONS:
+                far.append(directory)
+            else:
+                pool |= set(beside)
+        includers: set[str] = set()
+        while True:  # overlays of overlays: until nothing more in the pool includes what is known
+            more = {d for d in pool - candidates if (n := tree.node(d)) is not None and n.includes & candidates}
+            if not more:
+                break
+            candidates |= more
+            includers |= more
+        frontier = includers
+    included = {i for d in candidates if (n := tree.node(d)) is not None for i in n.includes}
+    roots = sorted(d for d in candidates if d not in included and (n := tree.node(d)) is not None and n.kind != "Component")
+    return roots, sorted(set(far) - included)
+
+
+def _ancestors(directory: str) -> list[str]:
+    out = [directory]
+    while directory:
+        directory = posixpath.dirname(directory)
+        out.append(directory)
+    return out
+
+
 def closure(tree: KustomizationTree, root: str) -> list[KustomizationNode]:
     """The root's kustomization and every one its build includes, root first, each once."""
     seen: dict[str, KustomizationNode] = {}
@@ -103,12 +150,22 @@ def render_roots(
     """Render the roots in scope (all of them, or those whose build reads a ``changed`` path)."""
     tree = KustomizationTree(ws, limits)
     out = RenderedRoots()
-    roots = kustomize_roots(ws, tree) if tree.kustomization_directories else []
-    out.nodes = tree.read_nodes()
+    wanted = None if changed is None else {p.strip("/") for p in changed}
+    if not tree.kustomization_directories:
+        roots: list[str] = []
+    elif wanted is None:
+        roots = kustomize_roots(ws, tree)
+    else:
+        roots, far = roots_near(tree, wanted)
+        if far:
+            out.notices.append(
+                f"kustomizations that include {', '.join(far[:3])}{' ...' if len(far) > 3 else ''} were looked for "
+                f"among up to {NEAR_KUSTOMIZATIONS} kustomizations beside it, not in the whole tree; it was "
+                "rendered as its own root (README: Rendered verdict)"
+            )
     jobs: list[tuple[str, dict[str, bytes]]] = []
     root_files: dict[str, set[str]] = {}
     done: set[str] = set()
-    wanted = None if changed is None else {p.strip("/") for p in changed}
     for root in roots:
         nodes = closure(tree, root)
         files = {f for n in nodes for f in n.files}
@@ -125,6 +182,8 @@ def render_roots(
             out.findings.append(_not_rendered(nodes[0], REFUSED, inputs))
             continue
         jobs.append((root, inputs))
+    out.nodes = tree.read_nodes()
+    out.nodes = tree.read_nodes()
     with ThreadPoolExecutor(max_workers=RENDER_WORKERS) as pool:
         outcomes = list(pool.map(lambda job: renderer.render(*job), jobs))
     for (root, inputs), outcome in zip(jobs, outcomes, strict=True):
