@@ -138,7 +138,15 @@ def _options(args: argparse.Namespace) -> EvalOptions:
         backends=edge_backends(os.environ),
         report_mode="all" if args.all else None,
         schema_catalog=schema_catalog,
+        renderer=_renderer(),
     )
+
+
+def _renderer():  # type: ignore[no-untyped-def]
+    """kustomize roots are judged as rendered (the plan's sandboxed build); bot.plan stays out of the core."""
+    from bot.plan.verdict_renderer import KustomizeRenderer
+
+    return KustomizeRenderer()
 
 
 def _refuse_format_as_output(args: argparse.Namespace, formats: Sequence[str]) -> None:

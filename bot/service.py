@@ -25,6 +25,7 @@ from bot.github.content_cache import content_cache_from_env
 from bot.github.pull_context import GitHubPullContext
 from bot.github.retry import RetryPolicy
 from bot.pipeline import PipelineOptions, Verdict, evaluate_pull
+from bot.plan.verdict_renderer import KustomizeRenderer
 from bot.publish import check_run, ownership, plan_comments, review, sticky_comment
 from bot.reporters import github_check, github_comment, github_plan
 
@@ -75,6 +76,7 @@ class GitHubService:
         # The operator's OPA server / kubeconform (OPA_URL, KUBECONFORM_PATH); a repository's own
         # `policies.opa.url` is never called by the App.
         self._backends = edge_backends(os.environ, repository_opa_url=False)
+        self._renderer = KustomizeRenderer()  # kustomize roots judged as rendered, cached by content across PRs
         # Only the operator's schema locations are ever read; a repository's config selects among them.
         self._schema_catalog = catalog_access(
             settings.schema_locations, settings.data_dir / "schema-cache", repository_may_add=False
@@ -169,7 +171,7 @@ class GitHubService:
 
     def pipeline_options(self) -> PipelineOptions:
         """The same options for the check run and for commands that re-derive the verdict."""
-        return PipelineOptions(EvalOptions(backends=self._backends, schema_catalog=self._schema_catalog),
+        return PipelineOptions(EvalOptions(backends=self._backends, schema_catalog=self._schema_catalog, renderer=self._renderer),
                                self._bot_login())
 
     def _publish(self, api: RepoApi, check_run_id: int, ctx: GitHubPullContext, verdict: Verdict,

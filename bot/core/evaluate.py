@@ -31,6 +31,8 @@ from bot.core.policy_loader import load_policies
 from bot.core.profiles import apply_profile
 from bot.core.rego.engine import DEFAULT_ENGINE
 from bot.core.rego.trusted import judge_changes_limited
+from bot.core.rendered_stage import RenderStage, render_stage
+from bot.core.renderer import Renderer
 from bot.core.resource import Resource
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
 from bot.core.schemas.catalog import CatalogAccess, SchemaCatalog, select_locations
@@ -61,6 +63,7 @@ class EvalOptions:
     pull_request: dict | None = None  # {"author", "labels", "base_ref"} for change-aware rules (the App fills it)
     report_mode: str | None = None  # "new" | "all" (CLI --all); None: the config's reportMode
     schema_catalog: CatalogAccess | None = None  # schema locations + the fetcher (bot.backends.schema_catalog)
+    renderer: Renderer | None = field(default=None, repr=False)  # kustomize roots built by the front door (bot.plan)
 
 
 def symlink_notices(head: Workspace, trusted: Workspace, changed: Collection[str] | None) -> list[str]:
@@ -109,16 +112,20 @@ def evaluate(
         if base is not None and options.changed_paths is not None:
             before = load_base(base, config, options.changed_paths, options.deleted_paths, scope)
 
+    with clock("render"):  # kustomize roots in scope, built by the front door's renderer (README: Rendered verdict)
+        rendered = render_stage(head, options.renderer, options.changed_paths, options.deleted_paths, scope, report)
+
     with clock("schema"):
         try:
-            report.findings.extend(_schema_stage(head, config, options, scope, report))
+            report.findings.extend(_schema_stage(head, config, options, scope, report, rendered))
         except ConfigError as e:  # an unsupported Kubernetes version: nothing can be validated
             report.findings.append(_config_finding(str(e), config.source))
             return report
 
     with clock("policy"):
         if options.policies:
-            report.findings = _policy_stage(head, trusted, config, options, scope, before, report)
+            report.findings = _policy_stage(head, trusted, config, options, scope, before, report, rendered)
+        report.findings = rendered.remap(report.findings)
 
     with clock("settle"):
         report.findings = settle_stage(report.findings, scope.loaded.resources, config, today)
@@ -135,7 +142,7 @@ def evaluate(
             changes = policy_changes.check(head, trusted, config, options.changed_paths, engine=options.engine)
             report.findings.extend(changes.findings)
             report.policy_changes = changes.results
-    redact_report(report, secret_values(scope.loaded.resources + (before.resources if before else [])))
+    redact_report(report, secret_values(scope.loaded.resources + rendered.resources + (before.resources if before else [])))
     return report
 
 
@@ -148,7 +155,9 @@ def _base_report(base: Workspace, trusted: Workspace, options: EvalOptions) -> R
     return evaluate(base, trusted=trusted, options=scoped)
 
 
-def _schema_stage(head: Workspace, config: RepoConfig, options: EvalOptions, scope: Scope, report: Report) -> list[Finding]:
+def _schema_stage(
+    head: Workspace, config: RepoConfig, options: EvalOptions, scope: Scope, report: Report, rendered: RenderStage
+) -> list[Finding]:
     report.kubernetes_version = requested_kubernetes_version(config, options)
     setup = schema_setup(config, options)
     validator = setup.validator
@@ -161,7 +170,8 @@ def _schema_stage(head: Workspace, config: RepoConfig, options: EvalOptions, sco
     findings += [f for f in validator.add_crds(crds) if f.file in in_scope]
     external = options.backends.schema_backend(config, validator.kubernetes_version, setup.strict) if options.backends else None
     findings += schema_findings(validator, resources, external=external, head=head)
-    _progress(options, len(resources))
+    findings += schema_findings(validator, rendered.resources)  # rendered objects exist in no file a backend could read
+    _progress(options, len(resources) + len(rendered.resources))
     return findings
 
 
@@ -255,10 +265,11 @@ def redact_report(report: Report, values: frozenset[str]) -> None:
 
 
 def _policy_stage(
-    head: Workspace, trusted: Workspace, config: RepoConfig, options: EvalOptions, scope: Scope, before: LoadResult | None, report: Report
+    head: Workspace, trusted: Workspace, config: RepoConfig, options: EvalOptions, scope: Scope, before: LoadResult | None,
+    report: Report, rendered: RenderStage,
 ) -> list[Finding]:
     """Rego (in-process or a backend), then Gatekeeper templates, then change-aware rules."""
-    resources = scope.loaded.resources
+    resources = rendered.judged(scope.loaded.resources)  # rendered objects instead of the files that feed them
     policy_sets, problems, notices = load_policy_sets(trusted, config, options)
     findings = list(report.findings) + problems
     report.notices.extend(notices)
@@ -267,7 +278,7 @@ def _policy_stage(
     findings = check_gatekeeper(findings, resources, trusted=trusted, config=config, limits=scope.limits, engine=options.engine)
     if before is not None and policy_sets:  # no policy set: they did not compile, already reported
         findings += judge_changes_limited(
-            trusted, config, before.resources, resources, extra_dirs=tuple(options.extra_policy_dirs),
+            trusted, config, before.resources, scope.loaded.resources, extra_dirs=tuple(options.extra_policy_dirs),
             engine=options.engine, pull_request=options.pull_request, head_files=scope.paths,
         )
     return findings

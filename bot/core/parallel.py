@@ -47,6 +47,7 @@ from bot.core.evaluate import (
     symlink_notices,
 )
 from bot.core.findings import Finding, Report
+from bot.core.kustomization import kustomization_file_per_directory
 from bot.core.kustomize import find_patch_files
 from bot.core.manifests import load_workspace
 from bot.core.rego.sources import builtin_sources, directory_sources, split_sources, workspace_sources
@@ -98,6 +99,10 @@ def evaluate_tree(
     paths = paths_to_check(head, config, None)
     chunks = chunk_paths(head, paths, chunk_bytes)
     if not chunks or setup.catalog or _needs_one_piece(config, options, version, strict):
+        return evaluate(head, options=options)
+    if options.renderer is not None and kustomization_file_per_directory(frozenset(head.paths)):
+        # FALLBACK: kustomize roots are judged as rendered (`bot.core.rendered_stage`), which needs whole roots
+        # and their provenance; chunks of files cannot give the same verdict.
         return evaluate(head, options=options)
     processes = min(jobs, len(chunks)) if root is not None else 1
     if processes > 1:

@@ -15,6 +15,7 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_MAX_OUTPUT_BYTES = 32 * 1024 * 1024
 _KLOG_PREFIX = re.compile(r"^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.-]+:\d+\] ")
 _KUBECTL_ERR = re.compile(r'"command failed" err="(.*)"')
+_KUBECTL_BLOCK = re.compile(r'"command failed" err=<\n(.*?)\n\s*>\s*$', re.S)
 # Files a build reads must lie in or below its kustomization's directory (kustomize's default, made explicit).
 SAFE_FLAGS = ("--load-restrictor", "LoadRestrictionsRootOnly")
 NOT_FOUND = "kustomize not found: install kustomize or kubectl (`kubectl kustomize`) on PATH"
@@ -107,6 +108,9 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
 def _error_text(stderr: bytes, sandbox: Path) -> str:
     """kustomize's last error line, with the sandbox taken out of the paths it names (repo-relative again)."""
     text = stderr.decode("utf-8", "replace").strip()
+    block = _KUBECTL_BLOCK.search(text)  # klog writes a multi-line error as err=<\n\t...\n >
+    if block:
+        text = " ".join(line.strip() for line in block.group(1).splitlines() if line.strip())
     lines = [line for line in text.splitlines() if line.strip()]
     message = lines[-1] if lines else "kustomize build failed"
     message = _KLOG_PREFIX.sub("", message)  # kubectl logs through klog: "E1126 14:04:55.3 123 run.go:72] "

@@ -98,6 +98,11 @@ def finish_side(prepared: Rendered | KustomizeInput, runner: KustomizeRunner) ->
     return _loaded(label, _build(prepared, runner))
 
 
+def build_kustomize_input(prepared: KustomizeInput, runner: KustomizeRunner) -> bytes:
+    """The rendered stream of one prepared root (the verdict's renderer shares the plan's sandbox)."""
+    return _build(prepared, runner)
+
+
 def _build(prepared: KustomizeInput, runner: KustomizeRunner) -> bytes:
     """Write only the files the build reads into a fresh temporary directory and build there."""
     with tempfile.TemporaryDirectory(prefix="gitops-bot-plan-") as tmp:

@@ -31,6 +31,7 @@ DOCUMENTED_RULES = frozenset(
         "schema/label", "schema/selector-mismatch", "schema/duplicate-name", "schema/undefined-volume",
         "schema/config-key", "schema/one-of", "schema/forbidden", "schema/catalog-unavailable",
         "schema/kubeconform-missing", "schema/kubeconform-failed", "policy/timeout", "policy/resource-limit",
+        "render/failed", "render/not-rendered",
         "config/invalid", "policy-error", "policy/opa-unavailable", "policy-change/compile",
         "policy-change/test-failed", "waiver/missing-reason", "waiver/expired",
         "gatekeeper/invalid-template", "gatekeeper/unsupported-template", "gatekeeper/invalid-constraint",

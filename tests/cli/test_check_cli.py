@@ -79,6 +79,9 @@ def test_base_ref_judges_only_the_change(tmp_path):
     # The change: one new violating file, one deleted object; the rest of the (already broken) repo is untouched.
     (repo / "apps/podinfo/base/deployment.yaml").write_text(GOOD_DEPLOYMENT.replace("6.7.1", "latest"))
     (repo / "apps/podinfo/base/configmap.yaml").unlink()
+    # ...and out of the kustomization that lists it: the overlays are rendered, and a dangling entry fails the build.
+    kustomization = repo / "apps/podinfo/base/kustomization.yaml"
+    kustomization.write_text(kustomization.read_text().replace("  - configmap.yaml\n", ""))
     code, report = json_report("--base", "main", cwd=repo)
     assert code == 1
     files = {f["file"] for f in report["findings"]}
