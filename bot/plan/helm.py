@@ -12,8 +12,6 @@ import os
 import posixpath
 import re
 import shutil
-import signal
-import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +23,7 @@ from bot.core.workspace import Workspace
 from bot.core.yaml_gateway import dump_yaml
 from bot.errors import GitOpsBotError
 from bot.plan.deployers import Target
-from bot.plan.kustomize_runner import RenderFailed, minimal_environment
+from bot.plan.kustomize_runner import RenderFailed, minimal_environment, run_limited
 from bot.plan.render import MAX_MATERIALISED_BYTES, MAX_MATERIALISED_FILES, Rendered, RenderRefused
 
 HELM_SWITCH = "GITOPS_BOT_HELM"
@@ -120,32 +118,14 @@ class HelmRunner:
         return Rendered([r for r in result.resources if not r.is_patch], notes)
 
     def _run(self, command: list[str], home: Path, sandbox: Path) -> bytes:
-        process = subprocess.Popen(
-            command,
-            cwd=home,
-            env=helm_environment(self.search_path, home),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        try:
-            out, err = process.communicate(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.communicate()
-            raise RenderFailed(f"helm template took longer than {self.timeout:g} s and was stopped") from None
-        if process.returncode != 0:
+        code, out, err = run_limited(command, cwd=home, env=helm_environment(self.search_path, home),
+                                     timeout=self.timeout, max_output_bytes=self.max_output_bytes, what="helm template")
+        if code != 0:
             lines = [line for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
-            message = lines[-1] if lines else f"helm template failed (exit status {process.returncode})"
+            message = lines[-1] if lines else f"helm template failed (exit status {code})"
             for root in (str(sandbox.resolve()) + "/repo/", str(sandbox) + "/repo/"):
                 message = message.replace(root, "")
             raise RenderFailed(message[:500])
-        if len(out) > self.max_output_bytes:
-            raise RenderFailed(f"helm template produced more than {self.max_output_bytes} bytes")
         return out
 
 

@@ -1,4 +1,4 @@
-"""Run `kustomize build` (or `kubectl kustomize`) as a sandboxed subprocess: safe flags, no secrets, a time limit."""
+"""Run `kustomize build` (or `kubectl kustomize`) as a sandboxed subprocess: safe flags, no secrets, CPU, memory, output and time limits."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
+from bot.core.sandbox import ADDRESS_SPACE_RESERVE, default_limits
 from bot.errors import GitOpsBotError
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -65,25 +68,62 @@ class KustomizeRunner:
         if command is None:
             raise KustomizeNotFound(NOT_FOUND)
         env = minimal_environment(self.search_path, home)
+        code, out, err = run_limited([*command, str(directory)], cwd=home, env=env, timeout=self.timeout,
+                                     max_output_bytes=self.max_output_bytes, what="kustomize build")
+        if code != 0:
+            raise RenderFailed(_error_text(err, home.parent) or f"kustomize build failed ({_exit(code)})")
+        return out
+
+
+# The child sets its own limits, then becomes the renderer: no preexec_fn (renders run on several threads,
+# where forking Python code before exec is unsafe). `-I -S`: no site, no user paths, no environment.
+_TRAMPOLINE = (
+    "import os, resource, sys\n"
+    "cpu, data, space, size = (int(v) for v in sys.argv[1:5])\n"
+    "resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))\n"
+    "resource.setrlimit(resource.RLIMIT_DATA, (data, data))\n"
+    "resource.setrlimit(resource.RLIMIT_AS, (space, space))\n"
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))\n"
+    "resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
+    "os.execv(sys.argv[5], sys.argv[5:])\n"
+)
+
+
+def run_limited(command: list[str], *, cwd: Path, env: dict[str, str], timeout: float, max_output_bytes: int,
+                what: str) -> tuple[int, bytes, bytes]:
+    """Run a renderer from a pull request's files behind the sandbox's limits (README: Threat model).
+
+    CPU time and memory as for sandboxed policies (`bot.core.sandbox`: RLIMIT_DATA, plus an address-space
+    reserve Go's runtime needs), output written to files capped by RLIMIT_FSIZE (never buffered without
+    bound here), a wall-clock limit that kills the whole process group. Returns (exit code, stdout, stderr);
+    raises `RenderFailed` for a limit hit.
+    """
+    limits = default_limits()
+    cpu = max(1, int(limits.cpu_seconds))
+    wrapped = [sys.executable, "-I", "-S", "-c", _TRAMPOLINE, str(cpu), str(limits.memory_bytes),
+               str(limits.memory_bytes + ADDRESS_SPACE_RESERVE), str(max_output_bytes + 1), *command]
+    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
         process = subprocess.Popen(
-            [*command, str(directory)],
-            cwd=home,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            wrapped, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out_file, stderr=err_file,
             start_new_session=True,  # so a timeout kills whatever it started too
         )
         try:
-            out, err = process.communicate(timeout=self.timeout)
+            code = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(process)
-            raise RenderFailed(f"kustomize build took longer than {self.timeout:g} s and was stopped") from None
-        if process.returncode != 0:
-            raise RenderFailed(_error_text(err, home.parent))
-        if len(out) > self.max_output_bytes:
-            raise RenderFailed(f"kustomize build produced more than {self.max_output_bytes} bytes")
-        return out
+            raise RenderFailed(f"{what} took longer than {timeout:g} s and was stopped") from None
+        size = out_file.seek(0, os.SEEK_END)
+        if size > max_output_bytes or code == -signal.SIGXFSZ:
+            raise RenderFailed(f"{what} produced more than {max_output_bytes} bytes and was stopped")
+        if code == -signal.SIGXCPU or code == -signal.SIGKILL:
+            raise RenderFailed(f"{what} used more than its {cpu} s of CPU time (or was killed) and was stopped")
+        out_file.seek(0)
+        err_file.seek(0)
+        return code, out_file.read(), err_file.read(64 * 1024)
+
+
+def _exit(code: int) -> str:
+    return f"signal {-code}" if code < 0 else f"exit status {code}"
 
 
 def minimal_environment(search_path: str, home: Path) -> dict[str, str]:
@@ -102,7 +142,7 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    process.communicate()
+    process.wait()
 
 
 def _error_text(stderr: bytes, sandbox: Path) -> str:
