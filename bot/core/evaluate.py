@@ -84,7 +84,7 @@ def evaluate(
     """Judge ``head`` (only ``options.changed_paths`` when given) with config and policies from ``trusted``.
 
     ``trusted`` defaults to ``base``, then ``head``: a pull request never judges itself
-    with the policies it edits. Stages: config → load → schema → policy → settle.
+    with the policies it edits. Stages: config → load → render → schema → policy → settle → preexisting → policy changes → redaction.
     """
     options = options or EvalOptions()
     trusted = trusted or base or head

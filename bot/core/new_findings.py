@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from bot.core.findings import Finding
 from bot.core.rego.results import POLICY_ERROR_RULE
+from bot.core.rendered import RULE_RENDER_SKIPPED
 from bot.core.sandbox import RULE_RESOURCE_LIMIT, RULE_TIMEOUT
 from bot.core.schemas.catalog import RULE_CATALOG_UNAVAILABLE
 
@@ -21,7 +22,7 @@ NEW, ALL = "new", "all"
 UNJUDGED_RULES = frozenset({
     "config/invalid", POLICY_ERROR_RULE, RULE_TIMEOUT, RULE_RESOURCE_LIMIT, RULE_CATALOG_UNAVAILABLE,
     "policy/opa-unavailable", "schema/kubeconform-missing", "schema/kubeconform-failed",
-    "gatekeeper/evaluation-error",
+    "gatekeeper/evaluation-error", RULE_RENDER_SKIPPED,
 })
 REPORT_MODES = (NEW, ALL)
 

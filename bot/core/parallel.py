@@ -100,9 +100,9 @@ def evaluate_tree(
     chunks = chunk_paths(head, paths, chunk_bytes)
     if not chunks or setup.catalog or _needs_one_piece(config, options, version, strict):
         return evaluate(head, options=options)
-    if options.renderer is not None and kustomization_file_per_directory(frozenset(head.paths)):
-        # FALLBACK: kustomize roots are judged as rendered (`bot.core.rendered_stage`), which needs whole roots
-        # and their provenance; chunks of files cannot give the same verdict.
+    if kustomization_file_per_directory(frozenset(head.paths)):
+        # FALLBACK: kustomize roots are judged as rendered (`bot.core.rendered_stage`: whole roots and their
+        # provenance, or a notice that they were not), which chunks of files cannot reproduce.
         return evaluate(head, options=options)
     processes = min(jobs, len(chunks)) if root is not None else 1
     if processes > 1:

@@ -2,9 +2,10 @@
 
 Compiled policy sets are cached by the content hash of their sources, so the
 App compiles a repository's policies once, not per delivery: inside the thread's
-sandbox worker for the main policies (`bot.core.rego.trusted`), per thread here for
-others (`cached_per_thread`; the regorus engine is "unsendable": PyO3 panics when
-an engine built on one thread is used on another).
+sandbox worker (`bot.core.rego.trusted`), which compiles each set once and keeps it.
+`cached_per_thread` serves code that compiles in this process (change-aware rules
+inside that worker): the regorus engine is "unsendable", PyO3 panics when an engine
+built on one thread is used on another.
 """
 
 from __future__ import annotations

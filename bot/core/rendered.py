@@ -183,7 +183,6 @@ def render_roots(
             continue
         jobs.append((root, inputs))
     out.nodes = tree.read_nodes()
-    out.nodes = tree.read_nodes()
     with ThreadPoolExecutor(max_workers=RENDER_WORKERS) as pool:
         outcomes = list(pool.map(lambda job: renderer.render(*job), jobs))
     for (root, inputs), outcome in zip(jobs, outcomes, strict=True):
