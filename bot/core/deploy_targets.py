@@ -267,7 +267,21 @@ def inventory_groups(
     An object whose identity is unique among ``resources`` sees them all (the answer is the
     same in every target), so the common case costs nothing beyond one pass.
     """
-    documents = [r for r in resources if not r.is_patch]
+    from bot.core.rendered import is_rendered_label  # (rendered imports this module)
+
+    by_root: dict[str, list[Resource]] = {}
+    documents = []
+    for r in resources:
+        if r.is_patch:
+            continue
+        if is_rendered_label(r.file):  # a rendered root is one deploy target: no tree scan needed for it
+            by_root.setdefault(posixpath.dirname(r.file), []).append(r)
+        else:
+            documents.append(r)
+    return [(objects, objects) for _, objects in sorted(by_root.items())] + _file_groups(documents, ws)
+
+
+def _file_groups(documents: list[Resource], ws: Workspace) -> list[tuple[list[Resource], list[Resource]]]:
     counts: dict[tuple[str, str, str, str], int] = {}
     for r in documents:
         counts[r.ref.key()] = counts.get(r.ref.key(), 0) + 1

@@ -51,6 +51,7 @@ from bot.core.kustomization import kustomization_file_per_directory
 from bot.core.kustomize import find_patch_files
 from bot.core.manifests import load_workspace
 from bot.core.rego.sources import builtin_sources, directory_sources, split_sources, workspace_sources
+from bot.core.rendered_stage import NOT_RENDERED_NOTICE
 from bot.core.scope import load_limits, paths_to_check
 from bot.core.tree_chunks import CHUNK_BYTES, ChunkJudge, ChunkVerdict, TreeJob, chunk_paths, worker_options
 from bot.core.tree_facts import CRD_KIND, ChunkFacts, TreeFacts, other_inventory_readers, scan_tree
@@ -100,9 +101,11 @@ def evaluate_tree(
     chunks = chunk_paths(head, paths, chunk_bytes)
     if not chunks or setup.catalog or _needs_one_piece(config, options, version, strict):
         return evaluate(head, options=options)
-    if kustomization_file_per_directory(frozenset(head.paths)):
-        # FALLBACK: kustomize roots are judged as rendered (`bot.core.rendered_stage`: whole roots and their
-        # provenance, or a notice that they were not), which chunks of files cannot reproduce.
+    has_kustomizations = bool(kustomization_file_per_directory(frozenset(head.paths)))
+    if options.renderer is not None and has_kustomizations:
+        # FALLBACK: kustomize roots are judged as rendered (`bot.core.rendered_stage`: whole roots and
+        # their provenance), which chunks of files cannot reproduce. Without a renderer they are judged
+        # as files, like `evaluate` does (with its notice, added in `_merged`).
         return evaluate(head, options=options)
     processes = min(jobs, len(chunks)) if root is not None else 1
     if processes > 1:
@@ -144,7 +147,7 @@ def evaluate_tree(
             duplicates = run.duplicates(_duplicated(verdicts), chunk_bytes)
     in_scope = set(paths)
     run_findings = [*[f for f in kustomize_findings if f.file in in_scope], *setup.findings]
-    report = _merged(verdicts, duplicates, run_findings, config, today)
+    report = _merged(verdicts, duplicates, run_findings, config, today, not_rendered=has_kustomizations)
     report.notices[:0] = symlink_notices(head, head, None)
     report.kubernetes_version = version
     report.files_checked = len(paths) - sum(len(v.skipped) for v in verdicts)
@@ -188,7 +191,8 @@ def _needs_one_piece(config: RepoConfig, options: EvalOptions, kubernetes_versio
 
 
 def _merged(
-    verdicts: Sequence[ChunkVerdict], duplicates: list[Finding], run_findings: list[Finding], config: RepoConfig, today: dt.date
+    verdicts: Sequence[ChunkVerdict], duplicates: list[Finding], run_findings: list[Finding], config: RepoConfig, today: dt.date,
+    *, not_rendered: bool = False,
 ) -> Report:
     """One report from the chunks' verdicts, in chunk order; per-run findings and notices are added once."""
     report = Report(config=config)
@@ -198,6 +202,8 @@ def _merged(
         findings += verdict.findings
         report.notices += [f"skipped {file}: {reason}" for file, reason in verdict.skipped]
         report.resources_checked += verdict.resources
+    if not_rendered:
+        report.notices.append(NOT_RENDERED_NOTICE)  # where `evaluate`'s render stage says it
     report.notices += first.run_notices
     findings += duplicates
     report.findings = findings + expired_exception_notices(config.exceptions, config.source, today)
