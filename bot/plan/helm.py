@@ -24,7 +24,13 @@ from bot.core.yaml_gateway import dump_yaml
 from bot.errors import GitOpsBotError
 from bot.plan.deployers import Target
 from bot.plan.kustomize_runner import RenderFailed, minimal_environment, run_limited
-from bot.plan.render import MAX_MATERIALISED_BYTES, MAX_MATERIALISED_FILES, Rendered, RenderRefused
+from bot.plan.render import (
+    MAX_MATERIALISED_BYTES,
+    MAX_MATERIALISED_FILES,
+    Rendered,
+    RenderRefused,
+    materialise,
+)
 
 HELM_SWITCH = "GITOPS_BOT_HELM"
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -93,14 +99,7 @@ class HelmRunner:
         source = prepared.source
         with tempfile.TemporaryDirectory(prefix="gitops-bot-helm-") as tmp:
             sandbox = Path(tmp)
-            repo, home = sandbox / "repo", sandbox / "home"
-            home.mkdir(mode=0o700)
-            for path, data in prepared.files.items():
-                target = (repo / path).resolve()
-                if not target.is_relative_to(repo.resolve()):
-                    raise RenderRefused(f"{path}: outside the repository")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+            repo, home = materialise(sandbox, prepared.files)
             values = [str(repo / f) for f in source.value_files]
             if source.inline_values:
                 inline = home / "inline-values.yaml"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,18 +107,26 @@ def build_kustomize_input(prepared: KustomizeInput, runner: KustomizeRunner) -> 
 def _build(prepared: KustomizeInput, runner: KustomizeRunner) -> bytes:
     """Write only the files the build reads into a fresh temporary directory and build there."""
     with tempfile.TemporaryDirectory(prefix="gitops-bot-plan-") as tmp:
-        sandbox = Path(tmp)
-        repo, home = sandbox / "repo", sandbox / "home"
-        home.mkdir(mode=0o700)
-        for path, data in prepared.files.items():
-            target = (repo / path).resolve()
-            if not target.is_relative_to(repo.resolve()):
-                raise RenderRefused(f"{path}: outside the repository")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        repo, home = materialise(Path(tmp), prepared.files)
         root = repo / prepared.directory if prepared.directory else repo
         root.mkdir(parents=True, exist_ok=True)
         return runner.build(root, home)
+
+
+def materialise(sandbox: Path, files: Mapping[str, bytes]) -> tuple[Path, Path]:
+    """Write ``files`` (and nothing else) under ``sandbox``/repo; an empty private home beside it.
+
+    Returns (repo, home). A path that would land outside the repository is refused.
+    """
+    repo, home = sandbox / "repo", sandbox / "home"
+    home.mkdir(mode=0o700)
+    for path, data in files.items():
+        target = (repo / path).resolve()
+        if not target.is_relative_to(repo.resolve()):
+            raise RenderRefused(f"{path}: outside the repository")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return repo, home
 
 
 def _plain_directory(side: Side, directory: str, recurse: bool) -> Rendered:
