@@ -110,12 +110,13 @@ def evaluate_tree(
     processes = min(jobs, len(chunks)) if root is not None else 1
     if processes > 1:
         _start_forkserver(processes)  # it imports the core while this process reads kustomizations and scans
-    patch_files, kustomize_findings = find_patch_files(head)
+    limits = load_limits(config)
+    patch_files, kustomize_findings = find_patch_files(head, limits)
     job = TreeJob(
         root=str(Path(root).resolve()) if root is not None else "",  # workers may not share this cwd
         config=config,
         options=worker_options(options),
-        limits=load_limits(config),
+        limits=limits,
         patch_files=frozenset(patch_files),
         kubernetes_version=version,
         strict=strict,

@@ -47,8 +47,8 @@ def paths_to_check(head: Workspace, config: RepoConfig, changed: Collection[str]
 def load_head(head: Workspace, config: RepoConfig, changed: Collection[str] | None) -> Scope:
     paths = paths_to_check(head, config, changed)
     # A whole-tree check reads every kustomization; a change only those that can list a path it judges.
-    patch_files, kustomize_findings = find_patch_files(head, near=None if changed is None else paths)
     limits = load_limits(config)
+    patch_files, kustomize_findings = find_patch_files(head, limits, near=None if changed is None else paths)
     loaded = load_files(head, paths, limits, patch_files)
     in_scope = set(paths)
     findings = [f for f in kustomize_findings if f.file in in_scope] + loaded.findings
