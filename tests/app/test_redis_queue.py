@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,36 +18,15 @@ from bot.settings import AppSettings
 from tests.support.ending_service import read_lines
 from tests.support.gunicorn import REPO_ROOT, free_port, post_webhook, run_gunicorn, subprocess_env, wait_for
 from tests.support.recording_service import read_records
+from tests.support.redis_server import running_redis
 
 from .conftest import SECRET, base_env, load_example
 
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server_binary = shutil.which("redis-server")
-    assert server_binary, "redis-server is required (Debian package redis-server)"
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    server = subprocess.Popen(
-        [server_binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        wait_for(lambda: _pings(url), timeout=15)
+    with running_redis(tmp_path_factory.mktemp("redis")) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(10)
-
-
-def _pings(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url).ping())
-    except redis.RedisError:
-        return False
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -23,7 +22,8 @@ from bot.github.content_cache import (
     RedisStore,
     content_cache_from_env,
 )
-from tests.support.gunicorn import REPO_ROOT, free_port, wait_for
+from tests.support.gunicorn import REPO_ROOT, free_port
+from tests.support.redis_server import running_redis
 
 COMMIT = "c" * 40
 DATA = b"apiVersion: v1\nkind: ConfigMap\n"
@@ -89,27 +89,8 @@ def test_the_disk_cache_stays_under_its_bound_and_evicts_the_least_recently_used
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server_binary = shutil.which("redis-server")
-    assert server_binary, "redis-server is required (Debian package redis-server)"
-    port = free_port()
-    server = subprocess.Popen(
-        [server_binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=tmp_path_factory.mktemp("redis"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        wait_for(lambda: _pings(url), timeout=15)
+    with running_redis(tmp_path_factory.mktemp("redis")) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(10)
-
-
-def _pings(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url).ping())
-    except redis.RedisError:
-        return False
 
 
 def test_workers_share_trees_and_blobs_through_redis_with_a_refreshed_ttl(redis_url: str, tmp_path: Path):
