@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.findings import Finding, Severity, Source
 from bot.errors import ConfigError, PolicyError
 
 RULE_TIMEOUT = "policy/timeout"
@@ -97,6 +98,11 @@ class SandboxLimitError(PolicyError):
     def __init__(self, rule: str, message: str):
         super().__init__(message)
         self.rule = rule
+
+    def finding(self, consequence: str, *, file: str, line: int = 0, remediation: str) -> Finding:
+        """The blocking finding that says what was stopped and what it cost (nothing judged is never a pass)."""
+        return Finding(self.rule, Severity.ERROR, f"{self}; {consequence}", file=file, line=line,
+                       source=Source.POLICY, remediation=remediation)
 
 
 class SandboxWorker:
@@ -199,6 +205,11 @@ class _Overrun(Exception):
     def __init__(self, rule: str, message: str):
         super().__init__(message)
         self.rule = rule
+
+    def finding(self, consequence: str, *, file: str, line: int = 0, remediation: str) -> Finding:
+        """The blocking finding that says what was stopped and what it cost (nothing judged is never a pass)."""
+        return Finding(self.rule, Severity.ERROR, f"{self}; {consequence}", file=file, line=line,
+                       source=Source.POLICY, remediation=remediation)
 
 
 class _Died(Exception):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.config import RepoConfig
-from bot.core.findings import Finding, Severity, Source
+from bot.core.findings import Finding
 from bot.core.gatekeeper.evaluate import GatekeeperResult, evaluate_gatekeeper
 from bot.core.gatekeeper.expansion import is_expansion_template
 from bot.core.gatekeeper.objects import is_constraint, is_template
@@ -51,7 +51,10 @@ def check_gatekeeper(
             answer = trusted_worker().call(f"{__name__}:evaluate_in_child", payload, timeout=limits.trusted_wall_seconds, label=label)
     except SandboxLimitError as e:
         blamed = (from_change or policy_resources)[0]
-        return findings + [_limit_finding(e, blamed)]
+        return findings + [e.finding(
+            "no Gatekeeper constraint was evaluated", file=blamed.file, line=blamed.line,
+            remediation="Make the template's Rego cheaper (no unbounded numbers.range or nested iteration).",
+        )]
     kinds = set(answer["template_kinds"])
     result = GatekeeperResult([Finding.from_json(f) for f in answer["findings"]], kinds)
     return [f for f in findings if not result.explains_unknown_kind(f)] + result.findings
@@ -70,18 +73,6 @@ def _is_policy_object(resource: Resource) -> bool:
 
 def _is_gatekeeper_object(resource: Resource) -> bool:
     return _is_policy_object(resource) or (isinstance(resource.obj, dict) and is_constraint(resource.obj))
-
-
-def _limit_finding(error: SandboxLimitError, blamed: Resource) -> Finding:
-    return Finding(
-        error.rule,
-        Severity.ERROR,
-        f"{error}; no Gatekeeper constraint was evaluated",
-        file=blamed.file,
-        line=blamed.line,
-        source=Source.POLICY,
-        remediation="Make the template's Rego cheaper (no unbounded numbers.range or nested iteration).",
-    )
 
 
 def configured_policy_resources(ws: Workspace, locations: Sequence[str], limits: LoadLimits) -> list[Resource]:

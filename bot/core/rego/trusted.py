@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.config import RepoConfig
-from bot.core.findings import Finding, Severity, Source
+from bot.core.findings import Finding
 from bot.core.rego.policyset import PolicySet
 from bot.core.rego.sources import workspace_sources
 from bot.core.resource import FieldPath, Resource
@@ -180,13 +180,9 @@ class _PositionProbe(Resource):
 
 
 def _limit_finding(error: SandboxLimitError, label: str) -> Finding:
-    return Finding(
-        error.rule,
-        Severity.ERROR,
-        f"{error}; the repository's policies were stopped and judged nothing",
-        source=Source.POLICY,
+    return error.finding(
+        "the repository's policies were stopped and judged nothing", file=label,
         remediation="Make the policy cheaper, or raise GITOPS_BOT_TRUSTED_POLICY_TIMEOUT (README: Threat model).",
-        file=label,
     )
 
 
