@@ -5,8 +5,11 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from bot.queue.sqlite_queue import SqliteQueue
 from tests.support.github_standin import (
     REPO_ROOT,
     FixtureRepo,
@@ -16,13 +19,25 @@ from tests.support.github_standin import (
     fake_sha,
     load_tree,
 )
-from tests.support.gunicorn import post_webhook
+from tests.support.gunicorn import GunicornServer, post_webhook
 
 SECRET = "e2e-webhook-secret"
 REPO = "acme/shop"
 FORK = "contributor/shop"
 INSTALLATION = 77
 SLUG = "gitops-policy-bot"
+
+@dataclass
+class App:
+    """A running App under gunicorn, with its data directory (for the durable queue's view)."""
+
+    url: str
+    server: GunicornServer
+    data_dir: Path
+
+    def queue_status(self, delivery_id: str) -> dict[str, Any] | None:
+        return SqliteQueue(self.data_dir / "queue.sqlite3", worker_threads=0).status(delivery_id)
+
 
 def app_env(standin: GitHubStandIn, data_dir: str, **extra: str) -> dict[str, str]:
     """The environment of a real App talking to ``standin``; ``extra`` adds or overrides variables."""

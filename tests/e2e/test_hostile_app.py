@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 import requests
 
 from bot.queue.sqlite_queue import SqliteQueue
-from tests.e2e.shop import SECRET, app_env, example, pull_request_payload
+from tests.e2e.shop import SECRET, App, app_env, example, pull_request_payload
 from tests.support.github_standin import (
     BOT_LOGIN,
     FixtureRepo,
@@ -60,16 +59,6 @@ def appsafety_repo() -> FixtureRepo:
     return FixtureRepo(REPO, commits=commits, pulls=pulls, protection={"main": ["GitOps policy"]},
                        commit_dates={head_of("late-push"): PUSHED_AFTER},
                        symlinks={head_of("symlink"): {LINK: LINK_TARGET}})
-
-
-@dataclass
-class App:
-    url: str
-    server: GunicornServer
-    data_dir: Path
-
-    def queue_status(self, delivery_id: str) -> dict[str, Any] | None:
-        return SqliteQueue(self.data_dir / "queue.sqlite3", worker_threads=0).status(delivery_id)
 
 
 @pytest.fixture(scope="module")

@@ -7,14 +7,11 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.queue.sqlite_queue import SqliteQueue
-from tests.e2e.shop import SECRET, app_env, app_private_key, pull_request_payload
+from tests.e2e.shop import SECRET, App, app_env, app_private_key, pull_request_payload
 from tests.support.github_standin import (
     FixtureRepo,
     GitHubStandIn,
@@ -24,7 +21,7 @@ from tests.support.github_standin import (
     fake_sha,
     load_tree,
 )
-from tests.support.gunicorn import GunicornServer, post_webhook, serve_gunicorn, wait_for
+from tests.support.gunicorn import post_webhook, serve_gunicorn, wait_for
 
 REPO = "acme/hostile"
 BASE = fake_sha("hostile-base")
@@ -151,16 +148,6 @@ def hostile_repo(listener: str) -> FixtureRepo:
         base = {"bad-base-config": BAD_BASE, "template-network": OPA_BASE}.get(name, BASE)
         pulls[NUMBERS[name]] = PullSpec(NUMBERS[name], base, head)
     return FixtureRepo(REPO, commits=commits, pulls=pulls, protection={"main": ["GitOps policy"]})
-
-
-@dataclass
-class App:
-    url: str
-    server: GunicornServer
-    data_dir: Path
-
-    def queue_status(self, delivery_id: str) -> dict[str, Any] | None:
-        return SqliteQueue(self.data_dir / "queue.sqlite3", worker_threads=0).status(delivery_id)
 
 
 class Listener:
