@@ -27,4 +27,4 @@ RUN python -m pip install --no-cache-dir /tmp/wheels/*.whl \
 USER 10001:10001
 WORKDIR /var/lib/gitops-bot
 EXPOSE 8080
-CMD ["gunicorn", "bot.web:create_app()", "-c", "python:bot.gunicorn_conf"]
+CMD ["gunicorn", "bot.app.web:create_app()", "-c", "python:bot.app.gunicorn_conf"]

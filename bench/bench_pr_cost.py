@@ -63,9 +63,9 @@ class _ByteCounter:
 def _child(api_url: str, data_dir: str, runs: int, results: Any, go: Any, head: str = HEAD) -> None:
     """Evaluate the pull request ``runs`` times with one service (one worker process)."""
     start = time.perf_counter()
+    from bot.app.service import EvaluationRequest, GitHubService
+    from bot.app.settings import AppSettings
     from bot.github.retry import RetryPolicy
-    from bot.service import EvaluationRequest, GitHubService
-    from bot.settings import AppSettings
 
     imports = time.perf_counter() - start
     settings = AppSettings(app_id=42, private_key=app_private_key(), webhook_secret="s", api_url=api_url,

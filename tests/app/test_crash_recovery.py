@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.queue.sqlite_queue import SqliteQueue
+from bot.app.queue.sqlite_queue import SqliteQueue
 from tests.support.gunicorn import GunicornServer, post_webhook, wait_for
 from tests.support.recording_service import read_records
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.handlers import dispatch, ignore_reason, route
-from bot.settings import AppSettings
+from bot.app.handlers import dispatch, ignore_reason, route
+from bot.app.settings import AppSettings
 
 from .conftest import APP_ID, SLUG, load_example
 

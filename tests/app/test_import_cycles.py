@@ -7,8 +7,8 @@ import itertools
 import grimp
 
 # The layers a pull_request delivery passes through, plus what they stand on.
-PACKAGES = ["bot.core", "bot.pull", "bot.github", "bot.pipeline", "bot.publish", "bot.reporters",
-            "bot.commands", "bot.handlers", "bot.service", "bot.web", "bot.worker", "bot.queue"]
+PACKAGES = ["bot.core", "bot.pull", "bot.github", "bot.app.pipeline", "bot.app.publish", "bot.reporters",
+            "bot.commands", "bot.app.handlers", "bot.app.service", "bot.app.web", "bot.app.worker", "bot.app.queue"]
 
 
 def test_no_two_edge_packages_import_each_other() -> None:

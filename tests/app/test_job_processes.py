@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.queue.processes import JobError, JobProcessRunner
-from bot.settings import AppSettings
+from bot.app.queue.processes import JobError, JobProcessRunner
+from bot.app.settings import AppSettings
 from tests.support.recording_service import read_records
 
 from .conftest import APP_ID, load_example
@@ -97,8 +97,8 @@ def test_an_error_raised_by_the_job_comes_back_with_its_retry_verdict(runner: An
 PARENT = """
 import sys
 from pathlib import Path
-from bot.queue.processes import JobProcessRunner
-from bot.settings import AppSettings
+from bot.app.queue.processes import JobProcessRunner
+from bot.app.settings import AppSettings
 settings = AppSettings(app_id=1, private_key="unused", webhook_secret="unused", data_dir=Path(sys.argv[1]),
                        service_factory="tests.support.recording_service:make")
 JobProcessRunner(settings, timeout_seconds=600)("check_suite", {"installation": {"id": 1},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.handlers.shape import missing_fields
+from bot.app.handlers.shape import missing_fields
 
 WHERE = {"installation": {"id": 1}, "repository": {"full_name": "acme/shop"}}
 

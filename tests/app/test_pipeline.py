@@ -1,9 +1,9 @@
-"""`bot.pipeline.evaluate_pull`: one change to one verdict with a fake context, no HTTP and no writes."""
+"""`bot.app.pipeline.evaluate_pull`: one change to one verdict with a fake context, no HTTP and no writes."""
 
 from __future__ import annotations
 
+from bot.app.pipeline import AppOptions, PipelineOptions, evaluate_pull
 from bot.commands.approvals import approvable, marker, new_approval
-from bot.pipeline import AppOptions, PipelineOptions, evaluate_pull
 from bot.pull.fake import FakeComment, FakePullContext
 from tests.support.github_standin import load_tree
 

@@ -1,4 +1,4 @@
-"""The Redis + RQ backend end to end: real redis-server, gunicorn front, `python -m bot.worker`."""
+"""The Redis + RQ backend end to end: real redis-server, gunicorn front, `python -m bot.app.worker`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import requests
 from rq import Retry
 from rq.job import Job, JobStatus
 
-from bot.queue.redis_queue import DEDUPE_KEY_PREFIX, RedisQueue, job_id_for
-from bot.settings import AppSettings
+from bot.app.queue.redis_queue import DEDUPE_KEY_PREFIX, RedisQueue, job_id_for
+from bot.app.settings import AppSettings
 from tests.support.ending_service import read_lines
 from tests.support.gunicorn import REPO_ROOT, free_port, post_webhook, run_gunicorn, subprocess_env, wait_for
 from tests.support.recording_service import read_records
@@ -37,7 +37,7 @@ def worker_env(private_key_pem: str, tmp_path: Path, redis_url: str) -> dict[str
 
 def test_deliveries_flow_through_redis_to_an_rq_worker(worker_env: dict[str, str], tmp_path: Path) -> None:
     worker = subprocess.Popen(
-        [sys.executable, "-m", "bot.worker"],
+        [sys.executable, "-m", "bot.app.worker"],
         cwd=REPO_ROOT,
         env=subprocess_env(worker_env),
         stdout=subprocess.DEVNULL,
@@ -115,7 +115,7 @@ def test_a_job_given_up_by_rq_completes_its_open_check_run_once(worker_env: dict
     for delivery_id in deliveries:
         assert queue.enqueue(delivery_id, "pull_request", load_example("pull_request.opened"))
     worker = subprocess.Popen(
-        [sys.executable, "-m", "bot.worker"],
+        [sys.executable, "-m", "bot.app.worker"],
         cwd=REPO_ROOT,
         env=subprocess_env(env),
         stdout=subprocess.DEVNULL,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.app.settings import AppSettings
 from bot.errors import ConfigError
-from bot.settings import AppSettings
 
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----"
 
@@ -29,7 +29,7 @@ def test_defaults_from_minimal_env() -> None:
     assert (settings.queue_backend, settings.redis_url) == ("sqlite", None)
     assert (settings.worker_threads, settings.job_lease_seconds, settings.job_timeout_seconds) == (2, 600, 900)
     assert settings.max_body_bytes == 25 * 1024 * 1024
-    assert settings.service_factory == "bot.service:GitHubService"
+    assert settings.service_factory == "bot.app.service:GitHubService"
     assert settings.bot_login == ""
 
 

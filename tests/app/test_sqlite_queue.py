@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from bot.queue.sqlite_queue import SqliteQueue
+from bot.app.queue.sqlite_queue import SqliteQueue
 from tests.support.gunicorn import wait_for
 
 

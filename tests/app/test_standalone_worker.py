@@ -1,4 +1,4 @@
-"""`python -m bot.worker` with the SQLite queue: web processes only accept, a separate process evaluates."""
+"""`python -m bot.app.worker` with the SQLite queue: web processes only accept, a separate process evaluates."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def test_web_without_threads_and_a_standalone_sqlite_worker(private_key_pem: str
         response = post_webhook(url, "check_suite", load_example("check_suite.requested"), SECRET, "s-1")
         assert response.status_code == 202
         worker = subprocess.Popen(
-            [sys.executable, "-m", "bot.worker"],
+            [sys.executable, "-m", "bot.app.worker"],
             cwd=REPO_ROOT,
             env=subprocess_env(env),
             stdout=subprocess.DEVNULL,
@@ -44,7 +44,7 @@ def test_worker_exits_2_naming_the_missing_variable(tmp_path: Path) -> None:
         "GITHUB_WEBHOOK_SECRET": "x",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "bot.worker"],
+        [sys.executable, "-m", "bot.app.worker"],
         cwd=REPO_ROOT,
         env=subprocess_env(env),
         capture_output=True,

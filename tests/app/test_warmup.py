@@ -17,7 +17,7 @@ def compiled_policy_sets():  # base policies compile and stay cached in this thr
     return trusted_worker().call("bot.core.rego.trusted:compiled_in_worker", None, label="probe")
 
 before = {"policies": compiled_policy_sets(), "github": "github" in sys.modules}
-from bot.warmup import warm_up
+from bot.app.warmup import warm_up
 warm_up()
 after_warm_up = {"policies": compiled_policy_sets(), "validators": builtin.builtin_validator.cache_info().currsize,
                  "github": "github" in sys.modules}

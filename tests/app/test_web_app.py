@@ -6,9 +6,9 @@ import dataclasses
 import json
 from typing import Any
 
-from bot.queue import DeliveryHandler
-from bot.settings import AppSettings
-from bot.web import create_app, signature_of, signature_valid
+from bot.app.queue import DeliveryHandler
+from bot.app.settings import AppSettings
+from bot.app.web import create_app, signature_of, signature_valid
 from tests.support.gunicorn import sign
 
 from .conftest import APP_ID, SECRET, load_example

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from bot.queue.sqlite_queue import SqliteQueue
+from bot.app.queue.sqlite_queue import SqliteQueue
 from tests.support.gunicorn import GunicornServer, post_webhook, run_gunicorn, sign, wait_for
 from tests.support.recording_service import read_records
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.app.service import EvaluationRequest, GitHubService
+from bot.app.settings import AppSettings
 from bot.backends.schema_catalog import SchemaFetcher, default_cache_dir
 from bot.cli import main
 from bot.core.evaluate import EvalOptions, evaluate
@@ -25,8 +27,6 @@ from bot.core.schemas.catalog import RULE_CATALOG_UNAVAILABLE, CatalogAccess, Sc
 from bot.core.workspace import Workspace
 from bot.errors import ConfigError
 from bot.github.retry import RetryPolicy
-from bot.service import EvaluationRequest, GitHubService
-from bot.settings import AppSettings
 from tests.support.github_standin import FixtureRepo, GitHubStandIn, PullSpec, app_private_key, fake_sha
 
 ROOT = Path(__file__).resolve().parents[2]

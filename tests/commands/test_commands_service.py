@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
+from bot.app.service import EvaluationRequest, GitHubService
+from bot.app.settings import AppSettings
 from bot.commands.approvals import approvals_in, marker, new_approval
 from bot.commands.events import CommentEvent
 from bot.core.findings import Finding, ResourceRef, Severity, Source
 from bot.github.api import Comment
 from bot.github.client import GitHubClientFactory
 from bot.github.retry import RetryPolicy
-from bot.service import EvaluationRequest, GitHubService
-from bot.settings import AppSettings
 from tests.support.github_standin import (
     BOT_LOGIN,
     FixtureRepo,

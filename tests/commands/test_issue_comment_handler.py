@@ -6,9 +6,9 @@ import copy
 import json
 from typing import Any
 
+from bot.app.handlers import dispatch
+from bot.app.settings import AppSettings
 from bot.commands.run import CommandResult
-from bot.handlers import dispatch
-from bot.settings import AppSettings
 from tests.support.github_standin import REPO_ROOT
 
 SETTINGS = AppSettings(app_id=1, private_key="k", webhook_secret="s", app_slug="gitops-policy-bot")

@@ -68,7 +68,7 @@ def test_installed_version_and_app_modules_import(installed: Installed):
     proc = installed.run("gitops-bot", "--version")
     assert (proc.returncode, proc.stdout.strip()) == (0, f"gitops-bot {bot.__version__}")
     # Every runtime import of the App and its edges is a declared dependency (requests was not).
-    code = "import bot.web, bot.worker, bot.service, bot.github.client, bot.backends.opa_server; print(bot.web.create_app)"
+    code = "import bot.app.web, bot.app.worker, bot.app.service, bot.github.client, bot.backends.opa_server; print(bot.app.web.create_app)"
     proc = installed.run("python", "-c", code)
     assert proc.returncode == 0, proc.stderr
 

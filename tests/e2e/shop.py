@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.queue.sqlite_queue import SqliteQueue
+from bot.app.queue.sqlite_queue import SqliteQueue
 from tests.support.github_standin import (
     REPO_ROOT,
     FixtureRepo,

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from bot.queue.sqlite_queue import SqliteQueue
+from bot.app.queue.sqlite_queue import SqliteQueue
 from tests.e2e.shop import SECRET, App, app_env, example, pull_request_payload
 from tests.support.github_standin import (
     BOT_LOGIN,

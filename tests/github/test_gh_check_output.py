@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from gh_helpers import HEAD, REPO, finding
 
+from bot.app.publish import check_run
 from bot.core.findings import Report, Waiver
 from bot.github.client import GitHubClientFactory
-from bot.publish import check_run
 from bot.reporters import github_check
 from bot.reporters.github_check import CheckContext
 from tests.support.github_standin import GitHubStandIn

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from gh_helpers import HEAD, REPO, finding
 
+from bot.app.publish import review, sticky_comment
 from bot.core.findings import Report, Waiver
 from bot.github.client import GitHubClientFactory
-from bot.publish import review, sticky_comment
 from bot.pull.context import ChangedFile
 from bot.reporters import github_comment, github_review
 from bot.reporters.github_comment import MARKER, CommentContext

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from gh_helpers import RecordingSleep
 
+from bot.app.service import EvaluationRequest, GitHubService
+from bot.app.settings import AppSettings
 from bot.github.client import GitHubClientFactory
 from bot.github.content_cache import ContentCache
 from bot.github.pull_context import GitHubPullContext
 from bot.github.retry import RetryPolicy
-from bot.service import EvaluationRequest, GitHubService
-from bot.settings import AppSettings
 from tests.support.github_standin import (
     FixtureRepo,
     GitHubStandIn,

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import pytest
 from gh_helpers import RecordingSleep
 
+from bot.app.service import EvaluationRequest, GitHubService
+from bot.app.settings import AppSettings
 from bot.github.client import GitHubClientFactory, PyGithubRepo
 from bot.github.retry import RetryPolicy
-from bot.service import EvaluationRequest, GitHubService
-from bot.settings import AppSettings
 from tests.support.github_standin import (
     BOT_LOGIN,
     FixtureRepo,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.app.publish import ownership, plan_comments, sticky_comment
 from bot.github.api import Comment
-from bot.publish import ownership, plan_comments, sticky_comment
 from bot.reporters.github_comment import MARKER
 
 BOT = "gitops-policy-bot[bot]"

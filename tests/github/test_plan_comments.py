@@ -1,7 +1,7 @@
 """Plan comments: numbered parts edited in place; parts left over from a longer plan are deleted."""
 
+from bot.app.publish.plan_comments import MAX_PARTS, publish_plan
 from bot.github.api import Comment
-from bot.publish.plan_comments import MAX_PARTS, publish_plan
 
 BOT = "gitops-policy-bot[bot]"
 

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.app.service import post_plan
 from bot.github.client import GitHubClientFactory
 from bot.github.pull_context import GitHubPullContext
 from bot.github.retry import RetryPolicy
-from bot.service import post_plan
 from tests.support.github_standin import FixtureRepo, GitHubStandIn, PullSpec, app_private_key, fake_sha
 
 REPO = "acme/hostile"

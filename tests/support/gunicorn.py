@@ -67,7 +67,7 @@ class GunicornServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
         command = [
-            GUNICORN, "bot.web:create_app()", "-c", "python:bot.gunicorn_conf",
+            GUNICORN, "bot.app.web:create_app()", "-c", "python:bot.app.gunicorn_conf",
             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--threads", str(threads),
             "--graceful-timeout", "5",
         ]  # fmt: skip
@@ -123,7 +123,7 @@ class GunicornServer:
 def run_gunicorn(
     env: dict[str, str], port: int | None = None, *, workers: int = 1, threads: int = 4
 ) -> Iterator[str]:
-    """Serve ``gunicorn 'bot.web:create_app()'`` with ``env``; yields the base URL once /healthz answers."""
+    """Serve ``gunicorn 'bot.app.web:create_app()'`` with ``env``; yields the base URL once /healthz answers."""
     with serve_gunicorn(env, port, workers=workers, threads=threads) as server:
         yield server.url
 

@@ -1,4 +1,4 @@
-"""A stand-in for `bot.service.GitHubService` that appends each request to a JSON-lines file.
+"""A stand-in for `bot.app.service.GitHubService` that appends each request to a JSON-lines file.
 
 Loaded inside gunicorn / RQ worker subprocesses through
 GITOPS_BOT_SERVICE_FACTORY=tests.support.recording_service:make. Env knobs:

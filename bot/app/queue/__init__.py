@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from bot.settings import AppSettings
+from bot.app.settings import AppSettings
 
 # Called by a worker for each queued delivery; raising means "retry later", unless the exception's
 # ``retryable`` is False (it can never succeed). A handler may also offer ``abandon(event, payload,
@@ -35,10 +35,10 @@ class JobQueue(Protocol):
 def make_queue(settings: AppSettings) -> JobQueue:
     """The queue named by ``settings.queue_backend``."""
     if settings.queue_backend == "redis":
-        from bot.queue.redis_queue import RedisQueue
+        from bot.app.queue.redis_queue import RedisQueue
 
         return RedisQueue(settings)
-    from bot.queue.sqlite_queue import SqliteQueue
+    from bot.app.queue.sqlite_queue import SqliteQueue
 
     return SqliteQueue(
         settings.data_dir / "queue.sqlite3",

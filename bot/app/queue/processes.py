@@ -24,7 +24,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bot.settings import DEFAULT_SERVICE_FACTORY, AppSettings
+from bot.app.settings import DEFAULT_SERVICE_FACTORY, AppSettings
 
 log = logging.getLogger(__name__)
 
@@ -183,13 +183,13 @@ class _Child:
 def serve(conn: Connection, settings: AppSettings, parent_pid: int) -> None:
     """Child main loop: one job at a time from the pipe until the parent closes it or dies."""
     _configure_child_logging()
-    from bot.evaluation_service import MeteredService, load_factory
-    from bot.handlers import dispatch
+    from bot.app.evaluation_service import MeteredService, load_factory
+    from bot.app.handlers import dispatch
 
-    child_log = logging.getLogger("bot.queue.evaluation")
+    child_log = logging.getLogger("bot.app.queue.evaluation")
     _die_with_parent()
     if settings.service_factory == DEFAULT_SERVICE_FACTORY:
-        from bot.warmup import warm_up
+        from bot.app.warmup import warm_up
 
         warm_up()  # this process evaluates: compile schemas and built-in policies before its first job
     service: Any = None
@@ -246,7 +246,7 @@ def _die_with_parent() -> None:
 
 def _configure_child_logging() -> None:
     """The web process's format and credential masking, on the inherited stderr."""
-    from bot.log_masking import MaskSecretsFilter
+    from bot.app.log_masking import MaskSecretsFilter
 
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s [%(process)d] [%(levelname)s] %(message)s",

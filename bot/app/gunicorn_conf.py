@@ -1,9 +1,9 @@
-"""gunicorn settings for the App: ``gunicorn 'bot.web:create_app()' -c python:bot.gunicorn_conf``.
+"""gunicorn settings for the App: ``gunicorn 'bot.app.web:create_app()' -c python:bot.app.gunicorn_conf``.
 
 The embedded queue's worker threads must start inside each worker process
 (threads do not survive fork), as soon as it has loaded the app: queued
 deliveries from before a restart are then processed without waiting for a request.
-Each thread evaluates in its own child process (bot.queue.processes), so this
+Each thread evaluates in its own child process (bot.app.queue.processes), so this
 process only verifies, queues and answers; on exit the children are stopped.
 """
 
@@ -29,15 +29,15 @@ logconfig_dict = {
     **CONFIG_DEFAULTS,
     "root": {"level": os.environ.get("GITOPS_BOT_LOG_LEVEL", "INFO"), "handlers": ["error_console"]},
     "loggers": {name: {**config, "propagate": False} for name, config in CONFIG_DEFAULTS["loggers"].items()},
-    "filters": {"mask_secrets": {"()": "bot.log_masking.MaskSecretsFilter"}},
+    "filters": {"mask_secrets": {"()": "bot.app.log_masking.MaskSecretsFilter"}},
     "handlers": {name: {**config, "filters": ["mask_secrets"]} for name, config in CONFIG_DEFAULTS["handlers"].items()},
 }
 
 
 def post_worker_init(worker: Any) -> None:
-    from bot.web import start_workers
+    from bot.app.web import start_workers
 
-    # Evaluation runs in the queue's child processes, which warm themselves up (bot.queue.processes).
+    # Evaluation runs in the queue's child processes, which warm themselves up (bot.app.queue.processes).
     start_workers(worker.wsgi)
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.handlers.requests import evaluation_request
-from bot.handlers.routing import HandlerContext, Payload, router
-from bot.settings import AppSettings
+from bot.app.handlers.requests import evaluation_request
+from bot.app.handlers.routing import HandlerContext, Payload, router
+from bot.app.settings import AppSettings
 
 
 def _ours(payload: Payload, settings: AppSettings) -> str | None:

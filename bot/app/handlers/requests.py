@@ -1,4 +1,4 @@
-"""Build `bot.service.EvaluationRequest` without importing the GitHub edge until a job runs."""
+"""Build `bot.app.service.EvaluationRequest` without importing the GitHub edge until a job runs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 def evaluation_request(**fields: Any) -> Any:
     # Imported lazily: the web front must not pay for PyGithub and the core just to route a delivery.
-    from bot.service import EvaluationRequest
+    from bot.app.service import EvaluationRequest
 
     return EvaluationRequest(**fields)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.app.publish import ownership
 from bot.github.api import Comment, RepoApi
-from bot.publish import ownership
 from bot.reporters.github_comment import MARKER
 
 

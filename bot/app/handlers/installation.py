@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.handlers.routing import HandlerContext, Payload, router
+from bot.app.handlers.routing import HandlerContext, Payload, router
 
 
 @router.register("installation")

@@ -1,8 +1,8 @@
 """One change to one verdict: evaluate, apply the recorded approvals, conclude. Reads only, never writes.
 
 This is the App's whole judgement in one pure step, tested with `bot.pull.fake`
-and no HTTP: `bot.service` builds the context of a delivery, calls
-`evaluate_pull` and hands the `Verdict` to the publishers (`bot.publish`).
+and no HTTP: `bot.app.service` builds the context of a delivery, calls
+`evaluate_pull` and hands the `Verdict` to the publishers (`bot.app.publish`).
 """
 
 from __future__ import annotations

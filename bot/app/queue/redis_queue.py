@@ -1,4 +1,4 @@
-"""Redis + RQ backend: deliveries become RQ jobs run by `python -m bot.worker` on any host."""
+"""Redis + RQ backend: deliveries become RQ jobs run by `python -m bot.app.worker` on any host."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ from typing import Any
 import redis
 from rq import Callback, Queue, Retry
 
-from bot.queue import DeliveryHandler
-from bot.settings import AppSettings
+from bot.app.queue import DeliveryHandler
+from bot.app.settings import AppSettings
 
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "gitops-bot"
-JOB_FUNCTION = "bot.worker.process_delivery"
+JOB_FUNCTION = "bot.app.worker.process_delivery"
 # Run in the work horse after every failed attempt (and by RQ's cleanup for a job whose worker died);
-# they complete the delivery's open check run once no attempt is left (see `bot.worker.delivery_failed`).
-FAILURE_CALLBACK = "bot.worker.delivery_failed"
-STOPPED_CALLBACK = "bot.worker.delivery_stopped"
+# they complete the delivery's open check run once no attempt is left (see `bot.app.worker.delivery_failed`).
+FAILURE_CALLBACK = "bot.app.worker.delivery_failed"
+STOPPED_CALLBACK = "bot.app.worker.delivery_stopped"
 DEDUPE_KEY_PREFIX = "gitops-bot:delivery:"
 DEDUPE_TTL_SECONDS = 14 * 24 * 3600  # GitHub lets users redeliver recent deliveries; keep ids this long
 RETRY = dict(max=2, interval=[10, 60])  # needs the RQ scheduler: the worker runs with_scheduler=True
@@ -40,7 +40,7 @@ def connect(url: str) -> redis.Redis:
 
 
 class RedisQueue:
-    """A `JobQueue` over Redis; workers are separate RQ processes (see `bot.worker`)."""
+    """A `JobQueue` over Redis; workers are separate RQ processes (see `bot.app.worker`)."""
 
     backend = "redis"
 
@@ -87,7 +87,7 @@ class RedisQueue:
         return self.queue.count
 
     def start_workers(self, handler: DeliveryHandler) -> None:
-        """Nothing to start here: RQ workers are their own processes (`python -m bot.worker`)."""
+        """Nothing to start here: RQ workers are their own processes (`python -m bot.app.worker`)."""
 
     def stop(self, timeout: float = 5.0) -> None:
         self.connection.close()

@@ -15,14 +15,14 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bot.evaluation_service import EvaluationService, MeteredService, load_factory
-from bot.handlers import DeliveryLog, dispatch, ignore_reason
-from bot.handlers.shape import missing_fields
-from bot.metrics import BotMetrics, event_label
-from bot.queue import JobQueue, make_queue
-from bot.settings import AppSettings
+from bot.app.evaluation_service import EvaluationService, MeteredService, load_factory
+from bot.app.handlers import DeliveryLog, dispatch, ignore_reason
+from bot.app.handlers.shape import missing_fields
+from bot.app.metrics import BotMetrics, event_label
+from bot.app.queue import JobQueue, make_queue
+from bot.app.settings import AppSettings
 
-log = logging.getLogger("bot.web")
+log = logging.getLogger("bot.app.web")
 EXTENSION = "gitops_bot"
 
 
@@ -40,7 +40,7 @@ def signature_valid(body: bytes, secret: str, header: str | None) -> bool:
 class Runtime:
     """Per-app state: settings, queue, metrics, the lazily built service and the embedded workers.
 
-    The embedded workers evaluate in child processes (`bot.queue.processes`), so a heavy, hung or
+    The embedded workers evaluate in child processes (`bot.app.queue.processes`), so a heavy, hung or
     crashing evaluation never stops this process from answering. Only a service object handed in
     by the caller (tests, embedding) runs in this process's threads: it cannot cross a process.
     """
@@ -74,7 +74,7 @@ class Runtime:
         return self._runner
 
     def _make_runner(self) -> Any:
-        from bot.queue.processes import JobProcessRunner
+        from bot.app.queue.processes import JobProcessRunner
 
         return JobProcessRunner(
             self.settings, timeout_seconds=self.settings.job_timeout_seconds,
@@ -104,7 +104,7 @@ def runtime() -> Runtime:
 
 @webhook.before_app_request
 def ensure_workers() -> None:
-    # Fallback for `gunicorn bot.web:create_app()` without our config file: start on the first request.
+    # Fallback for `gunicorn bot.app.web:create_app()` without our config file: start on the first request.
     runtime().start_workers()
 
 
@@ -191,7 +191,7 @@ def metrics() -> Response:
 def create_app(
     settings: AppSettings | None = None, *, service: EvaluationService | None = None, queue: JobQueue | None = None
 ) -> Flask:
-    """Flask app factory: ``gunicorn 'bot.web:create_app()'``. Fails fast on bad settings (ConfigError).
+    """Flask app factory: ``gunicorn 'bot.app.web:create_app()'``. Fails fast on bad settings (ConfigError).
 
     ``service`` defaults to ``settings.service_factory`` (GITOPS_BOT_SERVICE_FACTORY), built lazily;
     ``queue`` to ``make_queue(settings)``.

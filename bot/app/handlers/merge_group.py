@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.handlers.requests import evaluation_request
-from bot.handlers.routing import HandlerContext, Payload, router
+from bot.app.handlers.requests import evaluation_request
+from bot.app.handlers.routing import HandlerContext, Payload, router
 
 # GitHub names merge-queue branches gh-readonly-queue/<base>/pr-<number>-<sha>.
 _QUEUED_PR = re.compile(r"^(?:refs/heads/)?gh-readonly-queue/.+/pr-(\d+)-[0-9a-f]+$")

@@ -1,4 +1,4 @@
-"""Standalone queue worker: ``gitops-bot-worker`` / ``python -m bot.worker``.
+"""Standalone queue worker: ``gitops-bot-worker`` / ``python -m bot.app.worker``.
 
 With GITOPS_BOT_QUEUE=redis it runs an RQ worker on the bot's queue (RQ forks
 a work horse per job); with the SQLite queue it runs the embedded workers in
@@ -16,15 +16,15 @@ import threading
 from functools import cache
 from typing import Any
 
+from bot.app.evaluation_service import load_factory
+from bot.app.handlers import dispatch
+from bot.app.log_masking import MaskSecretsFilter
+from bot.app.queue.processes import Abandoning
+from bot.app.settings import AppSettings
+from bot.app.warmup import warm_up
 from bot.errors import ConfigError
-from bot.evaluation_service import load_factory
-from bot.handlers import dispatch
-from bot.log_masking import MaskSecretsFilter
-from bot.queue.processes import Abandoning
-from bot.settings import AppSettings
-from bot.warmup import warm_up
 
-log = logging.getLogger("bot.worker")
+log = logging.getLogger("bot.app.worker")
 
 
 @cache
@@ -114,7 +114,7 @@ def _abandon_job(job: Any, reason: str) -> None:
 def run_rq_worker(settings: AppSettings) -> None:
     from rq import Queue, Worker
 
-    from bot.queue.redis_queue import QUEUE_NAME, connect
+    from bot.app.queue.redis_queue import QUEUE_NAME, connect
 
     class BoundedShutdownWorker(Worker):
         def unsubscribe(self) -> None:
@@ -143,8 +143,8 @@ def run_rq_worker(settings: AppSettings) -> None:
 
 
 def run_sqlite_worker(settings: AppSettings) -> None:
-    from bot.queue.processes import JobProcessRunner
-    from bot.queue.sqlite_queue import SqliteQueue
+    from bot.app.queue.processes import JobProcessRunner
+    from bot.app.queue.sqlite_queue import SqliteQueue
 
     queue = SqliteQueue(
         settings.data_dir / "queue.sqlite3",
@@ -177,8 +177,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run the importable module's main, not this __main__ copy: RQ imports "bot.worker" by name,
+    # Run the importable module's main, not this __main__ copy: RQ imports "bot.app.worker" by name,
     # and the service built before forking must live in that module to be inherited.
-    from bot.worker import main as worker_main
+    from bot.app.worker import main as worker_main
 
     sys.exit(worker_main())

@@ -2,7 +2,7 @@
 
 Handlers, the web front, the standalone worker and the evaluation processes all
 talk to the service through this protocol only (a test hands in a recording fake);
-`bot.service.GitHubService` is the real one, named by GITOPS_BOT_SERVICE_FACTORY.
+`bot.app.service.GitHubService` is the real one, named by GITOPS_BOT_SERVICE_FACTORY.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # only types: routing a delivery must not import the GitHub edge
+    from bot.app.service import EvaluationRequest
     from bot.commands.events import CommentEvent
-    from bot.service import EvaluationRequest
 
 
 class Outcome(Protocol):

@@ -10,10 +10,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from bot.evaluation_service import EvaluationService
-from bot.handlers import check_run, check_suite, installation, issue_comment, merge_group, pull_request  # noqa: F401
-from bot.handlers.routing import HandlerContext, Route, router
-from bot.settings import AppSettings
+from bot.app.evaluation_service import EvaluationService
+from bot.app.handlers import check_run, check_suite, installation, issue_comment, merge_group, pull_request  # noqa: F401
+from bot.app.handlers.routing import HandlerContext, Route, router
+from bot.app.settings import AppSettings
 
 __all__ = ["DeliveryLog", "HandlerContext", "dispatch", "ignore_reason", "route"]
 
@@ -45,7 +45,7 @@ def dispatch(
     event: str, payload: Mapping[str, Any], delivery_id: str, *, service: EvaluationService, settings: AppSettings
 ) -> str:
     """Run the handler of one delivery; returns "handled" or "ignored: <reason>". Handler errors propagate."""
-    log = DeliveryLog(logging.getLogger("bot.handlers"), {"delivery_id": delivery_id})
+    log = DeliveryLog(logging.getLogger("bot.app.handlers"), {"delivery_id": delivery_id})
     reason = ignore_reason(event, payload, settings)
     if reason:
         log.info("ignored %s: %s", event, reason)

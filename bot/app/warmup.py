@@ -50,8 +50,8 @@ def warm_up() -> float:
     try:
         import github  # noqa: F401  (PyGithub: a large import the first API call would otherwise pay)
 
+        import bot.app.service  # noqa: F401
         import bot.reporters.github_check  # noqa: F401
-        import bot.service  # noqa: F401
         from bot.core.evaluate import evaluate
         from bot.core.workspace import Workspace
 

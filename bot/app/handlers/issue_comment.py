@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from bot.app.handlers.routing import HandlerContext, Payload, router
+from bot.app.settings import AppSettings
 from bot.commands.events import comment_event, may_hold_command
-from bot.handlers.routing import HandlerContext, Payload, router
-from bot.settings import AppSettings
 
 
 def _human(payload: Payload, settings: AppSettings) -> str | None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.handlers.requests import evaluation_request
-from bot.handlers.routing import HandlerContext, Payload, router
+from bot.app.handlers.requests import evaluation_request
+from bot.app.handlers.routing import HandlerContext, Payload, router
 
 
 @router.register("check_suite", "requested", "rerequested")

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from bot.app.pipeline import PipelineOptions, Verdict, evaluate_pull
+from bot.app.publish import check_run, ownership, plan_comments, review, sticky_comment
 from bot.backends import edge_backends
 from bot.backends.schema_catalog import catalog_access
 from bot.commands.events import CommentEvent
@@ -24,13 +26,11 @@ from bot.github.client import GitHubClientFactory
 from bot.github.content_cache import content_cache_from_env
 from bot.github.pull_context import GitHubPullContext
 from bot.github.retry import RetryPolicy
-from bot.pipeline import PipelineOptions, Verdict, evaluate_pull
 from bot.plan.verdict_renderer import KustomizeRenderer
-from bot.publish import check_run, ownership, plan_comments, review, sticky_comment
 from bot.reporters import github_check, github_comment, github_plan
 
 if TYPE_CHECKING:
-    from bot.settings import AppSettings
+    from bot.app.settings import AppSettings
 
 log = logging.getLogger(__name__)
 

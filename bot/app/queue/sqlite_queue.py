@@ -22,8 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.queue import DeliveryHandler
-from bot.queue.processes import JobError
+from bot.app.queue import DeliveryHandler
+from bot.app.queue.processes import JobError
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.evaluation_service import EvaluationService
-from bot.settings import AppSettings
+from bot.app.evaluation_service import EvaluationService
+from bot.app.settings import AppSettings
 
 Payload = Mapping[str, Any]
 
@@ -18,7 +18,7 @@ class HandlerContext:
     """What a handler may use: the settings, the evaluation service, a delivery-tagged logger."""
 
     settings: AppSettings
-    service: EvaluationService  # bot.service.GitHubService, or a test fake
+    service: EvaluationService  # bot.app.service.GitHubService, or a test fake
     log: logging.LoggerAdapter
     delivery_id: str = ""
 

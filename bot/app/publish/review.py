@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.app.publish import ownership
 from bot.github.api import RepoApi, ReviewComment
-from bot.publish import ownership
 from bot.reporters.github_check import plural
 from bot.reporters.github_review import MARKER_PREFIX, MAX_REVIEW_COMMENTS
 

@@ -11,7 +11,7 @@ from bot.core.sandbox import SandboxLimits
 from bot.errors import ConfigError
 
 QUEUE_BACKENDS = ("sqlite", "redis")
-DEFAULT_SERVICE_FACTORY = "bot.service:GitHubService"
+DEFAULT_SERVICE_FACTORY = "bot.app.service:GitHubService"
 
 
 @dataclass(frozen=True)
