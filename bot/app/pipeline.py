@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from bot.app.options import AppOptions
 from bot.commands.approvals import Approval, apply_approvals, approvals_in, fingerprint
-from bot.core.config import RepoConfig
 from bot.core.evaluate import EvalOptions
 from bot.core.findings import Report
 from bot.core.workspace import Workspace
@@ -20,23 +20,6 @@ from bot.github.api import ReviewComment
 from bot.pull.context import ChangedFile, PullRequestContext
 from bot.pull.evaluate import evaluate_change
 from bot.reporters import github_check, github_review
-
-
-@dataclass(frozen=True)
-class AppOptions:
-    """The repository's knobs for the App's outputs, as read from the trusted side's `.gitops-bot.yaml`."""
-
-    neutral_on_warnings: bool = False
-    fail_on_warnings: bool = False
-    sticky_comment: bool = True
-    review_comments: bool = True
-    auto_plan: bool = False
-
-    @classmethod
-    def of(cls, config: RepoConfig | None) -> AppOptions:
-        """Defaults when the config is missing or invalid (the core reports an invalid file as a finding)."""
-        c = config or RepoConfig()
-        return cls(c.neutral_on_warnings, c.fail_on_warnings, c.sticky_comment, c.review_comments, c.auto_plan)
 
 
 @dataclass(frozen=True)
@@ -71,7 +54,7 @@ def evaluate_pull(ctx: PullRequestContext, options: PipelineOptions) -> Verdict:
     eval_options = dataclasses.replace(options.eval_options, pull_request=facts) if facts else options.eval_options
     report = evaluate_change(ctx, eval_options)
     report, used = with_approvals(ctx, report, options.bot_login)
-    app = AppOptions.of(report.config)
+    app = AppOptions.of(report.config.raw if report.config else None)
     check = github_check.CheckContext(neutral_on_warnings=app.neutral_on_warnings,
                                       fail_on_warnings=app.fail_on_warnings)
     changed = tuple(ctx.changed_files())

@@ -13,7 +13,6 @@ from bot.app.publish import check_run, ownership, plan_comments, review, sticky_
 from bot.backends import edge_backends
 from bot.backends.schema_catalog import catalog_access
 from bot.commands.events import CommentEvent
-from bot.commands.permissions import Approvers
 from bot.commands.run import CommandResult, CommandSettings, refuse_commands, run_commands
 from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_repo_config
 from bot.core.evaluate import EvalOptions
@@ -219,9 +218,7 @@ class GitHubService:
                 config = trusted_config(ctx.workspace(pull.base_sha))
             except InvalidConfigError as exc:
                 return refuse_commands(event, host, str(exc))
-            settings = CommandSettings(config.command_prefix, Approvers(
-                config.approver_users, config.approver_teams, config.allow_author_approval), self._bot_login())
-            return run_commands(event, settings, host)
+            return run_commands(event, CommandSettings.of(config.raw, self._bot_login()), host)
         finally:
             close = getattr(api, "close", None)
             if close is not None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.commands import messages
 from bot.commands.approvals import approvable, new_approval
@@ -49,6 +49,16 @@ class CommandSettings:
     prefix: str
     approvers: Approvers
     bot_login: str  # approvals are only trusted from this login; "" disables approvals
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any], bot_login: str) -> CommandSettings:
+        """`commands:` of a validated `.gitops-bot.yaml` (its ``raw`` mapping) at the base branch."""
+        commands = raw.get("commands", {})
+        approvers = commands.get("approvers", {})
+        return cls(commands.get("prefix", DEFAULT_PREFIX),
+                   Approvers(tuple(approvers.get("users", ())), tuple(approvers.get("teams", ())),
+                             bool(commands.get("allowAuthorApproval", False))),
+                   bot_login)
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,11 @@ class ExceptionRule:
 
 @dataclass(frozen=True)
 class RepoConfig:
-    """Validated settings; defaults are what a repository without the file gets."""
+    """Validated settings of the evaluation; defaults are what a repository without the file gets.
+
+    The App's own sections (`github:`, `commands:`) are validated here with the rest of the file
+    but read by the App from ``raw`` (`bot.app.options`, `bot.commands.run.command_settings`).
+    """
 
     kubernetes_version: str | None = None
     include: tuple[str, ...] = DEFAULT_INCLUDE
@@ -119,15 +123,6 @@ class RepoConfig:
     exceptions: tuple[ExceptionRule, ...] = ()
     max_file_bytes: int | None = None
     max_documents: int | None = None
-    neutral_on_warnings: bool = False
-    fail_on_warnings: bool = False
-    review_comments: bool = True
-    sticky_comment: bool = True
-    command_prefix: str = "/gitops"
-    approver_users: tuple[str, ...] = ()
-    approver_teams: tuple[str, ...] = ()
-    allow_author_approval: bool = False
-    auto_plan: bool = False
     source: str = ""  # the file it came from, "" for defaults
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -248,8 +243,6 @@ def _rule_override(value: Any) -> Severity | None | bool:
 
 def _build(raw: dict[str, Any], path: str, root: Positions | None, today: dt.date) -> RepoConfig:
     policies = raw.get("policies", {})
-    github = raw.get("github", {})
-    commands = raw.get("commands", {})
     limits = raw.get("limits", {})
     overrides: dict[str, Severity | None] = {}
     for rule_id, value in raw.get("rules", {}).items():
@@ -279,7 +272,6 @@ def _build(raw: dict[str, Any], path: str, root: Positions | None, today: dt.dat
                 line=_line_of(root, ["exceptions", i]),
             )
         )
-    approvers = commands.get("approvers", {})
     return RepoConfig(
         kubernetes_version=raw.get("kubernetesVersion"),
         include=tuple(raw.get("include", DEFAULT_INCLUDE)),
@@ -306,15 +298,6 @@ def _build(raw: dict[str, Any], path: str, root: Positions | None, today: dt.dat
         exceptions=tuple(exceptions),
         max_file_bytes=limits.get("maxFileBytes"),
         max_documents=limits.get("maxDocuments"),
-        neutral_on_warnings=bool(github.get("neutralOnWarnings", False)),
-        fail_on_warnings=bool(github.get("failOnWarnings", False)),
-        review_comments=bool(github.get("reviewComments", True)),
-        sticky_comment=bool(github.get("stickyComment", True)),
-        command_prefix=commands.get("prefix", "/gitops"),
-        approver_users=tuple(approvers.get("users", ())),
-        approver_teams=tuple(approvers.get("teams", ())),
-        allow_author_approval=bool(commands.get("allowAuthorApproval", False)),
-        auto_plan=bool(commands.get("autoPlan", False)),
         source=path,
         raw=raw,
     )

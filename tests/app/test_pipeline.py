@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.app.pipeline import AppOptions, PipelineOptions, evaluate_pull
+from bot.app.options import AppOptions
+from bot.app.pipeline import PipelineOptions, evaluate_pull
 from bot.commands.approvals import approvable, marker, new_approval
 from bot.pull.fake import FakeComment, FakePullContext
 from tests.support.github_standin import load_tree

@@ -60,8 +60,7 @@ commands: {prefix: /ops, approvers: {users: [alice], teams: [org/platform]}, all
     (exc,) = config.exceptions
     assert exc.expires == dt.date(2030, 1, 31) and exc.line == 16
     assert config.max_file_bytes == 4096
-    assert config.neutral_on_warnings and not config.review_comments
-    assert config.approver_teams == ("org/platform",) and config.command_prefix == "/ops"
+    assert config.raw["github"] == {"neutralOnWarnings": True, "reviewComments": False}  # read by the App
     assert config.selects("apps/web/a.yaml") and not config.selects("apps/legacy/a.yaml")
     assert not config.selects("infra/a.yaml")
 
