@@ -134,7 +134,11 @@ def run_rq_worker(settings: AppSettings) -> None:
             thread.join(timeout=1)
             self.pubsub.close()
 
+    from bot.app.queue.redis_queue import RedisQueue
+    from bot.app.redelivery import start_recovery
+
     connection = connect(settings.redis_url or "")
+    start_recovery(settings, RedisQueue(settings).received)  # a thread of this process (horses do not inherit it)
     warm_up()  # before forking: every job's work horse inherits compiled schemas and policies
     _service()  # build once before forking, so every job's work horse inherits it
     worker = BoundedShutdownWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection,
