@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,10 +20,12 @@ from bot.app.settings import AppSettings
 from bot.errors import ConfigError, GitHubError
 from bot.github.deliveries import AppDeliveries, HookDelivery
 from tests.support.github_standin import OPENAPI_SUBSET, GitHubStandIn, all_request_problems, app_private_key
+from tests.support.gunicorn import REPO_ROOT, free_port, run_gunicorn, subprocess_env, wait_for
 from tests.support.hook_deliveries import FAILED_TO_CONNECT
+from tests.support.recording_service import read_records
 from tests.support.redis_server import running_redis
 
-from .conftest import base_env, load_example
+from .conftest import SECRET, base_env, load_example
 
 APP_ID = 4242
 NOW = datetime.now(UTC)
@@ -180,3 +184,28 @@ def test_settings(private_key_pem: str, tmp_path: Path) -> None:
         AppSettings.from_env(settings_env(private_key_pem, tmp_path, **bad))
     with pytest.raises(ConfigError, match="GITOPS_BOT_REDELIVERY_MAX_PER_RUN must be at least 1"):
         AppSettings.from_env(settings_env(private_key_pem, tmp_path, GITOPS_BOT_REDELIVERY_MAX_PER_RUN="0"))
+
+
+def test_the_rq_worker_recovers_a_missed_delivery_in_the_distributed_mode(private_key_pem: str,
+                                                                          tmp_path: Path) -> None:
+    server = GitHubStandIn(app_id=APP_ID)
+    with server.serving(), running_redis(tmp_path) as redis_url:
+        env = base_env(private_key_pem, tmp_path, GITOPS_BOT_QUEUE="redis", GITOPS_BOT_REDIS_URL=redis_url,
+                       GITHUB_APP_ID=str(APP_ID), GITHUB_APP_PRIVATE_KEY=app_private_key(),
+                       GITHUB_API_URL=server.base_url)
+        port = free_port()
+        server.hook.hook_to(f"http://127.0.0.1:{port}", SECRET)
+        missed = server.hook.send("pull_request", load_example("pull_request.opened"))  # nobody listens yet
+        with run_gunicorn(env, port):  # the web front runs no recovery in this mode; the worker does
+            worker = subprocess.Popen([sys.executable, "-m", "bot.app.worker"], cwd=REPO_ROOT,
+                                      env=subprocess_env({**env, "GITOPS_BOT_REDELIVERY_INTERVAL_SECONDS": "300"}),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                records = wait_for(lambda: read_records(tmp_path / "requests.jsonl"), timeout=60)
+            finally:
+                worker.terminate()
+                worker.wait(20)
+        assert [r["delivery_id"] for r in records] == [missed]
+        assert [a["redelivery"] for a in server.hook.attempts(missed)] == [False, True]
+        assert len(server.requests_to("POST", ATTEMPTS)) == 1
+    assert all_request_problems(server.requests) == []
