@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.app.evaluation_service import load_factory
 from bot.app.handlers import dispatch
-from bot.app.log_masking import MaskSecretsFilter
+from bot.app.log_format import configure_root_logging
 from bot.app.queue.processes import Abandoning
 from bot.app.settings import AppSettings
 from bot.app.warmup import warm_up
@@ -165,10 +165,8 @@ def run_sqlite_worker(settings: AppSettings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for handler in logging.getLogger().handlers:  # the same credential masking as the web processes
-        handler.addFilter(MaskSecretsFilter())
-    try:
+    try:  # GITOPS_BOT_LOG_FORMAT / _LEVEL, with the same credential masking as the web processes
+        configure_root_logging("%(asctime)s %(levelname)s %(name)s %(message)s")
         settings = _settings()
     except ConfigError as e:
         print(f"gitops-bot-worker: {e}", file=sys.stderr)
