@@ -12,6 +12,8 @@ from typing import Any
 
 from gunicorn.glogging import CONFIG_DEFAULTS
 
+from bot.app.log_format import log_format
+
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
@@ -25,12 +27,16 @@ preload_app = False  # each worker builds its own app (and queue connections) af
 # One stream for gunicorn's and the bot's log lines (gunicorn's defaults print its own lines twice
 # once a dict config is given, because its loggers also propagate to root).
 # Every handler masks credentials (tokens, keys, "password=..."): nothing secret reaches the log.
+# GITOPS_BOT_LOG_FORMAT=json: every line, gunicorn's own included, is one JSON object (bot.app.log_format).
+_FORMATTER = "json" if log_format() == "json" else "generic"
 logconfig_dict = {
     **CONFIG_DEFAULTS,
     "root": {"level": os.environ.get("GITOPS_BOT_LOG_LEVEL", "INFO"), "handlers": ["error_console"]},
     "loggers": {name: {**config, "propagate": False} for name, config in CONFIG_DEFAULTS["loggers"].items()},
     "filters": {"mask_secrets": {"()": "bot.app.log_masking.MaskSecretsFilter"}},
-    "handlers": {name: {**config, "filters": ["mask_secrets"]} for name, config in CONFIG_DEFAULTS["handlers"].items()},
+    "formatters": {**CONFIG_DEFAULTS["formatters"], "json": {"()": "bot.app.log_format.JsonFormatter"}},
+    "handlers": {name: {**config, "filters": ["mask_secrets"], "formatter": _FORMATTER}
+                 for name, config in CONFIG_DEFAULTS["handlers"].items()},
 }
 
 

@@ -12,6 +12,7 @@ from bot.errors import ConfigError
 
 QUEUE_BACKENDS = ("sqlite", "redis")
 DEFAULT_SERVICE_FACTORY = "bot.app.service:GitHubService"
+REDELIVERY_RETENTION_SECONDS = 3 * 24 * 3600  # GitHub keeps webhook deliveries three days
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class AppSettings:
     )
     # GITOPS_BOT_SCHEMA_LOCATIONS: the only schema locations the App reads; repositories select among them.
     schema_locations: tuple[str, ...] = ()
+    # Missed-delivery recovery (bot.app.redelivery): how often (0: off), how far back, how many per run.
+    redelivery_interval_seconds: int = 300
+    redelivery_lookback_seconds: int = REDELIVERY_RETENTION_SECONDS
+    redelivery_max_per_run: int = 20
 
     @property
     def bot_login(self) -> str:
@@ -77,6 +82,9 @@ class AppSettings:
             app_slug=_get(env, "GITOPS_BOT_APP_SLUG"),
             service_factory=_get(env, "GITOPS_BOT_SERVICE_FACTORY", DEFAULT_SERVICE_FACTORY),
             schema_locations=_schema_locations(env),
+            redelivery_interval_seconds=_int(env, "GITOPS_BOT_REDELIVERY_INTERVAL_SECONDS", default=300),
+            redelivery_lookback_seconds=_lookback(env),
+            redelivery_max_per_run=_int(env, "GITOPS_BOT_REDELIVERY_MAX_PER_RUN", default=20, minimum=1),
         )
 
 
@@ -104,6 +112,15 @@ def _int(
         raise ConfigError(f"{name} must be an integer, got {text!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _lookback(env: Mapping[str, str]) -> int:
+    name = "GITOPS_BOT_REDELIVERY_LOOKBACK_SECONDS"
+    value = _int(env, name, default=REDELIVERY_RETENTION_SECONDS, minimum=1)
+    if value > REDELIVERY_RETENTION_SECONDS:
+        raise ConfigError(f"{name} must be at most {REDELIVERY_RETENTION_SECONDS} (GitHub keeps deliveries "
+                          f"three days), got {value}")
     return value
 
 

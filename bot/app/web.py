@@ -205,5 +205,14 @@ def create_app(
 
 
 def start_workers(app: Flask) -> None:
-    """Start the embedded queue workers of ``app`` in this process (gunicorn post_worker_init hook)."""
-    app.extensions[EXTENSION].start_workers()
+    """Start the embedded queue workers of ``app`` in this process (gunicorn post_worker_init hook).
+
+    In the embedded mode the missed-delivery recovery runs here too (in the distributed mode the RQ
+    workers run it): every gunicorn worker has its thread, one per interval wins the run lease.
+    """
+    rt = app.extensions[EXTENSION]
+    rt.start_workers()
+    if rt.settings.queue_backend == "sqlite":
+        from bot.app.redelivery import start_recovery
+
+        start_recovery(rt.settings, rt.queue.received)

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.app.evaluation_service import load_factory
 from bot.app.handlers import dispatch
-from bot.app.log_masking import MaskSecretsFilter
+from bot.app.log_format import configure_root_logging
 from bot.app.queue.processes import Abandoning
 from bot.app.settings import AppSettings
 from bot.app.warmup import warm_up
@@ -134,7 +134,11 @@ def run_rq_worker(settings: AppSettings) -> None:
             thread.join(timeout=1)
             self.pubsub.close()
 
+    from bot.app.queue.redis_queue import RedisQueue
+    from bot.app.redelivery import start_recovery
+
     connection = connect(settings.redis_url or "")
+    start_recovery(settings, RedisQueue(settings).received)  # a thread of this process (horses do not inherit it)
     warm_up()  # before forking: every job's work horse inherits compiled schemas and policies
     _service()  # build once before forking, so every job's work horse inherits it
     worker = BoundedShutdownWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection,
@@ -161,10 +165,8 @@ def run_sqlite_worker(settings: AppSettings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for handler in logging.getLogger().handlers:  # the same credential masking as the web processes
-        handler.addFilter(MaskSecretsFilter())
-    try:
+    try:  # GITOPS_BOT_LOG_FORMAT / _LEVEL, with the same credential masking as the web processes
+        configure_root_logging("%(asctime)s %(levelname)s %(name)s %(message)s")
         settings = _settings()
     except ConfigError as e:
         print(f"gitops-bot-worker: {e}", file=sys.stderr)

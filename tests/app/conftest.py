@@ -50,5 +50,6 @@ def base_env(private_key_pem: str, data_dir: Path, **extra: str) -> dict[str, st
         "GITOPS_BOT_APP_SLUG": SLUG,
         "GITOPS_BOT_SERVICE_FACTORY": "tests.support.recording_service:make",
         "GITOPS_BOT_WORKER_THREADS": "2",
+        "GITOPS_BOT_REDELIVERY_INTERVAL_SECONDS": "0",  # the missed-delivery tests turn it on
         **extra,
     }

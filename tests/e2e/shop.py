@@ -50,6 +50,7 @@ def app_env(standin: GitHubStandIn, data_dir: str, **extra: str) -> dict[str, st
         "GITOPS_BOT_DATA_DIR": data_dir,
         # Several worker threads: each keeps its own compiled policies (regorus engines may not cross threads).
         "GITOPS_BOT_WORKER_THREADS": "3",
+        "GITOPS_BOT_REDELIVERY_INTERVAL_SECONDS": "0",  # the missed-delivery tests turn it on
         **extra,
     }
 

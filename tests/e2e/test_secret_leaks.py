@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import secrets
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.shop import SECRET, app_env, pull_request_payload
+from tests.e2e.shop import INSTALLATION, SECRET, app_env, pull_request_payload
 from tests.support.github_standin import (
     FixtureRepo,
     GitHubStandIn,
@@ -133,16 +133,16 @@ class Evaluated:
     log: str
 
 
-@pytest.fixture(scope="module")
-def evaluated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Evaluated]:
+def evaluate_vault(data_dir: str, **env: str) -> Evaluated:
     """One pull request planting secrets, evaluated by the real App; the stand-in and the App's log kept."""
     standin = GitHubStandIn([vault_repo()])
     with standin.serving():
         env = app_env(
             standin,
-            str(tmp_path_factory.mktemp("vault-data")),
+            data_dir,
             GITOPS_BOT_WORKER_THREADS="2",
             GITOPS_BOT_LOG_LEVEL="DEBUG",  # the most the App ever logs
+            **env,
         )
         with serve_gunicorn(env) as server:
             payload = pull_request_payload("opened", standin.repos[REPO].pulls[NUMBER], standin)
@@ -157,9 +157,22 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Evaluated]:
                                    signature="sha256=" + "0" * 64)
             assert refused.status_code == 401
             wait_for(lambda: "rejected: missing or invalid X-Hub-Signature-256" in server.output())
+            wait_for(lambda: "GitHub calls" in server.output())  # the job's line, written after its last call
             log = server.output()
-        yield Evaluated(standin, log)
     assert all_request_problems(standin.requests) == []
+    return Evaluated(standin, log)
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory: pytest.TempPathFactory) -> Evaluated:
+    return evaluate_vault(str(tmp_path_factory.mktemp("vault-data")))
+
+
+@pytest.fixture(scope="module")
+def evaluated_json(tmp_path_factory: pytest.TempPathFactory) -> Evaluated:
+    """The same in JSON log mode, with the missed-delivery recovery on (it signs App JWTs of its own)."""
+    return evaluate_vault(str(tmp_path_factory.mktemp("vault-json")), GITOPS_BOT_LOG_FORMAT="json",
+                          GITOPS_BOT_REDELIVERY_INTERVAL_SECONDS="300")
 
 
 def test_the_pull_request_is_judged_and_fails(evaluated: Evaluated) -> None:
@@ -184,19 +197,44 @@ def test_no_secret_value_reaches_github(evaluated: Evaluated) -> None:
     assert [leak for where, body in sent for leak in leaks(body, where)] == []
 
 
+def credential_leaks(evaluated: Evaluated) -> list[str]:
+    """The App's credentials found in its log: private key, webhook secret, installation tokens, JWTs."""
+    log = evaluated.log
+    key_lines = app_private_key().strip().splitlines()[2:-2]  # past the standard PKCS#8 header bytes
+    found = [f"private key line {line[:8]}" for line in key_lines if line in log]
+    found += ["webhook secret"] if SECRET in log else []
+    minted = {r.authorization.removeprefix("token ").removeprefix("Bearer ") for r in evaluated.standin.requests}
+    tokens = sorted(t for t in minted if t.startswith("ghs_"))
+    assert tokens  # the App did use an installation token
+    found += [f"token {t[:10]}" for t in tokens if t in log]
+    jwts = sorted(t for t in minted if t.startswith("eyJ"))
+    assert jwts  # and JWTs
+    return found + [f"jwt {t[:10]}" for t in jwts if t.split(".")[1] in log or t.split(".")[2] in log]
+
+
 def test_no_secret_value_and_no_app_credential_in_the_log(evaluated: Evaluated) -> None:
     log = evaluated.log
     assert "check run" in log  # the evaluation did log
     assert "event=ghp_*** rejected" in log  # and masked what an attacker put in a header
     assert leaks(log, "gunicorn log") == []
-    key_lines = app_private_key().strip().splitlines()[2:-2]  # past the standard PKCS#8 header bytes
-    assert [line for line in key_lines if line in log] == []
-    minted = {r.authorization.removeprefix("token ").removeprefix("Bearer ") for r in evaluated.standin.requests}
-    tokens = sorted(t for t in minted if t.startswith("ghs_"))
-    assert tokens  # the App did use an installation token
-    assert [t for t in tokens if t in log] == []
-    jwts = sorted(t for t in minted if t.startswith("eyJ"))
-    assert jwts and [t for t in jwts if t.split(".")[1] in log] == []
+    assert credential_leaks(evaluated) == []
+
+
+def test_json_logs_are_one_object_per_line_with_the_jobs_context_and_no_credential(
+        evaluated_json: Evaluated) -> None:
+    lines = [json.loads(line) for line in evaluated_json.log.splitlines() if line.strip()]
+    assert {"time", "level", "logger", "message"} <= set(lines[0])
+    [job] = [line for line in lines if line["logger"] == "bot.app.jobs"]
+    assert job["outcome"] == "handled" and job["github_calls"] > 0 and job["duration_ms"] >= 0
+    assert (job["event"], job["installation"], job["repo"], job["pr"], job["sha"]) == (
+        "pull_request.opened", INSTALLATION, REPO, NUMBER, HEAD)
+    assert any(line.get("delivery_id") == job["delivery_id"] and line["logger"] != "bot.app.jobs" for line in lines)
+    assert any(line["message"].startswith("missed-delivery recovery: 0 deliveries listed") for line in lines)
+    assert any(line["level"] == "DEBUG" for line in lines)
+    assert "event=ghp_*** rejected" in evaluated_json.log
+    assert leaks(evaluated_json.log, "JSON log") == []
+    assert evaluated_json.standin.requests_to("GET", "/app/hook/deliveries")  # its JWT is among those checked
+    assert credential_leaks(evaluated_json) == []
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,8 @@ import jsonschema
 from flask import Flask, Response, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from tests.support.hook_deliveries import HookDeliveryLog
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OPENAPI_SUBSET = REPO_ROOT / "fixtures" / "github" / "openapi" / "rest-subset.json"
 FIXTURE_REPOS = REPO_ROOT / "fixtures" / "repos"
@@ -121,6 +123,7 @@ class GitHubStandIn:
         self._gates: dict[str, threading.Event] = {}
         self.held: list[str] = []  # paths of requests that waited at a gate
         self.removed_installations: set[int] = set()  # token requests for these answer 404 (App uninstalled)
+        self.hook = HookDeliveryLog()  # the App's webhook: events "sent" to it, its delivery log, redeliveries
         self._ids = itertools.count(1001)
         self._lock = threading.RLock()
         self.base_url = ""
@@ -224,6 +227,28 @@ class GitHubStandIn:
             return _json({"token": f"ghs_standin{installation_id}x{n:04d}", "expires_at": _iso(expires),
                           "permissions": {"checks": "write", "contents": "read", "pull_requests": "write"},
                           "repository_selection": "all"}, 201)
+
+        @app.get("/app/hook/deliveries")
+        def list_hook_deliveries() -> Response:
+            refused = standin._refuse_unless_app_jwt()
+            if refused is not None:
+                return refused
+            per_page = min(int(request.args.get("per_page", 30)), 100)
+            items, cursor = standin.hook.page(per_page, request.args.get("cursor"))
+            resp = _json(items)
+            if cursor is not None:
+                resp.headers["Link"] = (f'<{standin.base_url}/app/hook/deliveries?per_page={per_page}'
+                                        f'&cursor={cursor}>; rel="next"')
+            return resp
+
+        @app.post("/app/hook/deliveries/<int:delivery_id>/attempts")
+        def redeliver_hook_delivery(delivery_id: int) -> Response:
+            refused = standin._refuse_unless_app_jwt()
+            if refused is not None:
+                return refused
+            if not standin.hook.redeliver(delivery_id):
+                raise _NotFound()
+            return _json({}, 202)
 
         @app.get("/repos/<owner>/<name>")
         def get_repo(owner: str, name: str) -> Response:
@@ -455,6 +480,22 @@ class GitHubStandIn:
                           "url": f"{standin.base_url}{request.path}"})
 
         return app
+
+    def _refuse_unless_app_jwt(self) -> Response | None:
+        """GitHub's App endpoints take only a JWT signed with the App's key (`app_private_key`), iss = app id."""
+        import jwt
+        from cryptography.hazmat.primitives import serialization
+
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        public_key = serialization.load_pem_private_key(app_private_key().encode(), None).public_key()
+        try:
+            claims = jwt.decode(token, public_key, algorithms=["RS256"], options={"require": ["iat", "exp", "iss"]})
+        except jwt.PyJWTError:
+            claims = {}
+        if str(claims.get("iss")) != str(self.app_id):
+            return _json({"message": "A JSON web token could not be decoded",
+                          "documentation_url": "https://docs.github.com/rest"}, 401)
+        return None
 
     # ---- JSON shapes -----------------------------------------------------------------------
 

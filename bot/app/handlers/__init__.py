@@ -13,16 +13,18 @@ from typing import Any
 from bot.app.evaluation_service import EvaluationService
 from bot.app.handlers import check_run, check_suite, installation, issue_comment, merge_group, pull_request  # noqa: F401
 from bot.app.handlers.routing import HandlerContext, Route, router
+from bot.app.job_log import logged_job
 from bot.app.settings import AppSettings
 
 __all__ = ["DeliveryLog", "HandlerContext", "dispatch", "ignore_reason", "route"]
 
 
 class DeliveryLog(logging.LoggerAdapter):
-    """Prefixes every line with the delivery id, so one delivery can be followed through the logs."""
+    """Prefixes every line with the delivery id (and sets it as a field of JSON lines), to follow one delivery."""
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        return f"[{self.extra['delivery_id']}] {msg}", kwargs
+        kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
+        return f"[{kwargs['extra']['delivery_id']}] {msg}", kwargs
 
 
 def route(event: str, action: str | None) -> Route | None:
@@ -52,7 +54,8 @@ def dispatch(
         return f"ignored: {reason}"
     found = route(event, payload.get("action"))
     assert found is not None  # ignore_reason returned None, so a route exists
-    found.handler(
-        payload, HandlerContext(settings=settings, service=service, log=log, delivery_id=delivery_id)
-    )
+    with logged_job(event, payload, delivery_id, settings.api_url):  # the job's one summary line
+        found.handler(
+            payload, HandlerContext(settings=settings, service=service, log=log, delivery_id=delivery_id)
+        )
     return "handled"

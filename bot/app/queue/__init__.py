@@ -19,6 +19,9 @@ class JobQueue(Protocol):
     def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any]) -> bool:
         """Store a delivery durably; False if this delivery id was already accepted (GitHub redelivery)."""
 
+    def received(self, delivery_id: str) -> bool:
+        """True if this delivery id was ever accepted (the dedupe record; the missed-delivery recovery asks)."""
+
     def ping(self) -> bool:
         """True when the queue can accept work right now (used by /readyz)."""
 

@@ -245,16 +245,10 @@ def _die_with_parent() -> None:
 
 
 def _configure_child_logging() -> None:
-    """The web process's format and credential masking, on the inherited stderr."""
-    from bot.app.log_masking import MaskSecretsFilter
+    """The web process's format (GITOPS_BOT_LOG_FORMAT) and credential masking, on the inherited stderr."""
+    from bot.app.log_format import configure_root_logging
 
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s [%(process)d] [%(levelname)s] %(message)s",
-                                           "[%Y-%m-%d %H:%M:%S %z]"))
-    handler.addFilter(MaskSecretsFilter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(os.environ.get("GITOPS_BOT_LOG_LEVEL", "INFO").upper())
+    configure_root_logging()
 
 
 class Abandoning:

@@ -76,6 +76,9 @@ class RedisQueue:
             raise
         return True
 
+    def received(self, delivery_id: str) -> bool:
+        return bool(self.connection.exists(DEDUPE_KEY_PREFIX + delivery_id))
+
     def ping(self) -> bool:
         try:
             return bool(self.connection.ping())

@@ -150,6 +150,10 @@ class SqliteQueue:
             return True
         return False
 
+    def received(self, delivery_id: str) -> bool:
+        row = self._db().execute("SELECT 1 FROM deliveries WHERE delivery_id = ?", (delivery_id,)).fetchone()
+        return row is not None
+
     def ping(self) -> bool:
         try:
             self._db().execute("SELECT 1 FROM deliveries LIMIT 1").fetchall()
