@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.charts import ChartRelease
 from bot.core.deploy_targets import find_deployer_paths
 from bot.core.findings import Finding, Severity, Source
 from bot.core.kustomization import KustomizationNode, KustomizationTree
@@ -39,6 +40,8 @@ MAX_ROOT_BYTES = 64 * 1024 * 1024
 _LABEL_MARK = "#rendered-"
 # For a change: kustomizations read around a changed file's kustomization to find what includes it.
 NEAR_KUSTOMIZATIONS = 32
+# Roots (kustomize roots and Helm releases) rendered per evaluation; the rest are judged file by file, with a notice.
+DEFAULT_MAX_RENDERED_ROOTS = 50
 
 
 @dataclass
@@ -49,6 +52,8 @@ class RenderedObject:
     root: str
     origin: dict[str, Any]  # the parsed origin annotation ({} when kustomize gave none)
     transformations: list[dict[str, Any]]
+    chart: ChartRelease | None = None  # a Helm release's object (``root`` is then the release's label directory)
+    template: str = ""  # for a Helm object: the template file that made it ("" when Helm did not say)
 
 
 @dataclass
@@ -70,6 +75,11 @@ class RenderedRoots:
 
 def is_rendered_label(file: str) -> bool:
     return _LABEL_MARK in file
+
+
+def rendered_label(root: str, index: int) -> str:
+    """The file name a rendered object is judged under (provenance maps it back to a source line)."""
+    return posixpath.join(root, f"{_LABEL_MARK}{index}")
 
 
 def kustomize_roots(ws: Workspace, tree: KustomizationTree) -> list[str]:
@@ -146,8 +156,9 @@ def render_roots(
     renderer: Renderer,
     changed: Collection[str] | None,
     limits: LoadLimits,
+    max_roots: int = DEFAULT_MAX_RENDERED_ROOTS,
 ) -> RenderedRoots:
-    """Render the roots in scope (all of them, or those whose build reads a ``changed`` path)."""
+    """Render the roots in scope (all of them, or those whose build reads a ``changed`` path), at most ``max_roots``."""
     tree = KustomizationTree(ws, limits)
     out = RenderedRoots()
     wanted = None if changed is None else {p.strip("/") for p in changed}
@@ -166,10 +177,15 @@ def render_roots(
     jobs: list[tuple[str, dict[str, bytes]]] = []
     root_files: dict[str, set[str]] = {}
     done: set[str] = set()
+    over: list[str] = []
     for root in roots:
         nodes = closure(tree, root)
         files = {f for n in nodes for f in n.files}
         if wanted is not None and not files & wanted:
+            continue
+        if len(out.closures) >= max_roots:
+            over.append(root or ".")
+            out.fallback_files |= files
             continue
         out.closures[root] = [n.directory for n in nodes]
         root_files[root] = files
@@ -197,6 +213,8 @@ def render_roots(
     for root, files in root_files.items():
         if root not in done:
             out.fallback_files |= files
+    if over:
+        out.notices.append(over_cap_notice(over, max_roots))
     failed = sorted({f.file for f in out.findings})
     if failed:
         out.notices.append(
@@ -210,6 +228,13 @@ def render_roots(
             "reported at the source lines they come from (README: Rendered verdict)"
         )
     return out
+
+
+def over_cap_notice(over: Sequence[str], max_roots: int) -> str:
+    """Roots past the cap are never skipped silently: the report names them (the first 20)."""
+    shown = ", ".join(over[:20]) + (f" and {len(over) - 20} more" if len(over) > 20 else "")
+    return (f"more than {max_roots} roots to render (GITOPS_BOT_MAX_RENDERED_ROOTS): {len(over)} were judged file by "
+            f"file instead of as rendered: {shown} (README: Rendered verdict)")
 
 
 def _inputs(ws: Workspace, root: KustomizationNode, paths: Sequence[str], limits: LoadLimits) -> dict[str, bytes] | str:
@@ -251,7 +276,7 @@ def _add_objects(out: RenderedRoots, root: str, node: KustomizationNode, outcome
         return False
     for resource in loaded.resources:
         origin, transformations = strip_provenance(resource.obj, limits)
-        resource.file = posixpath.join(root, f"{_LABEL_MARK}{len(out.objects)}")
+        resource.file = rendered_label(root, len(out.objects))
         out.objects[resource.file] = RenderedObject(resource, root, origin, transformations)
     return True
 
