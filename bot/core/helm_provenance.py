@@ -2,10 +2,11 @@
 
 Helm says which template made an object (``# Source:``) but not which template line made
 a field: Go templates can compute, loop and include, so no line is recoverable in
-general. What can be shown honestly: when the template reads ``.Values.x.y`` and exactly
+general. What can be shown honestly: when the field's template line reads ``.Values.x.y`` and exactly
 one values entry that Helm would use (the highest of inline values, value files, the
 chart's values.yaml) holds the rendered value, that values line decides the field —
-the line a person edits. Otherwise the finding points at the template's first line and
+the line a person edits. The template line is found by the field's key, trusted only
+when the key is written once in the template. Otherwise the finding points at the template's first line and
 says the line within it is not known.
 """
 
@@ -36,8 +37,8 @@ def locate_in_chart(
     present = deepest_present(obj, path)
     value = value_at(obj, present)
     if template and present and not isinstance(value, dict | list):
-        refs = {tuple(m.group(1).split(".")[1:]) for m in _VALUES_REF.finditer(read_text(template))}
-        found = _values_entry(release, refs, present, value, documents)
+        written = _written_from(read_text(template), present)
+        found = _values_entry(release, *written, value, present, documents) if written else None
         if found is not None:
             (file, line, column), ref = found
             return (file, line, column), f"(Helm takes it from `.Values.{'.'.join(map(str, ref))}` in {template})"
@@ -45,22 +46,46 @@ def locate_in_chart(
     return (where, 1, 1), f"(rendered by Helm from {where}; {UNKNOWN_LINE})"
 
 
+def _written_from(text: str, path: FieldPath) -> tuple[set[FieldPath], FieldPath] | None:
+    """The ``.Values`` paths the template line of ``path`` (or of its nearest ancestor) reads, and the rest of ``path``.
+
+    Only a key written once in the template is trusted; its line, and a template action on the next
+    line (``{{ toYaml .Values.x | nindent 8 }}``), hold the references. A key written with no
+    reference is literal in the template: no values line decides it.
+    """
+    lines = text.splitlines()
+    for depth in range(len(path), 0, -1):
+        name = path[depth - 1]
+        if not isinstance(name, str):
+            continue
+        at = [i for i, line in enumerate(lines) if line.strip().removeprefix("- ").startswith(f"{name}:")]
+        if len(at) != 1:
+            continue
+        written = lines[at[0]]
+        following = lines[at[0] + 1].strip() if at[0] + 1 < len(lines) else ""
+        if following.startswith("{{"):
+            written += following
+        refs = {tuple(m.group(1).split(".")[1:]) for m in _VALUES_REF.finditer(written)}
+        return (refs, path[depth:]) if refs else None
+    return None
+
+
 def _values_entry(
-    release: ChartRelease, refs: set[FieldPath], path: FieldPath, value: Any,
+    release: ChartRelease, refs: set[FieldPath], rest: FieldPath, value: Any, path: FieldPath,
     documents: Callable[[str], list[YamlDocument]],
 ) -> tuple[Location, FieldPath] | None:
+    """The one values entry Helm uses for a reference that holds the rendered value; None when none or several do."""
     sources = _sources(release, documents)
     found: dict[Location, FieldPath] = {}
     for ref in sorted(refs, key=str):
-        for k in range(len(path) + 1):
-            key = (*ref, *path[len(path) - k:])
-            for file, doc, prefix in sources:  # highest precedence first: the first that sets the key decides
-                held = value_at(doc.value, (*prefix, *key))
-                if held is MISSING:
-                    continue
-                if _same(held, value, path):
-                    found.setdefault((file, *doc_position(doc, (*prefix, *key))), key)
-                break
+        key = (*ref, *rest)
+        for file, doc, prefix in sources:  # highest precedence first: the first that sets the key decides
+            held = value_at(doc.value, (*prefix, *key))
+            if held is MISSING:
+                continue
+            if _same(held, value, path):
+                found.setdefault((file, *doc_position(doc, (*prefix, *key))), key)
+            break
     return next(iter(found.items())) if len(found) == 1 else None
 
 
