@@ -97,9 +97,10 @@ def roots_near(tree: KustomizationTree, wanted: set[str]) -> tuple[list[str], li
 
     A kustomization reads files in its own directory tree only (the load restrictor), so the
     ones that list a changed file are its directory's ancestors. Who includes those (overlays
-    of a base) is looked for under each one's parent directory, level by level, when that holds
-    at most `NEAR_KUSTOMIZATIONS` kustomizations: reads stay proportional to the change, not the
-    tree. Returns the roots and the kustomizations whose includers were not searched.
+    of a base, found anywhere in a sibling tree) is looked for under the highest ancestor
+    directory that holds at most `NEAR_KUSTOMIZATIONS` kustomizations, the repository root in
+    a small tree: reads stay bounded by that, not by the tree. Returns the roots and the
+    kustomizations whose includers were not searched in the whole tree.
     """
     kdirs = sorted(tree.kustomization_directories)
     candidates = {d for p in wanted for d in _ancestors(posixpath.dirname(p)) if d in tree.kustomization_directories}
@@ -107,15 +108,15 @@ def roots_near(tree: KustomizationTree, wanted: set[str]) -> tuple[list[str], li
     while frontier:
         pool: set[str] = set()
         for directory in sorted(frontier):
-            parent = posixpath.dirname(directory) if directory else None
-            if parent is None or parent in searched:
+            if not directory:
+                continue  # nothing includes the repository root's kustomization
+            level = _widest_level(kdirs, directory)
+            if level != "":
+                far.append(directory)  # includers above ``level`` (or beside the parent) were not searched
+            if level is None or level in searched:
                 continue
-            searched.add(parent)
-            beside = [d for d in kdirs if not parent or d == parent or d.startswith(parent + "/")]
-            if len(beside) > NEAR_KUSTOMIZATIONS:
-                far.append(directory)
-            else:
-                pool |= set(beside)
+            searched.add(level)
+            pool |= {d for d in kdirs if not level or d == level or d.startswith(level + "/")}
         includers: set[str] = set()
         while True:  # overlays of overlays: until nothing more in the pool includes what is known
             more = {d for d in pool - candidates if (n := tree.node(d)) is not None and n.includes & candidates}
@@ -127,6 +128,27 @@ def roots_near(tree: KustomizationTree, wanted: set[str]) -> tuple[list[str], li
     included = {i for d in candidates if (n := tree.node(d)) is not None for i in n.includes}
     roots = sorted(d for d in candidates if d not in included and (n := tree.node(d)) is not None and n.kind != "Component")
     return roots, sorted(set(far) - included)
+
+
+def deployed_bases(ws: Workspace, tree: KustomizationTree, roots: Sequence[str]) -> set[str]:
+    """Kustomizations inside the builds of ``roots`` that a deployer also applies directly: each is a root of its own.
+
+    Only looked for when the roots include other kustomizations (the deployer scan reads the tree's manifests).
+    """
+    inner = {n.directory for r in roots for n in closure(tree, r)[1:] if n.kind != "Component"} - set(roots)
+    if not inner:
+        return set()
+    return {dp.directory for dp in find_deployer_paths(ws)} & inner
+
+
+def _widest_level(kdirs: Sequence[str], directory: str) -> str | None:
+    """The highest ancestor of ``directory`` (its parent first, up to the root) holding at most `NEAR_KUSTOMIZATIONS`."""
+    widest = None
+    for level in _ancestors(posixpath.dirname(directory)):
+        if sum(1 for d in kdirs if not level or d == level or d.startswith(level + "/")) > NEAR_KUSTOMIZATIONS:
+            break
+        widest = level
+    return widest
 
 
 def _ancestors(directory: str) -> list[str]:
@@ -168,6 +190,7 @@ def render_roots(
         roots = kustomize_roots(ws, tree)
     else:
         roots, far = roots_near(tree, wanted)
+        roots = sorted({*roots, *deployed_bases(ws, tree, roots)})
         if far:
             out.notices.append(
                 f"kustomizations that include {', '.join(far[:3])}{' ...' if len(far) > 3 else ''} were looked for "
