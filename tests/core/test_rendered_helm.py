@@ -1,8 +1,9 @@
 """The rendered verdict for Helm charts of the repository: off unless the operator turns it on, then sandboxed and judged.
 
-No helm binary can be installed here (no Debian package, no PyPI or npm package ships one), so a
-stand-in `helm` on PATH (tests/support/helm_standin.py, mode ``chart``) renders the fixture charts'
-templates as `helm template` prints them and records its arguments, environment and sandbox.
+No helm binary can be installed here (no Debian package, no PyPI or npm package ships one), so two
+`helm`s go on PATH: a stand-in (tests/support/helm_standin.py, mode ``chart``) that records its
+arguments, environment and sandbox, and one that renders with Helm's own Go engine
+(tests/support/helm_engine.py, over helm-python-sdk) for real template semantics.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bot.plan.verdict_renderer import KustomizeRenderer
 from bot.pull.evaluate import evaluate_change
 from bot.pull.local import LocalPullContext
 from tests.plan.repo_builder import GitRepo
-from tests.support import helm_standin
+from tests.support import helm_engine, helm_standin
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "rendered" / "charts"
 WEB_ARGV_TAIL = ["--namespace", "shop", "--no-hooks"]
@@ -64,8 +65,13 @@ def test_without_the_switch_each_release_is_a_visible_warning_saying_how_to_turn
     assert not by_rule(report, "privileged-container")  # nothing judged from a guess
 
 
-def test_findings_point_at_the_values_line_that_set_the_field_or_else_at_the_template(standin) -> None:
-    bin_dir, _ = standin
+@pytest.mark.parametrize("helm", ["stand-in", "helm engine"])
+def test_findings_point_at_the_values_line_that_set_the_field_or_else_at_the_template(tmp_path: Path, helm: str) -> None:
+    bin_dir = tmp_path / "bin"
+    if helm == "stand-in":
+        helm_standin.install(bin_dir, mode="chart")
+    else:
+        helm_engine.install(bin_dir)
     report = check(helm_renderer(bin_dir))
 
     (privileged,) = by_rule(report, "privileged-container")
@@ -178,3 +184,47 @@ def test_renders_are_cached_by_content_and_a_change_renders_only_the_releases_it
     (latest,) = [f for f in report.findings if f.rule == "image-tag"]
     assert (latest.file, latest.line, latest.blocking) == ("envs/prod/api-values.yaml", 1, True)
     assert not [f for f in report.findings if f.file.startswith("charts/web")]
+
+
+APPLICATION = """apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: argocd}
+spec:
+  destination: {server: "https://kubernetes.default.svc", namespace: shop}
+  source:
+    repoURL: https://github.com/acme/platform.git
+    path: charts/web
+    helm:
+      valueFiles: [values-prod.yaml]
+"""
+PROD_VALUES = """image:
+  tag: latest
+securityContext:
+  privileged: true
+service:
+  type: LoadBalancer
+"""
+
+
+def test_helms_own_starter_chart_rendered_by_helms_engine_is_judged_at_the_lines_a_person_edits(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    helm_engine.install(bin_dir)
+    repo = tmp_path / "repo"
+    chart = helm_engine.create_chart("web", repo / "charts")  # what `helm create web` writes
+    (chart / "values-prod.yaml").write_text(PROD_VALUES)
+    (repo / "argo").mkdir()
+    (repo / "argo/web.yaml").write_text(APPLICATION)
+
+    report = check(helm_renderer(bin_dir), Workspace.from_directory(repo))
+    assert any(n.startswith("rendered 1 Helm release(s)") for n in report.notices)
+    (latest,) = by_rule(report, "image-tag")  # image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default ... }}"
+    assert (latest.file, latest.line, latest.blocking) == ("charts/web/values-prod.yaml", 2, True)
+    (exposed,) = by_rule(report, "service-exposure")  # type: {{ .Values.service.type }}
+    assert (exposed.file, exposed.line) == ("charts/web/values-prod.yaml", 6)
+    assert exposed.resource.name == "web"  # the release name (the Application's name)
+    # `securityContext:` is written twice in the starter's deployment (pod and container): no line is trusted.
+    (privileged,) = by_rule(report, "privileged-container")
+    assert (privileged.file, privileged.line) == ("charts/web/templates/deployment.yaml", 1)
+    assert "Helm does not say which line of a template made a field" in privileged.message
+    # --no-hooks: the starter's test Pod (a hook) is not applied, so it is not judged.
+    assert not [f for f in report.findings if f.resource and "test-connection" in f.resource.name]
