@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.core.evaluate import EvalOptions, evaluate  # noqa: E402
 from bot.core.rendered import render_roots  # noqa: E402
 from bot.core.workspace import Workspace  # noqa: E402
-from bot.github.content_cache import DiskStore  # noqa: E402
 from bot.core.yamlpos import DEFAULT_LIMITS  # noqa: E402
+from bot.github.content_cache import DiskStore  # noqa: E402
 from bot.plan.verdict_renderer import KustomizeRenderer  # noqa: E402
 
 BASE = """apiVersion: apps/v1
