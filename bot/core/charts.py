@@ -86,9 +86,8 @@ def releases_of(obj: dict[str, Any], file: str, charts: set[str], limits: LoadLi
     metadata, spec = _mapping(obj.get("metadata")), _mapping(obj.get("spec"))
     where = f"{metadata.get('namespace') or ''}/{metadata.get('name') or ''} ({file})"
     if group == "argoproj.io" and kind == "Application":
-        sources = [spec.get("source"), *(spec.get("sources") if isinstance(spec.get("sources"), list) else [])]
         return [application_release(chart, obj, s, file)
-                for s in sources if isinstance(s, dict) and (chart := normalise(s.get("path"))) in charts]
+                for s in application_sources(spec) if (chart := normalise(s.get("path"))) in charts]
     if group == "helm.toolkit.fluxcd.io" and kind == "HelmRelease":
         chart_spec = _mapping(_mapping(spec.get("chart")).get("spec"))
         source_ref = _mapping(chart_spec.get("sourceRef"))
@@ -97,6 +96,12 @@ def releases_of(obj: dict[str, Any], file: str, charts: set[str], limits: LoadLi
             return []  # a chart from a Helm or OCI repository: nothing of this repository to render
         return [_flux_release(chart, metadata, spec, chart_spec, f"Flux HelmRelease {where}", file, limits)]
     return []
+
+
+def application_sources(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """An Application's ``source`` and ``sources`` entries (the mappings among them)."""
+    listed = spec.get("sources")
+    return [s for s in [spec.get("source"), *(listed if isinstance(listed, list) else [])] if isinstance(s, dict)]
 
 
 def application_release(chart: str, obj: dict[str, Any], source: dict[str, Any], file: str) -> ChartRelease:

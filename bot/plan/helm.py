@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.core.charts import ChartRelease, application_release, normalise
+from bot.core.charts import ChartRelease, application_release, application_sources, normalise
 from bot.core.manifests import load_manifest
 from bot.core.workspace import Workspace
 from bot.errors import GitOpsBotError
@@ -167,10 +167,9 @@ def helm_source(ws: Workspace, chart: str, targets: Sequence[Target]) -> HelmSou
             obj = resource.obj
             if obj.get("kind") != "Application" or resource.name != target.deployer.name:
                 continue
-            spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-            sources = [spec.get("source"), *(spec.get("sources") if isinstance(spec.get("sources"), list) else [])]
-            for source in sources:
-                if isinstance(source, dict) and normalise(source.get("path")) == chart:
+            spec = obj.get("spec")
+            for source in application_sources(spec if isinstance(spec, dict) else {}):
+                if normalise(source.get("path")) == chart:
                     return helm_source_of(application_release(chart, obj, source, target.deployer.file))
     return None
 
