@@ -262,16 +262,24 @@ def over_cap_notice(over: Sequence[str], max_roots: int) -> str:
 
 def _inputs(ws: Workspace, root: KustomizationNode, paths: Sequence[str], limits: LoadLimits) -> dict[str, bytes] | str:
     """The bytes the build reads, the root kustomization asking for provenance; a reason when too large."""
+    files = read_bounded(ws, paths, f"{root.file}: the build")
+    if isinstance(files, str):
+        return files
+    files[root.file] = with_build_metadata(files.get(root.file, b""), limits)
+    return files
+
+
+def read_bounded(ws: Workspace, paths: Sequence[str], what: str) -> dict[str, bytes] | str:
+    """The bytes of ``paths`` for one render, or why not: past `MAX_ROOT_FILES` files or `MAX_ROOT_BYTES` bytes."""
     if len(paths) > MAX_ROOT_FILES:
-        return f"{root.file}: the build reads more than {MAX_ROOT_FILES} files, so it is not rendered"
+        return f"{what} reads more than {MAX_ROOT_FILES} files, so it is not rendered"
     files: dict[str, bytes] = {}
     total = 0
     for path in paths:
         files[path] = ws.read(path) or b""
         total += len(files[path])
         if total > MAX_ROOT_BYTES:
-            return f"{root.file}: the build reads more than {MAX_ROOT_BYTES} bytes, so it is not rendered"
-    files[root.file] = with_build_metadata(files.get(root.file, b""), limits)
+            return f"{what} reads more than {MAX_ROOT_BYTES} bytes, so it is not rendered"
     return files
 
 

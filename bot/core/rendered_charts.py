@@ -20,13 +20,12 @@ from bot.core.findings import Finding, Severity, Source
 from bot.core.manifests import load_manifest
 from bot.core.masking import mask_secrets
 from bot.core.rendered import (
-    MAX_ROOT_BYTES,
-    MAX_ROOT_FILES,
     RENDER_WORKERS,
     RULE_RENDER_FAILED,
     RULE_RENDER_SKIPPED,
     RenderedObject,
     RenderedRoots,
+    read_bounded,
     rendered_label,
     strip_provenance,
 )
@@ -113,15 +112,9 @@ def _inputs(ws: Workspace, release: ChartRelease, limits: LoadLimits) -> tuple[C
             return f"{release.deployer}: value file {value_file} is not in the repository"
         if value_file not in paths:
             paths.append(value_file)
-    if len(paths) > MAX_ROOT_FILES:
-        return f"{release.chart_file}: the chart reads more than {MAX_ROOT_FILES} files, so it is not rendered"
-    files: dict[str, bytes] = {}
-    total = 0
-    for path in paths:
-        files[path] = ws.read(path) or b""
-        total += len(files[path])
-        if total > MAX_ROOT_BYTES:
-            return f"{release.chart_file}: the chart reads more than {MAX_ROOT_BYTES} bytes, so it is not rendered"
+    files = read_bounded(ws, paths, f"{release.chart_file}: the chart")
+    if isinstance(files, str):
+        return files
     if not release.replaces_chart_values:
         return release, files
     # Flux: the listed files, merged, are the chart's values (its own values.yaml only when listed).

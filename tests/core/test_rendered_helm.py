@@ -9,7 +9,10 @@ arguments, environment and sandbox, and one that renders with Helm's own Go engi
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -228,3 +231,26 @@ def test_helms_own_starter_chart_rendered_by_helms_engine_is_judged_at_the_lines
     assert "Helm does not say which line of a template made a field" in privileged.message
     # --no-hooks: the starter's test Pod (a hook) is not applied, so it is not judged.
     assert not [f for f in report.findings if f.resource and "test-connection" in f.resource.name]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_the_cli_follows_the_operators_switch_also_when_judging_in_several_processes(standin, jobs: str) -> None:
+    bin_dir, _ = standin
+    root = Path(__file__).resolve().parents[2]
+
+    def run(extra_env: dict[str, str]) -> dict:
+        env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(root), "PATH": f"{bin_dir}:{os.environ['PATH']}",
+               "XDG_CACHE_HOME": str(bin_dir.parent / "cache"), **extra_env}
+        proc = subprocess.run([sys.executable, "-m", "bot.cli", "check", "--jobs", jobs, "--format", "json", str(FIXTURE)],
+                              capture_output=True, text=True, timeout=120, env=env, cwd=root)
+        assert proc.stdout, proc.stderr
+        return json.loads(proc.stdout)
+
+    def rules(report: dict) -> set[tuple[str, str]]:
+        return {(f["rule"], f["file"].split("fixtures/rendered/charts/")[-1]) for f in report["findings"]}
+
+    off = rules(run({"GITOPS_BOT_HELM": ""}))
+    assert {(RULE_RENDER_SKIPPED, "charts/web/Chart.yaml"), (RULE_RENDER_SKIPPED, "charts/api/Chart.yaml")} <= off
+    on = rules(run({"GITOPS_BOT_HELM": "1"}))
+    assert ("privileged-container", "charts/web/values-prod.yaml") in on and ("host-port", "flux/api.yaml") in on
+    assert not {r for r in on if r[0] == RULE_RENDER_SKIPPED}
