@@ -194,7 +194,7 @@ def render_roots(
         if far:
             out.notices.append(
                 f"kustomizations that include {', '.join(far[:3])}{' ...' if len(far) > 3 else ''} were looked for "
-                f"among up to {NEAR_KUSTOMIZATIONS} kustomizations beside it, not in the whole tree; it was "
+                f"among up to {NEAR_KUSTOMIZATIONS} kustomizations around it, not in the whole tree; it was "
                 "rendered as its own root (README: Rendered verdict)"
             )
     jobs: list[tuple[str, dict[str, bytes]]] = []

@@ -15,8 +15,10 @@ import pytest
 
 from bot.core.evaluate import EvalOptions, evaluate
 from bot.core.findings import Report
-from bot.core.rendered import DEFAULT_MAX_RENDERED_ROOTS
+from bot.core.kustomization import KustomizationTree
+from bot.core.rendered import DEFAULT_MAX_RENDERED_ROOTS, roots_near
 from bot.core.workspace import Workspace
+from bot.core.yamlpos import DEFAULT_LIMITS
 from bot.errors import ConfigError
 from bot.github.content_cache import DiskStore
 from bot.plan.kustomize_runner import KustomizeRunner
@@ -115,3 +117,24 @@ def test_the_cli_caps_roots_from_the_environment_and_caches_renders_under_xdg_ca
     bad = subprocess.run([sys.executable, "-m", "bot.cli", "check", str(FIXTURES / "shop")],
                          capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
     assert bad.returncode == 2 and "GITOPS_BOT_MAX_RENDERED_ROOTS must be a positive integer" in bad.stderr
+
+
+def _tree(files: dict[str, str]) -> KustomizationTree:
+    return KustomizationTree(Workspace.from_dict(files), DEFAULT_LIMITS)
+
+
+def test_overlays_of_a_base_are_found_in_a_sibling_tree_and_a_bounded_search_says_where_it_stopped() -> None:
+    shop = KustomizationTree(Workspace.from_directory(FIXTURES / "shop"), DEFAULT_LIMITS)
+    assert roots_near(shop, {"base/web/deployment.yaml"}) == (
+        ["overlays/debug", "overlays/generated", "overlays/latest", "overlays/production"], [])
+
+    # 40 apps, each a base with an overlay beside it: found near the base, however large the tree; what
+    # might include the overlay elsewhere was not looked for, and the notice's list says so.
+    apps = {f"apps/a{i:02d}/base/kustomization.yaml": "resources: [d.yaml]\n" for i in range(40)}
+    apps |= {f"apps/a{i:02d}/prod/kustomization.yaml": "resources: [../base]\n" for i in range(40)}
+    assert roots_near(_tree(apps), {"apps/a07/base/d.yaml"}) == (["apps/a07/prod"], ["apps/a07/prod"])
+
+    # A base whose overlays live far away in a large tree: rendered as its own root, and said so.
+    far = {**apps, "bases/web/kustomization.yaml": "resources: [d.yaml]\n",
+           "clusters/prod/kustomization.yaml": "resources: [../../bases/web]\n"}
+    assert roots_near(_tree(far), {"bases/web/d.yaml"}) == (["bases/web"], ["bases/web"])
