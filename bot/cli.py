@@ -17,6 +17,7 @@ from pathlib import Path
 from bot import __version__
 from bot.core.evaluate import EvalOptions, evaluate
 from bot.core.findings import Finding, Report, Severity
+from bot.core.renderer import Renderer
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION
 from bot.core.workspace import Workspace
 from bot.errors import ConfigError, GitOpsBotError
@@ -139,14 +140,30 @@ def _options(args: argparse.Namespace) -> EvalOptions:
         report_mode="all" if args.all else None,
         schema_catalog=schema_catalog,
         renderer=_renderer(),
+        max_rendered_roots=_max_rendered_roots(),
     )
 
 
-def _renderer():  # type: ignore[no-untyped-def]
-    """kustomize roots are judged as rendered (the plan's sandboxed build); bot.plan stays out of the core."""
-    from bot.plan.verdict_renderer import KustomizeRenderer
+def _renderer() -> Renderer:
+    """kustomize roots (and Helm charts, when switched on) are judged as rendered; renders cached per user on disk."""
+    from bot.github.content_cache import DiskStore
+    from bot.plan.verdict_renderer import RENDER_CACHE_BYTES, renderer_from_environ
 
-    return KustomizeRenderer()
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    try:
+        store = DiskStore(Path(base) / "gitops-bot" / "renders", RENDER_CACHE_BYTES)
+    except OSError as e:  # renders still run, each one again: say so once
+        print(f"gitops-bot: render cache {base}/gitops-bot/renders unusable ({e.strerror or e}): "
+              "every root is rendered again", file=sys.stderr)
+        store = None
+    return renderer_from_environ(os.environ, store)
+
+
+def _max_rendered_roots() -> int:
+    from bot.core.rendered import DEFAULT_MAX_RENDERED_ROOTS
+    from bot.plan.verdict_renderer import max_rendered_roots
+
+    return max_rendered_roots(os.environ, DEFAULT_MAX_RENDERED_ROOTS)  # a bad value: ConfigError, exit 2
 
 
 def _refuse_format_as_output(args: argparse.Namespace, formats: Sequence[str]) -> None:

@@ -20,6 +20,9 @@ python3 -m venv .venv
 # Real OPA (Go, as a shared library) is the oracle the tests compare our default engine with.
 # The wheel declares Python >= 3.14 but runs on 3.11.
 .venv/bin/pip install -q --ignore-requires-python 'opa-golib-python-bindings>=0.4.4,<0.5'
+# No helm binary is installable here; Helm's own Go engine (a C library in this wheel) renders charts for real
+# behind a small `helm template` for the tests (tests/support/helm_engine.py).
+.venv/bin/pip install -q 'helm-python-sdk>=0.2.2,<0.3'
 
 .venv/bin/ruff check bot tests bench
 .venv/bin/lint-imports

@@ -18,14 +18,15 @@ from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_re
 from bot.core.evaluate import EvalOptions
 from bot.core.findings import Report
 from bot.core.masking import mask_secrets
+from bot.core.rendered import DEFAULT_MAX_RENDERED_ROOTS
 from bot.core.workspace import Workspace
 from bot.errors import GitHubError, GitOpsBotError
 from bot.github.api import CheckRunOutput, PullInfo, RepoApi
 from bot.github.client import GitHubClientFactory
-from bot.github.content_cache import content_cache_from_env
+from bot.github.content_cache import DiskStore, content_cache_from_env
 from bot.github.pull_context import GitHubPullContext
 from bot.github.retry import RetryPolicy
-from bot.plan.verdict_renderer import KustomizeRenderer
+from bot.plan.verdict_renderer import RENDER_CACHE_BYTES, max_rendered_roots, renderer_from_environ
 from bot.reporters import github_check, github_comment, github_plan
 
 if TYPE_CHECKING:
@@ -75,7 +76,10 @@ class GitHubService:
         # The operator's OPA server / kubeconform (OPA_URL, KUBECONFORM_PATH); a repository's own
         # `policies.opa.url` is never called by the App.
         self._backends = edge_backends(os.environ, repository_opa_url=False)
-        self._renderer = KustomizeRenderer()  # kustomize roots judged as rendered, cached by content across PRs
+        # kustomize roots (and Helm charts when GITOPS_BOT_HELM is on) judged as rendered, cached by content on disk
+        self._renderer = renderer_from_environ(
+            os.environ, DiskStore(settings.data_dir / "render-cache", RENDER_CACHE_BYTES))
+        self._max_rendered_roots = max_rendered_roots(os.environ, DEFAULT_MAX_RENDERED_ROOTS)
         # Only the operator's schema locations are ever read; a repository's config selects among them.
         self._schema_catalog = catalog_access(
             settings.schema_locations, settings.data_dir / "schema-cache", repository_may_add=False
@@ -170,7 +174,8 @@ class GitHubService:
 
     def pipeline_options(self) -> PipelineOptions:
         """The same options for the check run and for commands that re-derive the verdict."""
-        return PipelineOptions(EvalOptions(backends=self._backends, schema_catalog=self._schema_catalog, renderer=self._renderer),
+        return PipelineOptions(EvalOptions(backends=self._backends, schema_catalog=self._schema_catalog, renderer=self._renderer,
+                                           max_rendered_roots=self._max_rendered_roots),
                                self._bot_login())
 
     def _publish(self, api: RepoApi, check_run_id: int, ctx: GitHubPullContext, verdict: Verdict,

@@ -31,6 +31,7 @@ from bot.core.policy_loader import load_policies
 from bot.core.profiles import apply_profile
 from bot.core.rego.engine import DEFAULT_ENGINE
 from bot.core.rego.trusted import judge_changes_limited
+from bot.core.rendered import DEFAULT_MAX_RENDERED_ROOTS
 from bot.core.rendered_stage import RenderStage, render_stage
 from bot.core.renderer import Renderer
 from bot.core.resource import Resource
@@ -64,6 +65,7 @@ class EvalOptions:
     report_mode: str | None = None  # "new" | "all" (CLI --all); None: the config's reportMode
     schema_catalog: CatalogAccess | None = None  # schema locations + the fetcher (bot.backends.schema_catalog)
     renderer: Renderer | None = field(default=None, repr=False)  # kustomize roots built by the front door (bot.plan)
+    max_rendered_roots: int = DEFAULT_MAX_RENDERED_ROOTS  # roots rendered per evaluation (GITOPS_BOT_MAX_RENDERED_ROOTS)
 
 
 def symlink_notices(head: Workspace, trusted: Workspace, changed: Collection[str] | None) -> list[str]:
@@ -113,7 +115,8 @@ def evaluate(
             before = load_base(base, config, options.changed_paths, options.deleted_paths, scope)
 
     with clock("render"):  # kustomize roots in scope, built by the front door's renderer (README: Rendered verdict)
-        rendered = render_stage(head, options.renderer, options.changed_paths, options.deleted_paths, scope, report)
+        rendered = render_stage(head, options.renderer, options.changed_paths, options.deleted_paths, scope, report,
+                                options.max_rendered_roots)
 
     with clock("schema"):
         try:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.core.backends import OPA_SERVER_ENGINE
+from bot.core.classify import Classifier
 from bot.core.config import InvalidConfigError, RepoConfig
 from bot.core.deploy_targets import find_deploy_targets, peer_files
 from bot.core.evaluate import (
@@ -102,10 +103,10 @@ def evaluate_tree(
     if not chunks or setup.catalog or _needs_one_piece(config, options, version, strict):
         return evaluate(head, options=options)
     has_kustomizations = bool(kustomization_file_per_directory(frozenset(head.paths)))
-    if options.renderer is not None and has_kustomizations:
-        # FALLBACK: kustomize roots are judged as rendered (`bot.core.rendered_stage`: whole roots and
-        # their provenance), which chunks of files cannot reproduce. Without a renderer they are judged
-        # as files, like `evaluate` does (with its notice, added in `_merged`).
+    if options.renderer is not None and (has_kustomizations or Classifier(head.paths).chart_dirs):
+        # FALLBACK: kustomize roots and Helm releases are judged as rendered (`bot.core.rendered_stage`:
+        # whole roots and their provenance), which chunks of files cannot reproduce. Without a renderer
+        # they are judged as files, like `evaluate` does (with its notice, added in `_merged`).
         return evaluate(head, options=options)
     processes = min(jobs, len(chunks)) if root is not None else 1
     if processes > 1:

@@ -15,7 +15,12 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from bot.core.field_values import MISSING as _MISSING
+from bot.core.field_values import deepest_present as _deepest_present
+from bot.core.field_values import doc_position as _position
+from bot.core.field_values import value_at as _get
 from bot.core.findings import Finding
+from bot.core.helm_provenance import locate_in_chart
 from bot.core.kustomization import KustomizationNode
 from bot.core.manifests import load_manifest
 from bot.core.rendered import RenderedObject, RenderedRoots
@@ -25,7 +30,6 @@ from bot.core.workspace import Workspace
 from bot.core.yamlpos import LoadLimits, YamlDocument, load_yaml_bytes
 
 Location = tuple[str, int, int]  # file, line, column
-_MISSING = object()
 _LABEL_AT_LINE = re.compile(r"(?P<label>[^\s,()\"']*#rendered-\d+):\d+")
 _CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 # Fields a kustomization key rewrites across every object: (key, field path test).
@@ -49,8 +53,9 @@ class ProvenanceMap:
         for f in findings:
             obj = self.rendered.objects.get(f.file)
             if obj is not None:
-                file, line, column = self.locate(obj, parse_path(f.path) if f.path else ())
-                f = f.with_(file=file, line=line, column=column, suggestion=None)
+                (file, line, column), note = self._located(obj, parse_path(f.path) if f.path else ())
+                f = f.with_(file=file, line=line, column=column, suggestion=None,
+                            message=f"{f.message} {note}" if note else f.message)
                 waivers, _ = annotation_waivers(obj.resource)  # malformed ones are reported at the file
                 if waivers:
                     f = waive_by_annotations([f], waivers)[0]
@@ -70,8 +75,19 @@ class ProvenanceMap:
         file, line, _ = self.locate(obj, ())
         return f"{file}:{line}"
 
+    def _located(self, obj: RenderedObject, path: FieldPath) -> tuple[Location, str]:
+        """`locate`, plus for a Helm object a note saying how its line was found (a template line never is)."""
+        if obj.chart is not None:
+            return locate_in_chart(obj.chart, obj.template, obj.resource.obj, path, self._documents, self._text)
+        return self.locate(obj, path), ""
+
+    def _text(self, file: str) -> str:
+        return (self.ws.read(file) or b"").decode("utf-8", "replace")
+
     def locate(self, obj: RenderedObject, path: FieldPath) -> Location:
         """Where ``path`` of ``obj`` was decided (the object's source document when nothing more precise is known)."""
+        if obj.chart is not None:
+            return self._located(obj, path)[0]
         root = self.rendered.nodes[obj.root]
         origin = obj.origin
         generator = _generator_kind(origin)
@@ -263,27 +279,9 @@ def _joined(root: str, relative: str) -> str:
     return posixpath.normpath(posixpath.join(root, relative)).removeprefix("./")
 
 
-def _deepest_present(obj: Any, path: FieldPath) -> FieldPath:
-    for n in range(len(path), -1, -1):
-        if _get(obj, path[:n]) is not _MISSING:
-            return path[:n]
-    return ()
-
-
 def _extend(translated: FieldPath, full: FieldPath, present: FieldPath) -> FieldPath:
     """The translated present part plus the missing rest (positions fall back to the nearest ancestor)."""
     return (*translated, *full[len(present):])
-
-
-def _get(obj: Any, path: FieldPath) -> Any:
-    for part in path:
-        if isinstance(part, int) and isinstance(obj, list) and 0 <= part < len(obj):
-            obj = obj[part]
-        elif isinstance(part, str) and isinstance(obj, dict) and part in obj:
-            obj = obj[part]
-        else:
-            return _MISSING
-    return obj
 
 
 def _translate(rendered: Any, path: FieldPath, other: Any) -> FieldPath | None:
@@ -320,12 +318,3 @@ def _pointer(text: str) -> FieldPath:
             break
         parts.append(int(part) if part.isdigit() else part)
     return tuple(parts)
-
-
-def _position(doc: YamlDocument, path: FieldPath) -> tuple[int, int]:
-    p = tuple(path)
-    while p:
-        if p in doc.positions:
-            return doc.positions[p]
-        p = p[:-1]
-    return doc.positions.get((), (doc.line, 1))

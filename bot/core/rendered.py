@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.charts import ChartRelease
 from bot.core.deploy_targets import find_deployer_paths
 from bot.core.findings import Finding, Severity, Source
 from bot.core.kustomization import KustomizationNode, KustomizationTree
@@ -39,6 +40,8 @@ MAX_ROOT_BYTES = 64 * 1024 * 1024
 _LABEL_MARK = "#rendered-"
 # For a change: kustomizations read around a changed file's kustomization to find what includes it.
 NEAR_KUSTOMIZATIONS = 32
+# Roots (kustomize roots and Helm releases) rendered per evaluation; the rest are judged file by file, with a notice.
+DEFAULT_MAX_RENDERED_ROOTS = 50
 
 
 @dataclass
@@ -49,6 +52,8 @@ class RenderedObject:
     root: str
     origin: dict[str, Any]  # the parsed origin annotation ({} when kustomize gave none)
     transformations: list[dict[str, Any]]
+    chart: ChartRelease | None = None  # a Helm release's object (``root`` is then the release's label directory)
+    template: str = ""  # for a Helm object: the template file that made it ("" when Helm did not say)
 
 
 @dataclass
@@ -72,6 +77,11 @@ def is_rendered_label(file: str) -> bool:
     return _LABEL_MARK in file
 
 
+def rendered_label(root: str, index: int) -> str:
+    """The file name a rendered object is judged under (provenance maps it back to a source line)."""
+    return posixpath.join(root, f"{_LABEL_MARK}{index}")
+
+
 def kustomize_roots(ws: Workspace, tree: KustomizationTree) -> list[str]:
     """Deploy targets that are kustomizations: the ones nobody includes, and those a deployer points at."""
     nodes = tree.all_nodes()
@@ -87,9 +97,10 @@ def roots_near(tree: KustomizationTree, wanted: set[str]) -> tuple[list[str], li
 
     A kustomization reads files in its own directory tree only (the load restrictor), so the
     ones that list a changed file are its directory's ancestors. Who includes those (overlays
-    of a base) is looked for under each one's parent directory, level by level, when that holds
-    at most `NEAR_KUSTOMIZATIONS` kustomizations: reads stay proportional to the change, not the
-    tree. Returns the roots and the kustomizations whose includers were not searched.
+    of a base, found anywhere in a sibling tree) is looked for under the highest ancestor
+    directory that holds at most `NEAR_KUSTOMIZATIONS` kustomizations, the repository root in
+    a small tree: reads stay bounded by that, not by the tree. Returns the roots and the
+    kustomizations whose includers were not searched in the whole tree.
     """
     kdirs = sorted(tree.kustomization_directories)
     candidates = {d for p in wanted for d in _ancestors(posixpath.dirname(p)) if d in tree.kustomization_directories}
@@ -97,15 +108,15 @@ def roots_near(tree: KustomizationTree, wanted: set[str]) -> tuple[list[str], li
     while frontier:
         pool: set[str] = set()
         for directory in sorted(frontier):
-            parent = posixpath.dirname(directory) if directory else None
-            if parent is None or parent in searched:
+            if not directory:
+                continue  # nothing includes the repository root's kustomization
+            level = _widest_level(kdirs, directory)
+            if level != "":
+                far.append(directory)  # includers above ``level`` (or beside the parent) were not searched
+            if level is None or level in searched:
                 continue
-            searched.add(parent)
-            beside = [d for d in kdirs if not parent or d == parent or d.startswith(parent + "/")]
-            if len(beside) > NEAR_KUSTOMIZATIONS:
-                far.append(directory)
-            else:
-                pool |= set(beside)
+            searched.add(level)
+            pool |= {d for d in kdirs if not level or d == level or d.startswith(level + "/")}
         includers: set[str] = set()
         while True:  # overlays of overlays: until nothing more in the pool includes what is known
             more = {d for d in pool - candidates if (n := tree.node(d)) is not None and n.includes & candidates}
@@ -117,6 +128,27 @@ def roots_near(tree: KustomizationTree, wanted: set[str]) -> tuple[list[str], li
     included = {i for d in candidates if (n := tree.node(d)) is not None for i in n.includes}
     roots = sorted(d for d in candidates if d not in included and (n := tree.node(d)) is not None and n.kind != "Component")
     return roots, sorted(set(far) - included)
+
+
+def deployed_bases(ws: Workspace, tree: KustomizationTree, roots: Sequence[str]) -> set[str]:
+    """Kustomizations inside the builds of ``roots`` that a deployer also applies directly: each is a root of its own.
+
+    Only looked for when the roots include other kustomizations (the deployer scan reads the tree's manifests).
+    """
+    inner = {n.directory for r in roots for n in closure(tree, r)[1:] if n.kind != "Component"} - set(roots)
+    if not inner:
+        return set()
+    return {dp.directory for dp in find_deployer_paths(ws)} & inner
+
+
+def _widest_level(kdirs: Sequence[str], directory: str) -> str | None:
+    """The highest ancestor of ``directory`` (its parent first, up to the root) holding at most `NEAR_KUSTOMIZATIONS`."""
+    widest = None
+    for level in _ancestors(posixpath.dirname(directory)):
+        if sum(1 for d in kdirs if not level or d == level or d.startswith(level + "/")) > NEAR_KUSTOMIZATIONS:
+            break
+        widest = level
+    return widest
 
 
 def _ancestors(directory: str) -> list[str]:
@@ -146,8 +178,9 @@ def render_roots(
     renderer: Renderer,
     changed: Collection[str] | None,
     limits: LoadLimits,
+    max_roots: int = DEFAULT_MAX_RENDERED_ROOTS,
 ) -> RenderedRoots:
-    """Render the roots in scope (all of them, or those whose build reads a ``changed`` path)."""
+    """Render the roots in scope (all of them, or those whose build reads a ``changed`` path), at most ``max_roots``."""
     tree = KustomizationTree(ws, limits)
     out = RenderedRoots()
     wanted = None if changed is None else {p.strip("/") for p in changed}
@@ -157,19 +190,25 @@ def render_roots(
         roots = kustomize_roots(ws, tree)
     else:
         roots, far = roots_near(tree, wanted)
+        roots = sorted({*roots, *deployed_bases(ws, tree, roots)})
         if far:
             out.notices.append(
                 f"kustomizations that include {', '.join(far[:3])}{' ...' if len(far) > 3 else ''} were looked for "
-                f"among up to {NEAR_KUSTOMIZATIONS} kustomizations beside it, not in the whole tree; it was "
+                f"among up to {NEAR_KUSTOMIZATIONS} kustomizations around it, not in the whole tree; it was "
                 "rendered as its own root (README: Rendered verdict)"
             )
     jobs: list[tuple[str, dict[str, bytes]]] = []
     root_files: dict[str, set[str]] = {}
     done: set[str] = set()
+    over: list[str] = []
     for root in roots:
         nodes = closure(tree, root)
         files = {f for n in nodes for f in n.files}
         if wanted is not None and not files & wanted:
+            continue
+        if len(out.closures) >= max_roots:
+            over.append(root or ".")
+            out.fallback_files |= files
             continue
         out.closures[root] = [n.directory for n in nodes]
         root_files[root] = files
@@ -197,6 +236,8 @@ def render_roots(
     for root, files in root_files.items():
         if root not in done:
             out.fallback_files |= files
+    if over:
+        out.notices.append(over_cap_notice(over, max_roots))
     failed = sorted({f.file for f in out.findings})
     if failed:
         out.notices.append(
@@ -212,18 +253,33 @@ def render_roots(
     return out
 
 
+def over_cap_notice(over: Sequence[str], max_roots: int) -> str:
+    """Roots past the cap are never skipped silently: the report names them (the first 20)."""
+    shown = ", ".join(over[:20]) + (f" and {len(over) - 20} more" if len(over) > 20 else "")
+    return (f"more than {max_roots} roots to render (GITOPS_BOT_MAX_RENDERED_ROOTS): {len(over)} were judged file by "
+            f"file instead of as rendered: {shown} (README: Rendered verdict)")
+
+
 def _inputs(ws: Workspace, root: KustomizationNode, paths: Sequence[str], limits: LoadLimits) -> dict[str, bytes] | str:
     """The bytes the build reads, the root kustomization asking for provenance; a reason when too large."""
+    files = read_bounded(ws, paths, f"{root.file}: the build")
+    if isinstance(files, str):
+        return files
+    files[root.file] = with_build_metadata(files.get(root.file, b""), limits)
+    return files
+
+
+def read_bounded(ws: Workspace, paths: Sequence[str], what: str) -> dict[str, bytes] | str:
+    """The bytes of ``paths`` for one render, or why not: past `MAX_ROOT_FILES` files or `MAX_ROOT_BYTES` bytes."""
     if len(paths) > MAX_ROOT_FILES:
-        return f"{root.file}: the build reads more than {MAX_ROOT_FILES} files, so it is not rendered"
+        return f"{what} reads more than {MAX_ROOT_FILES} files, so it is not rendered"
     files: dict[str, bytes] = {}
     total = 0
     for path in paths:
         files[path] = ws.read(path) or b""
         total += len(files[path])
         if total > MAX_ROOT_BYTES:
-            return f"{root.file}: the build reads more than {MAX_ROOT_BYTES} bytes, so it is not rendered"
-    files[root.file] = with_build_metadata(files.get(root.file, b""), limits)
+            return f"{what} reads more than {MAX_ROOT_BYTES} bytes, so it is not rendered"
     return files
 
 
@@ -251,7 +307,7 @@ def _add_objects(out: RenderedRoots, root: str, node: KustomizationNode, outcome
         return False
     for resource in loaded.resources:
         origin, transformations = strip_provenance(resource.obj, limits)
-        resource.file = posixpath.join(root, f"{_LABEL_MARK}{len(out.objects)}")
+        resource.file = rendered_label(root, len(out.objects))
         out.objects[resource.file] = RenderedObject(resource, root, origin, transformations)
     return True
 

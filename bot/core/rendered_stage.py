@@ -8,7 +8,8 @@ from collections.abc import Collection, Sequence
 from bot.core.classify import KUSTOMIZATION_NAMES
 from bot.core.findings import Finding, Report
 from bot.core.provenance import ProvenanceMap
-from bot.core.rendered import RenderedRoots, render_roots
+from bot.core.rendered import DEFAULT_MAX_RENDERED_ROOTS, RenderedRoots, render_roots
+from bot.core.rendered_charts import render_charts
 from bot.core.renderer import Renderer
 from bot.core.resource import Resource
 from bot.core.scope import Scope
@@ -47,6 +48,7 @@ def render_stage(
     deleted: Collection[str],
     scope: Scope,
     report: Report,
+    max_roots: int = DEFAULT_MAX_RENDERED_ROOTS,
 ) -> RenderStage:
     """Render what is in scope with ``renderer``; without one, say that roots were judged as files."""
     if renderer is None:
@@ -54,7 +56,9 @@ def render_stage(
             report.notices.append(NOT_RENDERED_NOTICE)
         return RenderStage(RenderedRoots(), None)
     wanted = None if changed is None else {*changed, *deleted}
-    rendered = render_roots(head, renderer, wanted, scope.limits)
+    rendered = render_roots(head, renderer, wanted, scope.limits, max_roots)
+    render_charts(head, renderer, None if wanted is None else {p.strip("/") for p in wanted}, scope.limits,
+                  rendered, max_roots)
     report.findings.extend(rendered.findings)
     report.notices.extend(rendered.notices)
     return RenderStage(rendered, ProvenanceMap(head, rendered, scope.limits))

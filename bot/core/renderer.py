@@ -1,4 +1,4 @@
-"""The one question the core asks a kustomize renderer; the front doors plug one in from `bot.plan`.
+"""The questions the core asks a renderer (kustomize roots, Helm releases); the front doors plug one in from `bot.plan`.
 
 The core never runs a subprocess: it reads the files a root's build needs, hands
 them to a `Renderer` (as `bot.backends` hands schema checks to kubeconform) and
@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
+
+from bot.core.charts import ChartRelease
 
 RENDERED, REFUSED, FAILED, UNAVAILABLE = "rendered", "refused", "failed", "unavailable"
 
@@ -37,3 +39,15 @@ class Renderer(Protocol):
     """
 
     def render(self, root: str, files: Mapping[str, bytes]) -> RenderOutcome: ...
+
+    @property
+    def helm_enabled(self) -> bool:
+        """Whether the operator turned Helm rendering on (``GITOPS_BOT_HELM``); off, charts are listed as not rendered."""
+        ...
+
+    def render_chart(self, release: ChartRelease, files: Mapping[str, bytes]) -> RenderOutcome:
+        """`helm template` of one release from the chart's and value files' bytes; the same contract as `render`.
+
+        The output keeps Helm's ``# Source: <chart>/templates/<file>`` comments: they say which template made each object.
+        """
+        ...

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from bot.core.charts import ChartRelease, application_release, application_sources, normalise
 from bot.core.manifests import load_manifest
 from bot.core.workspace import Workspace
-from bot.core.yaml_gateway import dump_yaml
 from bot.errors import GitOpsBotError
 from bot.plan.deployers import Target
 from bot.plan.kustomize_runner import RenderFailed, minimal_environment, run_limited
@@ -38,9 +36,6 @@ DEFAULT_MAX_OUTPUT_BYTES = 32 * 1024 * 1024
 HELM_NOT_FOUND = f"helm not found on PATH ({HELM_SWITCH} is on, but there is no helm binary to render with)"
 # A port nothing listens on: any HTTP(S) request helm tries goes through this "proxy" and fails.
 NO_NETWORK_PROXY = "http://127.0.0.1:9"
-# Helm's own limit for release names; also keeps a name from being read as a flag.
-_RELEASE = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,51}[a-z0-9])?$")
-_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 class HelmNotFound(GitOpsBotError):
@@ -93,6 +88,14 @@ class HelmRunner:
 
     def render(self, prepared: HelmInput) -> Rendered:
         """The objects of the chart, as ``helm template`` renders them. Raises on every failure."""
+        out = self.template(prepared)
+        label = posixpath.join(prepared.source.chart, "(helm template)")
+        result = load_manifest(label, out)
+        notes = [f"{f.file}:{f.line}: {f.message}" for f in result.findings]
+        return Rendered([r for r in result.resources if not r.is_patch], notes)
+
+    def template(self, prepared: HelmInput) -> bytes:
+        """The YAML stream ``helm template`` writes (with its ``# Source:`` comments). Raises on every failure."""
         binary = self.binary()
         if binary is None:
             raise HelmNotFound(HELM_NOT_FOUND)
@@ -110,11 +113,7 @@ class HelmRunner:
                 "--namespace", source.namespace, "--no-hooks",
                 *[arg for value_file in values for arg in ("--values", value_file)],
             ]  # fmt: skip
-            out = self._run(command, home, sandbox)
-        label = posixpath.join(source.chart, "(helm template)")
-        result = load_manifest(label, out)
-        notes = [f"{f.file}:{f.line}: {f.message}" for f in result.findings]
-        return Rendered([r for r in result.resources if not r.is_patch], notes)
+            return self._run(command, home, sandbox)
 
     def _run(self, command: list[str], home: Path, sandbox: Path) -> bytes:
         code, out, err = run_limited(command, cwd=home, env=helm_environment(self.search_path, home),
@@ -157,7 +156,8 @@ def helm_source(ws: Workspace, chart: str, targets: Sequence[Target]) -> HelmSou
     """The Helm settings of the first Application that deploys ``chart`` on this side (None: none does).
 
     Raises `RenderRefused` for what would leave the repository: remote or absolute value
-    files, ``$ref`` value files of multi-source Applications, parameters and file parameters.
+    files, ``$ref`` value files of multi-source Applications, parameters and file parameters
+    (the core's reading of an Application, `bot.core.charts`, shared with the verdict).
     """
     for target in targets:
         if target.directory != chart or target.deployer.kind != "Application":
@@ -167,41 +167,19 @@ def helm_source(ws: Workspace, chart: str, targets: Sequence[Target]) -> HelmSou
             obj = resource.obj
             if obj.get("kind") != "Application" or resource.name != target.deployer.name:
                 continue
-            spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-            sources = [spec.get("source"), *(spec.get("sources") if isinstance(spec.get("sources"), list) else [])]
-            for source in sources:
-                if isinstance(source, dict) and _normalise(source.get("path")) == chart:
-                    where = f"{target.deployer.namespace}/{target.deployer.name} ({target.deployer.file})"
-                    return _source(chart, obj, spec, source, where)
+            spec = obj.get("spec")
+            for source in application_sources(spec if isinstance(spec, dict) else {}):
+                if normalise(source.get("path")) == chart:
+                    return helm_source_of(application_release(chart, obj, source, target.deployer.file))
     return None
 
 
-def _source(chart: str, obj: dict[str, Any], spec: dict[str, Any], source: dict[str, Any], where: str) -> HelmSource:
-    helm = source.get("helm") if isinstance(source.get("helm"), dict) else {}
-    for unsupported in ("parameters", "fileParameters"):
-        if helm.get(unsupported):
-            raise RenderRefused(f"Application {where}: helm.{unsupported} are not rendered; use values files")
-    value_files = []
-    for entry in helm.get("valueFiles") or []:
-        text = str(entry)
-        path = posixpath.normpath(posixpath.join(chart, text))
-        if "://" in text or text.startswith(("/", "$")) or path == ".." or path.startswith("../"):
-            raise RenderRefused(
-                f"Application {where}: value file {text!r} is outside the repository; only the repository's files are used"
-            )
-        value_files.append(path)
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    release = str(helm.get("releaseName") or metadata.get("name") or "")
-    destination = spec.get("destination") if isinstance(spec.get("destination"), dict) else {}
-    namespace = str(destination.get("namespace") or "default")
-    if not _RELEASE.match(release):
-        raise RenderRefused(f"Application {where}: {release!r} is not a valid Helm release name")
-    if not _NAMESPACE.match(namespace):
-        raise RenderRefused(f"Application {where}: {namespace!r} is not a valid namespace")
-    inline = helm.get("valuesObject") if isinstance(helm.get("valuesObject"), dict) else helm.get("values")
-    if isinstance(inline, dict):
-        inline = dump_yaml(inline)
-    return HelmSource(chart, release, namespace, tuple(value_files), str(inline or ""), where)
+def helm_source_of(release: ChartRelease) -> HelmSource:
+    """The plan's view of a release the core read; raises `RenderRefused` with the core's reason."""
+    if release.refusal:
+        raise RenderRefused(release.refusal)
+    where = release.deployer.removeprefix("Argo CD Application ")
+    return HelmSource(release.chart, release.release, release.namespace, release.value_files, release.inline_values, where)
 
 
 def prepare_helm(ws: Workspace, source: HelmSource) -> HelmInput:
@@ -225,11 +203,3 @@ def prepare_helm(ws: Workspace, source: HelmSource) -> HelmInput:
         if total > MAX_MATERIALISED_BYTES:
             raise RenderRefused(f"the chart is larger than {MAX_MATERIALISED_BYTES} bytes")
     return HelmInput(source, files)
-
-
-def _normalise(path: Any) -> str:
-    """As bot.plan.deployers normalises an Application's ``source.path``."""
-    if not isinstance(path, str):
-        return "\x00"  # never equal to a chart directory
-    text = posixpath.normpath(path.strip().lstrip("/"))
-    return "" if text == "." else text
