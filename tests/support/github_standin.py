@@ -14,7 +14,8 @@ import itertools
 import json
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -135,6 +136,7 @@ class GitHubStandIn:
         self.revoked_tokens: set[str] = set()  # requests with these answer 401 Bad credentials
         self.minted_tokens: list[str] = []
         self.not_modified = 0  # 304s answered to If-None-Match (they cost no rate limit)
+        self.clock: Callable[[], float] = time.time  # rate-limit windows only (tests move it with their fake sleep)
         self._ids = itertools.count(1001)
         self._lock = threading.RLock()
         self.base_url = ""
@@ -152,7 +154,7 @@ class GitHubStandIn:
     def set_rate_limit(self, installation_id: int, remaining: int, reset_in: float = 3600.0) -> RateWindow:
         """The installation's primary window: ``remaining`` requests until ``reset_in`` seconds from now."""
         with self._lock:
-            window = RateWindow(remaining, int(datetime.now(UTC).timestamp() + reset_in))
+            window = RateWindow(remaining, int(self.clock() + reset_in))
             self.rate_windows[installation_id] = window
             return window
 
@@ -515,7 +517,7 @@ class GitHubStandIn:
             return _json({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}, 401)
         installation = self._installation_of_request()
         window = self.rate_windows.get(installation) if installation is not None else None
-        if window is None or window.remaining > 0 or window.reset <= datetime.now(UTC).timestamp():
+        if window is None or window.remaining > 0 or window.reset <= self.clock():
             return None
         resp = _json({"message": f"API rate limit exceeded for installation ID {installation}.",
                       "documentation_url": "https://docs.github.com/rest/overview/rate-limits"}, 403)
@@ -536,7 +538,7 @@ class GitHubStandIn:
             return response
         with self._lock:
             window = self.rate_windows.setdefault(installation, RateWindow())
-            now = datetime.now(UTC).timestamp()
+            now = self.clock()
             if window.reset <= now:
                 window.reset, window.remaining = int(now + 3600), window.limit
             if response.status_code != 304 and window.remaining > 0:  # a 304 costs nothing
