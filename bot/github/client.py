@@ -292,9 +292,11 @@ class GitHubClientFactory:
                  retry_policy: RetryPolicy | None = None, timeout_seconds: int = 30,
                  cache: ContentCache | None = None, sharing: GitHubSharing | None = None) -> None:
         self.api_url = api_url.rstrip("/")
-        self.retry_policy = retry_policy or RetryPolicy()
-        self.app_id = app_id
         sharing = sharing or GitHubSharing()
+        # One secondary-limit back-off for the retries and for the shared hold-off.
+        self.retry_policy = dataclasses.replace(retry_policy or RetryPolicy(),
+                                                secondary_backoff_seconds=sharing.rate_limits.secondary_backoff_seconds)
+        self.app_id = app_id
         self.scope = f"{app_id}@{self.api_url}"  # two Apps (or hosts) sharing a Redis never share state
         connection = sharing.connection
         shared_tokens = (SharedTokenStore(connection, sharing.token_key, self.scope)

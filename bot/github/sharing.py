@@ -26,11 +26,13 @@ class GitHubSharing:
 
 
 def github_sharing_from_env(env: Mapping[str, str], redis_url: str | None) -> GitHubSharing:
-    """Redis when GITOPS_BOT_REDIS_URL is set; GITOPS_BOT_TOKEN_CACHE_KEY; GITOPS_BOT_RATE_LIMIT_* pacing."""
+    """Redis when GITOPS_BOT_REDIS_URL is set; GITOPS_BOT_TOKEN_CACHE_KEY; the pacing variables (see README)."""
     policy = RateLimitPolicy(
         reserve=int(_number(env, "GITOPS_BOT_RATE_LIMIT_RESERVE", 10, integer=True)),
         max_wait_seconds=_number(env, "GITOPS_BOT_RATE_LIMIT_MAX_WAIT_SECONDS", 900),
         write_pause_seconds=_number(env, "GITOPS_BOT_GITHUB_WRITE_PAUSE_SECONDS", 1.0),
+        # GitHub asks for at least a minute; only a test against a stand-in has reason to wait less.
+        secondary_backoff_seconds=_number(env, "GITOPS_BOT_SECONDARY_BACKOFF_SECONDS", 60.0),
     )
     key_text = env.get(KEY_VARIABLE, "").strip()
     token_key = fernet_from_text(key_text) if key_text else None
