@@ -109,7 +109,7 @@ def call_with_retries(policy: RetryPolicy, operation: Callable[[], T], what: str
             return 0.0  # the refused token is already forgotten (bot.github.transport)
         asked = rate_limit_wait(exc, policy.clock, policy.secondary_backoff_seconds) if exc else None
         if asked is None:
-            return min(policy.backoff_seconds * 2 ** (state.attempt_number - 1), policy.max_wait_seconds)
+            return min(policy.backoff_seconds * 2.0 ** (state.attempt_number - 1), policy.max_wait_seconds)
         # The cap guards against absurd Retry-After values; it never shortens GitHub's minimum back-off.
         return min(asked, max(policy.max_wait_seconds, policy.secondary_backoff_seconds))
 

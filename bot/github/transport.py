@@ -42,7 +42,7 @@ class GovernedAdapter(HTTPAdapter):
         self._scope = scope
         self._on_unauthorized = on_unauthorized
 
-    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
         method = (request.method or "GET").upper()
         path = urlsplit(request.url or "").path
         self._limiter.before_request(self.installation_id)
