@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ DEFAULT_TTL_SECONDS = 24 * 3600
 KEPT_HEADERS = ("content-type", "link")
 # Paths addressed by sha (cached by content elsewhere) or that answer for the App, not a repository.
 _NOT_KEPT = ("/git/blobs/", "/git/trees/", "/compare/", "/app/", "/access_tokens")
+_AT_SHA = re.compile(r"[?&]ref=[0-9a-f]{40}(?:[0-9a-f]{24})?(?:&|$)")
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,9 @@ class CachedAnswer:
             return None  # a damaged entry is a miss
 
 
-def worth_keeping(method: str, path: str) -> bool:
-    """GET reads that may be repeated and are not addressed by a sha."""
-    return method == "GET" and not any(part in path for part in _NOT_KEPT)
+def worth_keeping(method: str, url: str) -> bool:
+    """GET reads that may be repeated and are not addressed by a sha (a file at a commit is, at a branch is not)."""
+    return method == "GET" and not any(part in url for part in _NOT_KEPT) and not _AT_SHA.search(url)
 
 
 class ConditionalCache:

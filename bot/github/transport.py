@@ -52,7 +52,7 @@ class GovernedAdapter(HTTPAdapter):
                 response = super().send(request, *args, **kwargs)
             self._learn(method, response)
             return response
-        key, cached = self._conditional(request, method, path)
+        key, cached = self._conditional(request, method)
         response = super().send(request, *args, **kwargs)
         self._learn(method, response)
         if key is None or self._etags is None:
@@ -66,8 +66,8 @@ class GovernedAdapter(HTTPAdapter):
             self._etags.put(key, CachedAnswer(etag, response.content, kept))
         return response
 
-    def _conditional(self, request: PreparedRequest, method: str, path: str) -> tuple[str | None, CachedAnswer | None]:
-        if self._etags is None or not worth_keeping(method, path) or "If-None-Match" in request.headers:
+    def _conditional(self, request: PreparedRequest, method: str) -> tuple[str | None, CachedAnswer | None]:
+        if self._etags is None or not worth_keeping(method, request.url or "") or "If-None-Match" in request.headers:
             return None, None
         key = ConditionalCache.key(self._scope, self.installation_id, request.headers.get("Accept", ""),
                                    request.url or "")

@@ -61,7 +61,7 @@ def test_a_retry_after_beyond_the_bounded_wait_gives_up_with_a_clear_error(
 
 
 def test_persistent_server_errors_give_up_after_max_attempts(
-    standin: GitHubStandIn, factory: GitHubClientFactory, sleeps: RecordingSleep
+    standin: GitHubStandIn, factory: GitHubClientFactory, sleeps: RecordingSleep, caplog: pytest.LogCaptureFixture
 ) -> None:
     api = factory.repo(1, REPO)
     standin.fail_next(10, status=502, path_contains="/pulls/7/files")
@@ -71,6 +71,7 @@ def test_persistent_server_errors_give_up_after_max_attempts(
 
     assert len(standin.requests_to("GET", r"/repos/acme/gitops/pulls/7/files")) == 4
     assert len(sleeps.waits) == 3
+    assert "list files of #7 (acme/gitops) failed 4 times, giving up: 502 Server Error" in caplog.text
 
 
 def test_a_plain_403_is_not_retried(standin: GitHubStandIn, factory: GitHubClientFactory,
