@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -311,3 +314,34 @@ def test_a_rotated_key_still_reads_tokens_sealed_with_the_old_one(standin: GitHu
     unrelated.repo(1, REPO).get_pull(7)  # cannot decrypt: mints its own, never fails
 
     assert standin.tokens_minted == 2
+
+
+# ---- another process --------------------------------------------------------------------------
+
+_OTHER_PROCESS = """
+import os
+from bot.github.client import GitHubClientFactory
+from bot.github.sharing import github_sharing_from_env
+
+factory = GitHubClientFactory(42, os.environ["TEST_APP_KEY"], os.environ["GITHUB_API_URL"],
+                              sharing=github_sharing_from_env(os.environ, os.environ["GITOPS_BOT_REDIS_URL"]))
+print(factory.repo(1, "acme/gitops").get_pull(7).head_sha)
+"""
+
+
+def test_another_process_uses_the_same_token_etags_and_window(standin: GitHubStandIn, shared: str) -> None:
+    make_factory(standin, RecordingSleep(), sharing(shared)).repo(1, REPO).get_pull(7)
+    env = {**os.environ, "TEST_APP_KEY": app_private_key(), "GITHUB_API_URL": standin.base_url,
+           "GITOPS_BOT_REDIS_URL": shared, "GITOPS_BOT_TOKEN_CACHE_KEY": KEY,
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+
+    done = subprocess.run([sys.executable, "-c", _OTHER_PROCESS], env=env, capture_output=True, text=True,
+                          timeout=120)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == HEAD
+    assert standin.tokens_minted == 1
+    assert standin.not_modified == 1
+    window = redis.Redis.from_url(shared).hgetall(next(
+        k for k in redis_dump(shared) if k.startswith(b"gitops-bot:ratelimit:window:")))
+    assert int(window[b"remaining"]) == standin.rate_windows[1].remaining
