@@ -26,6 +26,7 @@ from bot.github.client import GitHubClientFactory
 from bot.github.content_cache import DiskStore, content_cache_from_env
 from bot.github.pull_context import GitHubPullContext
 from bot.github.retry import RetryPolicy
+from bot.github.sharing import github_sharing_from_env
 from bot.plan.verdict_renderer import RENDER_CACHE_BYTES, max_rendered_roots, renderer_from_environ
 from bot.reporters import github_check, github_comment, github_plan
 
@@ -72,7 +73,8 @@ class GitHubService:
         self._settings = settings
         self._factory = client_factory or GitHubClientFactory(
             settings.app_id, settings.private_key, settings.api_url, retry_policy,
-            cache=content_cache_from_env(os.environ, settings.data_dir, settings.redis_url))
+            cache=content_cache_from_env(os.environ, settings.data_dir, settings.redis_url),
+            sharing=github_sharing_from_env(os.environ, settings.redis_url))
         # The operator's OPA server / kubeconform (OPA_URL, KUBECONFORM_PATH); a repository's own
         # `policies.opa.url` is never called by the App.
         self._backends = edge_backends(os.environ, repository_opa_url=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.core.sandbox import SandboxLimits
 from bot.errors import ConfigError
+from bot.github.sharing import github_sharing_from_env
 
 QUEUE_BACKENDS = ("sqlite", "redis")
 DEFAULT_SERVICE_FACTORY = "bot.app.service:GitHubService"
@@ -63,6 +64,7 @@ class AppSettings:
                 raise ConfigError("GITOPS_BOT_REDIS_URL must start with redis://, rediss:// or unix://")
         # The sandbox reads its limits where it runs; a bad value must stop the App at start, not per PR.
         SandboxLimits.from_env(env)
+        github_sharing_from_env(env, None)  # likewise a bad GITOPS_BOT_TOKEN_CACHE_KEY or rate-limit setting
         api_url = _get(env, "GITHUB_API_URL", "https://api.github.com").rstrip("/")
         if not api_url.startswith(("http://", "https://")):
             raise ConfigError(f"GITHUB_API_URL must be an http(s) URL, got {api_url!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import urllib.parse
 from collections.abc import Callable
@@ -10,16 +11,22 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import requests
-from github import Auth, Github
+from github import Github
 from github.GithubException import GithubException, UnknownObjectException
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 from bot.errors import GitHubError
 from bot.github.api import SYMLINK_MODE, CheckRunOutput, Comment, PullInfo, ReviewComment, TreeEntry
-from bot.github.auth import InstallationTokenCache
+from bot.github.auth import InstallationAuth, InstallationTokenCache
+from bot.github.conditional import ConditionalCache
 from bot.github.content_cache import ContentCache
+from bot.github.rate_limit import MemoryRateLimitStore, RateLimiter
+from bot.github.rate_limit_redis import RedisRateLimitStore
 from bot.github.retry import GitHubRefusal, RetryPolicy, call_with_retries, is_final
+from bot.github.sharing import GitHubSharing
+from bot.github.token_store import SharedTokenStore
+from bot.github.transport import GovernedAdapter, govern
 from bot.pull.context import ChangedFile
 
 log = logging.getLogger(__name__)
@@ -274,25 +281,44 @@ class PyGithubRepo:
 
 
 class GitHubClientFactory:
-    """Makes `RepoApi`s for installations; holds the process-wide token cache."""
+    """Makes `RepoApi`s for installations; holds the token cache, the rate limiter and the ETag cache.
+
+    ``sharing`` (see `bot.github.sharing`) puts all three in Redis for every worker; without it
+    they are this process's. Waits use ``retry_policy.sleep``/``clock``: tests never wait for real.
+    Metrics observe every GitHub answer through ``limiter.hooks``.
+    """
 
     def __init__(self, app_id: int, private_key: str, api_url: str,
                  retry_policy: RetryPolicy | None = None, timeout_seconds: int = 30,
-                 cache: ContentCache | None = None) -> None:
+                 cache: ContentCache | None = None, sharing: GitHubSharing | None = None) -> None:
         self.api_url = api_url.rstrip("/")
-        self.retry_policy = retry_policy or RetryPolicy()
+        sharing = sharing or GitHubSharing()
+        # One secondary-limit back-off for the retries and for the shared hold-off.
+        self.retry_policy = dataclasses.replace(retry_policy or RetryPolicy(),
+                                                secondary_backoff_seconds=sharing.rate_limits.secondary_backoff_seconds)
         self.app_id = app_id
-        self.tokens = InstallationTokenCache(app_id, private_key, self.api_url, self.retry_policy)
+        self.scope = f"{app_id}@{self.api_url}"  # two Apps (or hosts) sharing a Redis never share state
+        connection = sharing.connection
+        shared_tokens = (SharedTokenStore(connection, sharing.token_key, self.scope)
+                         if connection is not None and sharing.token_key is not None else None)
+        self.tokens = InstallationTokenCache(app_id, private_key, self.api_url, self.retry_policy,
+                                             shared=shared_tokens)
+        pacing = dataclasses.replace(sharing.rate_limits, sleep=self.retry_policy.sleep, clock=self.retry_policy.clock)
+        store = RedisRateLimitStore(connection) if connection is not None else MemoryRateLimitStore()
+        self.limiter = RateLimiter(store, pacing, self.scope)
+        self.etags = ConditionalCache(connection)
         self.cache = cache or ContentCache()  # trees and blobs by sha; shared across workers when given a store
         self._timeout = timeout_seconds
 
     def repo(self, installation_id: int, full_name: str) -> PyGithubRepo:
-        # Our own tenacity retries replace PyGithub's (retry=None). PyGithub's default pauses between
-        # requests (0.25 s, 1 s for writes) are off: one evaluation makes a handful of writes, and a
-        # secondary rate limit, should one come, is answered by waiting what GitHub asks for.
+        self.tokens.token(installation_id)  # fails here (GitHubRefusal) when the App is no longer installed
+        # Our own tenacity retries replace PyGithub's (retry=None), and `bot.github.transport` paces requests
+        # (rate limits, one write at a time) in place of PyGithub's fixed pauses.
         gh = Github(
-            auth=Auth.Token(self.tokens.token(installation_id)), base_url=self.api_url, retry=None,
+            auth=InstallationAuth(self.tokens, installation_id), base_url=self.api_url, retry=None,
             timeout=self._timeout, lazy=True, seconds_between_requests=None, seconds_between_writes=None,
             per_page=100,  # the maximum: fewer round trips for big pull requests
         )
+        govern(gh, lambda kwargs: GovernedAdapter(installation_id, self.limiter, self.etags, self.scope,
+                                                  self.tokens.forget, **kwargs))
         return PyGithubRepo(gh, full_name, self.retry_policy, self.cache, self.app_id)

@@ -10,9 +10,10 @@ from typing import TypeVar
 
 import requests
 from github.GithubException import GithubException
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, stop_after_attempt
 
 from bot.errors import GitHubError
+from bot.github.rate_limit import secondary_limit_wait
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ class RetryPolicy:
 
     max_attempts: int = 5
     backoff_seconds: float = 1.0  # 1, 2, 4, ... for 5xx and connection errors
-    max_wait_seconds: float = 60.0  # cap on any single wait, including Retry-After
+    max_wait_seconds: float = 60.0  # cap on any single wait, including Retry-After (but see the next line)
+    secondary_backoff_seconds: float = 60.0  # GitHub: after a secondary limit, wait at least a minute
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     clock: Callable[[], float] = field(default=time.time, compare=False)
 
@@ -42,16 +44,19 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
     return None
 
 
-def rate_limit_wait(exc: BaseException, clock: Callable[[], float] = time.time) -> float | None:
-    """Seconds GitHub asked us to wait, or None when ``exc`` is not a rate limit."""
+def rate_limit_wait(exc: BaseException, clock: Callable[[], float] = time.time,
+                    secondary_floor: float = 60.0) -> float | None:
+    """Seconds to wait before trying again, or None when ``exc`` is not a rate limit.
+
+    A secondary limit (Retry-After, or GitHub's message alone) waits at least ``secondary_floor``;
+    an exhausted primary limit waits for its reset.
+    """
     if not isinstance(exc, GithubException) or exc.status not in RATE_LIMIT_STATUSES:
         return None
-    retry_after = _header(exc.headers, "retry-after")
-    if retry_after is not None:
-        try:
-            return max(0.0, float(retry_after))
-        except ValueError:
-            return 60.0
+    message = str(exc.data.get("message", "")) if isinstance(exc.data, dict) else ""
+    secondary = secondary_limit_wait(exc.status, exc.headers or {}, message, secondary_floor)
+    if secondary is not None:
+        return secondary
     if _header(exc.headers, "x-ratelimit-remaining") == "0":
         reset = _header(exc.headers, "x-ratelimit-reset")
         try:
@@ -84,14 +89,29 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout | ConnectionError)
 
 
+def is_unauthorized(exc: BaseException) -> bool:
+    """401: the token was refused (revoked, or expired early); one more try carries a freshly minted one."""
+    return isinstance(exc, GithubException) and exc.status == 401
+
+
 def call_with_retries(policy: RetryPolicy, operation: Callable[[], T], what: str = "GitHub call") -> T:
-    """Run ``operation`` until it succeeds, fails for good, or runs out of attempts (then re-raise)."""
+    """Run ``operation`` until it succeeds, fails for good, or runs out of attempts (then log and re-raise)."""
+
+    def should_retry(state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        if exc is None:
+            return False
+        return is_retryable(exc) or (is_unauthorized(exc) and state.attempt_number == 1)
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        asked = rate_limit_wait(exc, policy.clock) if exc else None
-        seconds = asked if asked is not None else policy.backoff_seconds * 2 ** (state.attempt_number - 1)
-        return min(seconds, policy.max_wait_seconds)
+        if exc is not None and is_unauthorized(exc):
+            return 0.0  # the refused token is already forgotten (bot.github.transport)
+        asked = rate_limit_wait(exc, policy.clock, policy.secondary_backoff_seconds) if exc else None
+        if asked is None:
+            return min(policy.backoff_seconds * 2.0 ** (state.attempt_number - 1), policy.max_wait_seconds)
+        # The cap guards against absurd Retry-After values; it never shortens GitHub's minimum back-off.
+        return min(asked, max(policy.max_wait_seconds, policy.secondary_backoff_seconds))
 
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -99,11 +119,23 @@ def call_with_retries(policy: RetryPolicy, operation: Callable[[], T], what: str
                     policy.max_attempts, exc)
 
     retrying = Retrying(
-        retry=retry_if_exception(is_retryable),
+        retry=should_retry,
         stop=stop_after_attempt(policy.max_attempts),
         wait=wait,
         sleep=policy.sleep,
         before_sleep=before_sleep,
         reraise=True,
     )
-    return retrying(operation)
+    try:
+        return retrying(operation)
+    except BaseException as exc:
+        if is_retryable(exc):
+            log.error("%s failed %d times, giving up: %s", what, policy.max_attempts, _short(exc))
+        raise
+
+
+def _short(exc: BaseException) -> str:
+    if isinstance(exc, GithubException):
+        message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
+        return f"{exc.status} {message}".strip()
+    return type(exc).__name__

@@ -51,6 +51,8 @@ def app_env(standin: GitHubStandIn, data_dir: str, **extra: str) -> dict[str, st
         # Several worker threads: each keeps its own compiled policies (regorus engines may not cross threads).
         "GITOPS_BOT_WORKER_THREADS": "3",
         "GITOPS_BOT_REDELIVERY_INTERVAL_SECONDS": "0",  # the missed-delivery tests turn it on
+        # GitHub wants a minute of quiet after a secondary limit; the stand-in's are injected by the tests.
+        "GITOPS_BOT_SECONDARY_BACKOFF_SECONDS": "1",
         **extra,
     }
 

@@ -32,7 +32,8 @@ def sleeps() -> RecordingSleep:
 
 @pytest.fixture
 def retry_policy(sleeps: RecordingSleep) -> RetryPolicy:
-    return RetryPolicy(max_attempts=4, backoff_seconds=1.0, max_wait_seconds=30.0, sleep=sleeps)
+    return RetryPolicy(max_attempts=4, backoff_seconds=1.0, max_wait_seconds=30.0, sleep=sleeps,
+                       clock=sleeps.clock)
 
 
 @pytest.fixture

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import time
+
 BASE = "a" * 40
 HEAD = "b" * 40
 REPO = "acme/gitops"
 
 
 class RecordingSleep:
-    """Stands in for time.sleep: remembers what it was asked to wait, waits not at all."""
+    """Stands in for time.sleep: remembers what it was asked to wait, waits not at all, and moves
+    its own clock (``clock``, for RetryPolicy) on by as much, as a real sleep would."""
 
     def __init__(self) -> None:
         self.waits: list[float] = []
+        self.now = time.time()
 
     def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
 
 
 def finding(rule: str = "image-tag", line: int = 3, file: str = "apps/a.yaml", severity: str = "error",

@@ -14,7 +14,8 @@ import itertools
 import json
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -70,6 +71,16 @@ class _Failure:
     status: int
     retry_after: int | None
     path_contains: str
+    secondary: bool = False  # a secondary limit's message without Retry-After
+
+
+@dataclass
+class RateWindow:
+    """One installation's primary rate limit, as GitHub reports it in x-ratelimit-* headers."""
+
+    remaining: int = 5000
+    reset: int = 0  # unix time; 0: an hour from the first request
+    limit: int = 5000
 
 
 def load_tree(*layers: str | Path, extra: dict[str, bytes] | None = None) -> dict[str, bytes]:
@@ -124,6 +135,11 @@ class GitHubStandIn:
         self.held: list[str] = []  # paths of requests that waited at a gate
         self.removed_installations: set[int] = set()  # token requests for these answer 404 (App uninstalled)
         self.hook = HookDeliveryLog()  # the App's webhook: events "sent" to it, its delivery log, redeliveries
+        self.rate_windows: dict[int, RateWindow] = {}  # installation -> primary limit (requests with its token)
+        self.revoked_tokens: set[str] = set()  # requests with these answer 401 Bad credentials
+        self.minted_tokens: list[str] = []
+        self.not_modified = 0  # 304s answered to If-None-Match (they cost no rate limit)
+        self.clock: Callable[[], float] = time.time  # rate-limit windows only (tests move it with their fake sleep)
         self._ids = itertools.count(1001)
         self._lock = threading.RLock()
         self.base_url = ""
@@ -132,10 +148,23 @@ class GitHubStandIn:
     # ---- test controls -------------------------------------------------------------------
 
     def fail_next(self, count: int = 1, status: int = 500, retry_after: int | None = None,
-                  path_contains: str = "") -> None:
-        """Answer the next ``count`` matching requests with ``status`` (403 + Retry-After: a secondary rate limit)."""
+                  path_contains: str = "", secondary: bool = False) -> None:
+        """Answer the next ``count`` matching requests with ``status`` (403 + Retry-After: a secondary rate limit;
+        ``secondary``: the secondary-limit message alone; 401: Bad credentials)."""
         with self._lock:
-            self._failures += [_Failure(status, retry_after, path_contains) for _ in range(count)]
+            self._failures += [_Failure(status, retry_after, path_contains, secondary) for _ in range(count)]
+
+    def set_rate_limit(self, installation_id: int, remaining: int, reset_in: float = 3600.0) -> RateWindow:
+        """The installation's primary window: ``remaining`` requests until ``reset_in`` seconds from now."""
+        with self._lock:
+            window = RateWindow(remaining, int(self.clock() + reset_in))
+            self.rate_windows[installation_id] = window
+            return window
+
+    def revoke_tokens(self) -> None:
+        """Every token minted so far answers 401 from now on (as after the App's key was rotated)."""
+        with self._lock:
+            self.revoked_tokens.update(self.minted_tokens)
 
     def hold(self, path_contains: str) -> None:
         """Make requests whose path contains ``path_contains`` wait until `release` (a slow or hung GitHub)."""
@@ -201,7 +230,11 @@ class GitHubStandIn:
                     if failure.path_contains in request.path:
                         del standin._failures[i]
                         return standin._failure_response(failure)
-            return None
+                return standin._refuse_token_or_limit()
+
+        @app.after_request
+        def conditional_and_counted(response: Response) -> Response:
+            return standin._conditional_and_counted(response)
 
         def repo_or_404(owner: str, name: str) -> FixtureRepo:
             full = f"{owner}/{name}"
@@ -223,6 +256,7 @@ class GitHubStandIn:
             with standin._lock:
                 standin.tokens_minted += 1
                 n = standin.tokens_minted
+                standin.minted_tokens.append(f"ghs_standin{installation_id}x{n:04d}")
             expires = datetime.now(UTC) + standin.token_ttl
             return _json({"token": f"ghs_standin{installation_id}x{n:04d}", "expires_at": _iso(expires),
                           "permissions": {"checks": "write", "contents": "read", "pull_requests": "write"},
@@ -500,14 +534,61 @@ class GitHubStandIn:
     # ---- JSON shapes -----------------------------------------------------------------------
 
     def _failure_response(self, failure: _Failure) -> Response:
-        if failure.status in (403, 429) and failure.retry_after is not None:
+        if failure.status in (403, 429) and (failure.retry_after is not None or failure.secondary):
             resp = _json({"message": "You have exceeded a secondary rate limit. Please wait a few minutes "
                                      "before you try again.",
                           "documentation_url": "https://docs.github.com/rest/overview/rate-limits"},
                          failure.status)
-            resp.headers["Retry-After"] = str(failure.retry_after)
+            if failure.retry_after is not None:
+                resp.headers["Retry-After"] = str(failure.retry_after)
             return resp
+        if failure.status == 401:
+            return _json({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}, 401)
         return _json({"message": "Server Error"}, failure.status)
+
+    # ---- rate limits, revoked tokens, ETags -------------------------------------------------
+
+    def _installation_of_request(self) -> int | None:
+        match = re.fullmatch(r"token ghs_standin(\d+)x\d+", request.headers.get("Authorization", ""))
+        return int(match.group(1)) if match else None
+
+    def _refuse_token_or_limit(self) -> Response | None:
+        """Under ``_lock``: 401 for a revoked token; 403 when the installation's primary window is used up."""
+        if request.headers.get("Authorization", "").removeprefix("token ") in self.revoked_tokens:
+            return _json({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}, 401)
+        installation = self._installation_of_request()
+        window = self.rate_windows.get(installation) if installation is not None else None
+        if window is None or window.remaining > 0 or window.reset <= self.clock():
+            return None
+        resp = _json({"message": f"API rate limit exceeded for installation ID {installation}.",
+                      "documentation_url": "https://docs.github.com/rest/overview/rate-limits"}, 403)
+        return resp
+
+    def _conditional_and_counted(self, response: Response) -> Response:
+        """ETag on every JSON read, 304 when If-None-Match matches; x-ratelimit-* on every installation answer."""
+        if request.method == "GET" and response.status_code == 200 and response.mimetype == "application/json":
+            etag = 'W/"' + hashlib.sha1(response.get_data()).hexdigest() + '"'
+            response.headers["ETag"] = etag
+            if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+                response.status_code = 304
+                response.set_data(b"")
+                with self._lock:
+                    self.not_modified += 1
+        installation = self._installation_of_request()
+        if installation is None:
+            return response
+        with self._lock:
+            window = self.rate_windows.setdefault(installation, RateWindow())
+            now = self.clock()
+            if window.reset <= now:
+                window.reset, window.remaining = int(now + 3600), window.limit
+            if response.status_code != 304 and window.remaining > 0:  # a 304 costs nothing
+                window.remaining -= 1
+            response.headers["X-RateLimit-Limit"] = str(window.limit)
+            response.headers["X-RateLimit-Remaining"] = str(window.remaining)
+            response.headers["X-RateLimit-Reset"] = str(window.reset)
+            response.headers["X-RateLimit-Used"] = str(window.limit - window.remaining)
+        return response
 
     def _repo_json(self, repo: FixtureRepo) -> dict[str, Any]:
         owner, name = repo.full_name.split("/")

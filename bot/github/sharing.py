@@ -1,0 +1,57 @@
+"""What GitHub clients share across processes (rate-limit state, ETag answers, tokens), chosen from the environment."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import redis
+from cryptography.fernet import MultiFernet
+
+from bot.errors import ConfigError
+from bot.github.rate_limit import RateLimitPolicy
+from bot.github.token_store import KEY_VARIABLE, fernet_from_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GitHubSharing:
+    """``connection`` None: everything stays in the process. ``token_key`` None: tokens never leave the process."""
+
+    connection: redis.Redis | None = None
+    token_key: MultiFernet | None = field(default=None, repr=False)
+    rate_limits: RateLimitPolicy = field(default_factory=RateLimitPolicy)
+
+
+def github_sharing_from_env(env: Mapping[str, str], redis_url: str | None) -> GitHubSharing:
+    """Redis when GITOPS_BOT_REDIS_URL is set; GITOPS_BOT_TOKEN_CACHE_KEY; the pacing variables (see README)."""
+    policy = RateLimitPolicy(
+        reserve=int(_number(env, "GITOPS_BOT_RATE_LIMIT_RESERVE", 10, integer=True)),
+        max_wait_seconds=_number(env, "GITOPS_BOT_RATE_LIMIT_MAX_WAIT_SECONDS", 900),
+        write_pause_seconds=_number(env, "GITOPS_BOT_GITHUB_WRITE_PAUSE_SECONDS", 1.0),
+        # GitHub asks for at least a minute; only a test against a stand-in has reason to wait less.
+        secondary_backoff_seconds=_number(env, "GITOPS_BOT_SECONDARY_BACKOFF_SECONDS", 60.0),
+    )
+    key_text = env.get(KEY_VARIABLE, "").strip()
+    token_key = fernet_from_text(key_text) if key_text else None
+    if not redis_url:
+        return GitHubSharing(None, token_key, policy)
+    connection = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+    if token_key is None:
+        log.info("%s is not set: installation tokens are cached in each process only, never in Redis", KEY_VARIABLE)
+    return GitHubSharing(connection, token_key, policy)
+
+
+def _number(env: Mapping[str, str], name: str, default: float, integer: bool = False) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a{'n integer' if integer else ' number'}, got {text!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must be at least 0, got {text}")
+    return value
