@@ -14,7 +14,8 @@ from bot.commands.events import CommentEvent
 from bot.commands.parse import Command, CommandProblem, command_lines, parse_comment
 from bot.commands.permissions import AccessQuestions, Approvers, decide
 from bot.commands.spec import APPROVE, DEFAULT_PREFIX, HELP, PLAN, VALIDATE
-from bot.core.findings import Report, Source
+from bot.core.findings import Source
+from bot.core.report import Report
 from bot.errors import GitOpsBotError
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from bot.core import policy_changes
 from bot.core.backends import OPA_SERVER_ENGINE, Backends
 from bot.core.config import CONFIG_FILES, InvalidConfigError, RepoConfig, find_config, load_repo_config
 from bot.core.deploy_targets import inventory_groups
-from bot.core.findings import Finding, Report, Severity, Source
+from bot.core.findings import Finding, Severity, Source
 from bot.core.gatekeeper.hook import check_gatekeeper
 from bot.core.manifests import LoadResult
 from bot.core.masking import mask_policy_changes, redact_findings, secret_values
@@ -33,6 +33,7 @@ from bot.core.rego.engine import DEFAULT_ENGINE
 from bot.core.rego.trusted import judge_changes_limited
 from bot.core.rendered_stage import RenderStage, render_stage
 from bot.core.renderer import Renderer
+from bot.core.report import Report
 from bot.core.resource import Resource
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
 from bot.core.schemas.catalog import CatalogAccess, SchemaCatalog, select_locations

@@ -6,10 +6,11 @@ import posixpath
 from collections.abc import Collection, Sequence
 
 from bot.core.classify import KUSTOMIZATION_NAMES
-from bot.core.findings import Finding, Report
+from bot.core.findings import Finding
 from bot.core.provenance import ProvenanceMap
 from bot.core.rendered import RenderedRoots, render_roots
 from bot.core.renderer import Renderer
+from bot.core.report import Report
 from bot.core.resource import Resource
 from bot.core.scope import Scope
 from bot.core.workspace import Workspace

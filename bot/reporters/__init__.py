@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from typing import Protocol
 
-from bot.core.findings import Report
+from bot.core.report import Report
 from bot.errors import ConfigError
 
 FORMATS: tuple[str, ...] = ("text", "json", "sarif", "junit", "github", "markdown")

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from bot.core.findings import Finding, Report, Severity
+from bot.core.findings import Finding, Severity
 from bot.core.masking import mask_report
+from bot.core.report import Report
 from bot.reporters import located
 from bot.reporters.text import by_severity, location, verdict_line
 

@@ -6,8 +6,9 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.findings import Finding, Report, Severity
+from bot.core.findings import Finding, Severity
 from bot.core.masking import mask_report
+from bot.core.report import Report
 from bot.github.api import CheckRunOutput
 
 # "The Checks API limits the number of annotations to a maximum of 50 per API request. To create

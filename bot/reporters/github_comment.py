@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.findings import Report
 from bot.core.masking import mask_report, mask_secrets
+from bot.core.report import Report
 from bot.reporters.github_check import inert, plural, policy_changes_markdown, title, truncate
 
 MARKER = "<!-- gitops-policy-bot:summary -->"

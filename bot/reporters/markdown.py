@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.findings import Report
+from bot.core.report import Report
 from bot.reporters.github_comment import CommentContext, render
 
 

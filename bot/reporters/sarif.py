@@ -9,8 +9,9 @@ from typing import Any
 from urllib.parse import quote
 
 import bot
-from bot.core.findings import Finding, Report, Severity
+from bot.core.findings import Finding, Severity
 from bot.core.masking import mask_report
+from bot.core.report import Report
 from bot.reporters import located
 from bot.reporters.rule_docs import PROJECT_URI, SECURITY_SEVERITY, help_uri
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from gh_helpers import HEAD, REPO, finding
 
-from bot.core.findings import Report, Waiver
+from bot.core.findings import Waiver
+from bot.core.report import Report
 from bot.github.client import GitHubClientFactory
 from bot.publish import check_run
 from bot.reporters import github_check
