@@ -22,7 +22,8 @@ from bot.core.gatekeeper.compat import (
     separate_parenthesized_statements,
 )
 from bot.core.gatekeeper.objects import InvalidObject, Template, TemplateCode
-from bot.core.rego.engine import RegoEngine, make_engine
+from bot.core.rego.engine import RegoEngine
+from bot.core.rego.engine_factory import make_engine
 from bot.core.rego.parity import route_engine
 from bot.errors import PolicyError
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.findings import Finding, Severity
-from bot.core.rego.engine import DEFAULT_ENGINE, RegoEngine, make_engine
+from bot.core.rego.engine import DEFAULT_ENGINE, RegoEngine
+from bot.core.rego.engine_factory import make_engine
 from bot.core.rego.inventory import INVENTORY_PATH, build_inventory
 from bot.core.rego.metadata import RuleMetadata, parse_package_metadata
 from bot.core.rego.parity import route_engine

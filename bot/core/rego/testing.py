@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.core.rego.engine import DEFAULT_ENGINE, RegoEngine, make_engine, package_of
+from bot.core.rego.engine import DEFAULT_ENGINE, RegoEngine, package_of
+from bot.core.rego.engine_factory import make_engine
 from bot.core.rego.parity import route_engine
 from bot.core.rego.sources import directory_sources, merge_data_files, split_sources
 from bot.core.rego.targets import RuleTarget, combined_query
