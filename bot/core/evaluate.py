@@ -21,9 +21,9 @@ from typing import Any
 from bot.core import policy_changes
 from bot.core.backends import OPA_SERVER_ENGINE, Backends
 from bot.core.config import CONFIG_FILES, InvalidConfigError, RepoConfig, find_config, load_repo_config
-from bot.core.deploy_targets import inventory_groups
 from bot.core.findings import Finding, Severity, Source
 from bot.core.gatekeeper.hook import check_gatekeeper
+from bot.core.inventory_groups import inventory_groups
 from bot.core.manifests import LoadResult
 from bot.core.masking import mask_policy_changes, redact_findings, secret_values
 from bot.core.new_findings import NEW, split_preexisting
