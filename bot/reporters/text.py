@@ -10,7 +10,7 @@ from itertools import groupby
 from bot.core.findings import Finding, Severity
 from bot.core.masking import mask_report
 from bot.core.report import Report
-from bot.reporters import located
+from bot.reporters.paths import located
 
 # Notices of the form "skipped <path>: <reason>" are summarised by reason unless verbose.
 SKIPPED_NOTICE = re.compile(r"^skipped (?P<path>\S.*?): (?P<reason>.+)$")
