@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.core.masking import mask_report, mask_secrets
 from bot.core.report import Report
+from bot.markdown_text import counts_table, table_cell
 from bot.reporters.github_check import inert, plural, policy_changes_markdown, title, truncate
 
 MARKER = "<!-- gitops-policy-bot:summary -->"
@@ -34,15 +35,12 @@ def file_link(ctx: CommentContext, path: str, line: int) -> str:
 def render(report: Report, ctx: CommentContext) -> str:
     """The comment body, masked and within GitHub's size limit; starts with the marker."""
     report = mask_report(report)
-    counts = report.counts()
     icon = "❌" if report.blocking else "✅"
     lines = [
         MARKER,
         f"## {icon} {ctx.check_name}: {title(report)}",
         "",
-        "| Blocking | Warnings | Notices | Waived |",
-        "| ---: | ---: | ---: | ---: |",
-        f"| {counts['error']} | {counts['warning']} | {counts['notice']} | {counts['waived']} |",
+        *counts_table(report.counts()),
     ]
     if ctx.protection_warning:
         lines += ["", ctx.protection_warning]
@@ -100,4 +98,4 @@ def should_comment(report: Report) -> bool:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")[:1000]
+    return table_cell(text, 1000)
