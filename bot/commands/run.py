@@ -13,7 +13,8 @@ from bot.commands.approvals import approvable, new_approval
 from bot.commands.events import CommentEvent
 from bot.commands.parse import Command, CommandProblem, command_lines, parse_comment
 from bot.commands.permissions import AccessQuestions, Approvers, decide
-from bot.commands.spec import APPROVE, DEFAULT_PREFIX, HELP, PLAN, VALIDATE
+from bot.commands.spec import APPROVE, HELP, PLAN, VALIDATE
+from bot.core.config import DEFAULT_COMMAND_PREFIX
 from bot.core.findings import Source
 from bot.core.report import Report
 from bot.errors import GitOpsBotError
@@ -92,7 +93,7 @@ def refuse_commands(event: CommentEvent, host: CommandHost, config_error: str) -
     Its prefix and approvers are unknown then, so the default prefix is what is recognised;
     running with default approvers could let someone approve whom the file meant to exclude.
     """
-    items = new_commands(event, DEFAULT_PREFIX)
+    items = new_commands(event, DEFAULT_COMMAND_PREFIX)
     if not items:
         return []
     host.react(EYES)

@@ -24,6 +24,7 @@ MAX_CONFIG_BYTES = 256 * 1024
 # The config needs no anchors: refusing aliases removes the YAML-bomb risk; the rest bounds the cost.
 CONFIG_LIMITS = LoadLimits(max_bytes=MAX_CONFIG_BYTES, max_documents=2, max_depth=30, max_nodes=20_000, allow_aliases=False)
 Positions = dict[tuple, tuple[int, int]]  # field path -> (line, column) of its key, from the loader
+DEFAULT_COMMAND_PREFIX = "/gitops"  # comment commands start with it unless commands.prefix says otherwise
 DEFAULT_INCLUDE = ("**/*.yaml", "**/*.yml", "**/*.json", "*.yaml", "*.yml", "*.json")
 
 
@@ -123,7 +124,7 @@ class RepoConfig:
     fail_on_warnings: bool = False
     review_comments: bool = True
     sticky_comment: bool = True
-    command_prefix: str = "/gitops"
+    command_prefix: str = DEFAULT_COMMAND_PREFIX
     approver_users: tuple[str, ...] = ()
     approver_teams: tuple[str, ...] = ()
     allow_author_approval: bool = False
@@ -310,7 +311,7 @@ def _build(raw: dict[str, Any], path: str, root: Positions | None, today: dt.dat
         fail_on_warnings=bool(github.get("failOnWarnings", False)),
         review_comments=bool(github.get("reviewComments", True)),
         sticky_comment=bool(github.get("stickyComment", True)),
-        command_prefix=commands.get("prefix", "/gitops"),
+        command_prefix=commands.get("prefix", DEFAULT_COMMAND_PREFIX),
         approver_users=tuple(approvers.get("users", ())),
         approver_teams=tuple(approvers.get("teams", ())),
         allow_author_approval=bool(commands.get("allowAuthorApproval", False)),

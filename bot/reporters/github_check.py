@@ -15,6 +15,7 @@ from bot.markdown_text import code_span, counts_table, table_cell
 # "The Checks API limits the number of annotations to a maximum of 50 per API request. To create
 # more than 50 annotations, you have to make multiple requests to the Update a check run endpoint."
 # https://docs.github.com/en/rest/checks/runs#update-a-check-run
+DEFAULT_CHECK_NAME = "GitOps policy"  # the check run's name unless the App is configured otherwise
 MAX_ANNOTATIONS_PER_REQUEST = 50
 # output.title/summary/text: "Maximum length: 65535 characters."
 MAX_OUTPUT_CHARS = 65_535

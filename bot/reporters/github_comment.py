@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from bot.core.masking import mask_report, mask_secrets
 from bot.core.report import Report
 from bot.markdown_text import counts_table, table_cell
-from bot.reporters.github_check import inert, plural, policy_changes_markdown, title, truncate
+from bot.reporters.github_check import (
+    DEFAULT_CHECK_NAME,
+    inert,
+    plural,
+    policy_changes_markdown,
+    title,
+    truncate,
+)
 
 MARKER = "<!-- gitops-policy-bot:summary -->"
 # Issue comment bodies are capped at 65,536 characters by GitHub.
@@ -20,7 +27,7 @@ WAIVER_ANNOTATION = "gitops-bot.io/skip.<rule-id>"
 class CommentContext:
     html_url: str  # repository, e.g. https://github.com/acme/gitops
     head_sha: str
-    check_name: str = "GitOps policy"
+    check_name: str = DEFAULT_CHECK_NAME
     protection_warning: str = ""
 
 
