@@ -92,7 +92,6 @@ class Finding:
     suggestion: str | None = None  # replacement text for the line, for suggested changes
     remediation: str = ""  # how to fix, in one or two sentences
     waived: Waiver | None = None
-    in_diff: bool = True  # False: outside what the change touched (reported, never blocking by itself)
 
     @property
     def blocking(self) -> bool:

@@ -154,8 +154,6 @@ def evaluate_tree(
     report.kubernetes_version = version
     report.files_checked = len(paths) - sum(len(v.skipped) for v in verdicts)
     report.timings = {"tree": round(time.perf_counter() - started, 4)}
-    if options.progress:
-        options.progress(report.resources_checked, report.resources_checked)
     return report
 
 
