@@ -16,14 +16,16 @@ from pathlib import Path
 
 from bot import __version__
 from bot.core.evaluate import EvalOptions, evaluate
-from bot.core.findings import Finding, Report, Severity
+from bot.core.findings import Finding, Severity
+from bot.core.rego.engine import DEFAULT_ENGINE, ENGINES
 from bot.core.renderer import Renderer
+from bot.core.report import Report
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION
 from bot.core.workspace import Workspace
 from bot.errors import ConfigError, GitOpsBotError
 
 EXIT_OK, EXIT_BLOCKING, EXIT_USAGE = 0, 1, 2
-ENGINE_CHOICES = ("regorus", "opa", "opa-server")
+ENGINE_CHOICES = (*ENGINES, "opa-server")
 SEVERITY_CHOICES = ("error", "warning", "notice")
 COMPLETION_SHELLS = ("bash", "zsh", "fish")
 STDIN = "-"
@@ -55,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--policy", action="append", default=[], metavar="DIR", help="extra Rego policy directory (repeatable)")
     check.add_argument(
         "--engine", choices=ENGINE_CHOICES,
-        help="Rego engine (default: regorus; opa: the [opa] extra; opa-server: $OPA_URL)",
+        help=f"Rego engine (default: {DEFAULT_ENGINE}; opa: the [opa] extra; opa-server: $OPA_URL)",
     )
     check.add_argument("--no-policies", action="store_true", help="schema validation only")
     check.add_argument(
@@ -81,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     test = sub.add_parser("test-policies", help="run the test_ rules of *_test.rego files (like `opa test`) and Gatekeeper suites (like `gator verify`)")
     test.add_argument("dirs", nargs="*", metavar="DIR", help="policy directories (default: the built-in library)")
-    test.add_argument("--engine", choices=("regorus", "opa"), default="regorus")
+    test.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE)
     test.add_argument("-f", "--format", choices=("text", "json"), default="text")
     test.add_argument("--verbose", "-v", action="store_true", help="list passing tests too")
 

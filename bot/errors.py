@@ -11,10 +11,6 @@ class ConfigError(GitOpsBotError):
     """Invalid `.gitops-bot.yaml`, CLI flags, environment or policy configuration."""
 
 
-class ManifestError(GitOpsBotError):
-    """Input that cannot be read at all (not a per-file parse problem: those are findings)."""
-
-
 class PolicyError(GitOpsBotError):
     """A Rego policy that does not compile or cannot be evaluated."""
 

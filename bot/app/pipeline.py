@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from bot.app.options import AppOptions
 from bot.commands.approvals import Approval, apply_approvals, approvals_in, fingerprint
 from bot.core.evaluate import EvalOptions
-from bot.core.findings import Report
+from bot.core.report import Report
 from bot.core.workspace import Workspace
 from bot.errors import GitOpsBotError
 from bot.github.api import ReviewComment

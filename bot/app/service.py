@@ -16,9 +16,9 @@ from bot.commands.events import CommentEvent
 from bot.commands.run import CommandResult, CommandSettings, refuse_commands, run_commands
 from bot.core.config import InvalidConfigError, RepoConfig, find_config, load_repo_config
 from bot.core.evaluate import EvalOptions
-from bot.core.findings import Report
 from bot.core.masking import mask_secrets
 from bot.core.rendered import DEFAULT_MAX_RENDERED_ROOTS
+from bot.core.report import Report
 from bot.core.workspace import Workspace
 from bot.errors import GitHubError, GitOpsBotError
 from bot.github.api import CheckRunOutput, PullInfo, RepoApi

@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.core.sandbox import SandboxLimits
 from bot.errors import ConfigError
 from bot.github.sharing import github_sharing_from_env
+from bot.reporters.github_check import DEFAULT_CHECK_NAME
 
 QUEUE_BACKENDS = ("sqlite", "redis")
 DEFAULT_SERVICE_FACTORY = "bot.app.service:GitHubService"
@@ -24,7 +25,7 @@ class AppSettings:
     private_key: str = field(repr=False)  # PEM text
     webhook_secret: str = field(repr=False)
     api_url: str = "https://api.github.com"
-    check_name: str = "GitOps policy"
+    check_name: str = DEFAULT_CHECK_NAME
     data_dir: Path = Path("./data")  # the SQLite queue lives here
     queue_backend: str = "sqlite"  # sqlite | redis
     redis_url: str | None = None  # required when queue_backend is redis
@@ -73,7 +74,7 @@ class AppSettings:
             private_key=_private_key(env),
             webhook_secret=_required(env, "GITHUB_WEBHOOK_SECRET"),
             api_url=api_url,
-            check_name=_get(env, "GITOPS_BOT_CHECK_NAME", "GitOps policy"),
+            check_name=_get(env, "GITOPS_BOT_CHECK_NAME", DEFAULT_CHECK_NAME),
             data_dir=Path(_get(env, "GITOPS_BOT_DATA_DIR", "./data")),
             queue_backend=queue_backend,
             redis_url=redis_url,

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.rego.inventory import INVENTORY_PATH
-from bot.core.rego.metadata import RuleMetadata, parse_package_metadata
-from bot.core.rego.policyset import builtin_rule, is_builtin_rule_package
-from bot.core.rego.sources import builtin_sources, merge_data_files, split_sources
-from bot.core.rego.targets import RuleTarget, find_targets
-from bot.errors import PolicyError
+from bot.core.rego.metadata import RuleMetadata
+from bot.core.rego.policyset import collect_metadata, rule_targets, split_policy_sources, without_inventory
+from bot.core.rego.sources import merge_data_files
+from bot.core.rego.targets import RuleTarget
 
 WRAPPER_PACKAGE = "gitops_bot.batch"
 
@@ -61,22 +60,8 @@ def build_bundle(
     sources: Sequence[tuple[str, str]], namespaces: Sequence[str], *, builtin: bool
 ) -> PolicyBundle:
     """The same modules, data, targets and rule ids as `PolicySet.load` would compile in-process."""
-    all_sources = [*(builtin_sources() if builtin else ()), *sources]
-    modules, _tests, data_files = split_sources(all_sources)
-    metadata: dict[str, RuleMetadata] = {}
-    for filename, text in modules:
-        try:
-            meta = parse_package_metadata(text)
-        except PolicyError as e:
-            raise PolicyError(f"compile {filename}: {e}") from None
-        if meta is not None:
-            metadata.setdefault(meta.package, meta)
-    wanted = set(namespaces)
-    targets = find_targets(modules, lambda pkg: is_builtin_rule_package(pkg) or pkg in wanted)
-    for package in {t.package for t in targets if is_builtin_rule_package(t.package)}:
-        metadata[package] = builtin_rule(package, metadata.get(package))
-    data = merge_data_files(data_files)
-    gitops = data.get(INVENTORY_PATH[0])
-    if isinstance(gitops, dict) and INVENTORY_PATH[1] in gitops:  # per-run facts win, as in-process
-        data = {**data, INVENTORY_PATH[0]: {k: v for k, v in gitops.items() if k != INVENTORY_PATH[1]}}
+    modules, data_files = split_policy_sources(sources, builtin=builtin)
+    metadata = collect_metadata(modules)
+    data = without_inventory(merge_data_files(data_files))
+    targets, _rules = rule_targets(modules, namespaces, metadata)
     return PolicyBundle(tuple(modules), data, metadata, tuple(targets))

@@ -17,7 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.core.findings import Finding, Report, Source, Waiver
+from bot.core.findings import Finding, Source, Waiver
+from bot.core.report import Report
 
 MARKER_PREFIX = "<!-- gitops-policy-bot:approval "
 MARKER_SUFFIX = " -->"

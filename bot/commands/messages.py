@@ -9,6 +9,7 @@ from bot.commands.approvals import Approval, marker
 from bot.commands.parse import CommandProblem
 from bot.commands.spec import COMMANDS
 from bot.core.findings import Finding
+from bot.markdown_text import code_span, table_cell
 
 MAX_LISTED = 50
 
@@ -71,8 +72,8 @@ def escape(text: str) -> str:
 
 
 def _cell(text: str) -> str:
-    return escape(text).replace("|", "\\|").replace("\n", " ")
+    return table_cell(escape(text))
 
 
 def _code(text: str) -> str:
-    return escape(text).replace("`", "'")[:200]
+    return code_span(escape(text))[:200]

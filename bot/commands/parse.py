@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.commands.spec import APPROVE, BY_NAME, DEFAULT_PREFIX, HELP, PLAN, VALIDATE, CommandSpec
+from bot.commands.spec import APPROVE, BY_NAME, DEFAULT_COMMAND_PREFIX, HELP, PLAN, VALIDATE, CommandSpec
 
 MAX_COMMANDS_PER_COMMENT = 10  # more is a paste accident; the rest are reported, not run
 MAX_LINE_CHARS = 2000
@@ -46,12 +46,12 @@ class CommandProblem:
     suggestion: str = ""  # the closest valid command or option, "" when nothing is close
 
 
-def command_lines(body: str, prefix: str = DEFAULT_PREFIX) -> list[str]:
+def command_lines(body: str, prefix: str = DEFAULT_COMMAND_PREFIX) -> list[str]:
     """The visible lines of ``body`` that start with ``prefix`` (followed by a space or the end of the line)."""
     return [line for line in _visible_lines(body) if _starts_with_prefix(line, prefix)]
 
 
-def parse_comment(body: str, prefix: str = DEFAULT_PREFIX) -> list[Command | CommandProblem]:
+def parse_comment(body: str, prefix: str = DEFAULT_COMMAND_PREFIX) -> list[Command | CommandProblem]:
     """Every command of the comment, in order; a bad line becomes a `CommandProblem`, never an exception."""
     out: list[Command | CommandProblem] = []
     for line in command_lines(body, prefix):
@@ -62,7 +62,7 @@ def parse_comment(body: str, prefix: str = DEFAULT_PREFIX) -> list[Command | Com
     return out
 
 
-def parse_line(line: str, prefix: str = DEFAULT_PREFIX) -> Command | CommandProblem:
+def parse_line(line: str, prefix: str = DEFAULT_COMMAND_PREFIX) -> Command | CommandProblem:
     if len(line) > MAX_LINE_CHARS:
         return CommandProblem(line[:80] + "…", f"the line is longer than {MAX_LINE_CHARS} characters")
     rest = line[len(prefix):]

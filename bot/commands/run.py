@@ -13,8 +13,9 @@ from bot.commands.approvals import approvable, new_approval
 from bot.commands.events import CommentEvent
 from bot.commands.parse import Command, CommandProblem, command_lines, parse_comment
 from bot.commands.permissions import AccessQuestions, Approvers, decide
-from bot.commands.spec import APPROVE, DEFAULT_PREFIX, HELP, PLAN, VALIDATE
-from bot.core.findings import Report, Source
+from bot.commands.spec import APPROVE, DEFAULT_COMMAND_PREFIX, HELP, PLAN, VALIDATE
+from bot.core.findings import Source
+from bot.core.report import Report
 from bot.errors import GitOpsBotError
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class CommandSettings:
         """`commands:` of a validated `.gitops-bot.yaml` (its ``raw`` mapping) at the base branch."""
         commands = raw.get("commands", {})
         approvers = commands.get("approvers", {})
-        return cls(commands.get("prefix", DEFAULT_PREFIX),
+        return cls(commands.get("prefix", DEFAULT_COMMAND_PREFIX),
                    Approvers(tuple(approvers.get("users", ())), tuple(approvers.get("teams", ())),
                              bool(commands.get("allowAuthorApproval", False))),
                    bot_login)
@@ -101,7 +102,7 @@ def refuse_commands(event: CommentEvent, host: CommandHost, config_error: str) -
     Its prefix and approvers are unknown then, so the default prefix is what is recognised;
     running with default approvers could let someone approve whom the file meant to exclude.
     """
-    items = new_commands(event, DEFAULT_PREFIX)
+    items = new_commands(event, DEFAULT_COMMAND_PREFIX)
     if not items:
         return []
     host.react(EYES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_PREFIX = "/gitops"
+DEFAULT_COMMAND_PREFIX = "/gitops"  # comment commands start with it unless commands.prefix says otherwise
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from typing import Any
 from bot.core.changes import DELETE, ObjectChange, pair_objects
 from bot.core.config import RepoConfig
 from bot.core.findings import Finding, Severity, Source
-from bot.core.policy_loader import cached_per_thread
 from bot.core.rego.engine import DEFAULT_ENGINE, package_of
 from bot.core.rego.policyset import PolicySet
 from bot.core.rego.results import package_findings, policy_error_finding
@@ -27,6 +26,7 @@ from bot.core.rego.sources import Source as PolicySource
 from bot.core.rego.sources import builtin_sources, directory_sources, split_sources, workspace_sources
 from bot.core.rego.targets import RuleTarget, combined_query, find_targets, package_documents, single_query
 from bot.core.resource import Resource
+from bot.core.thread_cache import ThreadLocalCache
 from bot.core.workspace import Workspace
 from bot.errors import PolicyError
 
@@ -165,6 +165,9 @@ def builtin_change_sources() -> tuple[PolicySource, ...]:
     )
 
 
+_COMPILED: ThreadLocalCache[ChangePolicySet] = ThreadLocalCache(32)  # per thread: regorus engines are unsendable
+
+
 def load_change_policies(
     trusted: Workspace, config: RepoConfig, extra_dirs: Sequence[str] = (), *, engine: str | None = None
 ) -> list[ChangePolicySet]:
@@ -177,7 +180,7 @@ def load_change_policies(
     namespaces = tuple(config.change_namespaces)
     repo_sources = workspace_sources(trusted, config.policy_dirs) if config.policy_dirs else []
     key = ("change", engine, namespaces, config.builtin_policies, _fingerprint(repo_sources))
-    sets = [cached_per_thread(key, lambda: ChangePolicySet.load(
+    sets = [_COMPILED.get(key, lambda: ChangePolicySet.load(
         repo_sources, namespaces=namespaces, engine=engine, builtin=config.builtin_policies
     ))]
     if extra_dirs:

@@ -14,16 +14,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core import policy_changes
 from bot.core.backends import OPA_SERVER_ENGINE, Backends
 from bot.core.config import CONFIG_FILES, InvalidConfigError, RepoConfig, find_config, load_repo_config
-from bot.core.deploy_targets import inventory_groups
-from bot.core.findings import Finding, Report, Severity, Source
+from bot.core.findings import Finding, Severity, Source
 from bot.core.gatekeeper.hook import check_gatekeeper
+from bot.core.inventory_groups import inventory_groups
 from bot.core.manifests import LoadResult
 from bot.core.masking import mask_policy_changes, redact_findings, secret_values
 from bot.core.new_findings import NEW, split_preexisting
@@ -34,6 +34,7 @@ from bot.core.rego.trusted import judge_changes_limited
 from bot.core.rendered import DEFAULT_MAX_RENDERED_ROOTS
 from bot.core.rendered_stage import RenderStage, render_stage
 from bot.core.renderer import Renderer
+from bot.core.report import Report
 from bot.core.resource import Resource
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION, SchemaValidator
 from bot.core.schemas.catalog import CatalogAccess, SchemaCatalog, select_locations
@@ -41,8 +42,6 @@ from bot.core.scope import Scope, configured_crds, deleted_objects, load_base, l
 from bot.core.waivers import settle
 from bot.core.workspace import Workspace
 from bot.errors import ConfigError, PolicyError
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -59,7 +58,6 @@ class EvalOptions:
     config_bytes: bytes | None = None  # CLI --config: overrides the trusted tree's file
     config_path: str = ""
     today: dt.date | None = None
-    progress: Progress | None = field(default=None, repr=False)
     backends: Backends | None = None  # kubeconform / OPA server plugged in by the front door (bot.backends)
     pull_request: dict | None = None  # {"author", "labels", "base_ref"} for change-aware rules (the App fills it)
     report_mode: str | None = None  # "new" | "all" (CLI --all); None: the config's reportMode
@@ -153,7 +151,7 @@ def _base_report(base: Workspace, trusted: Workspace, options: EvalOptions) -> R
     """The same files (renamed ones under their old name) judged at base with the same config and policies."""
     paths = {*(options.changed_paths or ()), *options.deleted_paths}
     scoped = dataclasses.replace(
-        options, changed_paths=sorted(p for p in paths if base.exists(p)), deleted_paths=(), progress=None, pull_request=None
+        options, changed_paths=sorted(p for p in paths if base.exists(p)), deleted_paths=(), pull_request=None
     )
     return evaluate(base, trusted=trusted, options=scoped)
 
@@ -174,7 +172,6 @@ def _schema_stage(
     external = options.backends.schema_backend(config, validator.kubernetes_version, setup.strict) if options.backends else None
     findings += schema_findings(validator, resources, external=external, head=head)
     findings += schema_findings(validator, rendered.resources)  # rendered objects exist in no file a backend could read
-    _progress(options, len(resources) + len(rendered.resources))
     return findings
 
 
@@ -300,11 +297,6 @@ class _Clock:
 
     def __exit__(self, *exc: object) -> None:
         self.report.timings[self.stage] = round(time.perf_counter() - self.start, 4)
-
-
-def _progress(options: EvalOptions, done: int) -> None:
-    if options.progress:
-        options.progress(done, done)
 
 
 def _load_config(trusted: Workspace, options: EvalOptions, today: dt.date) -> RepoConfig:

@@ -14,7 +14,8 @@ import dataclasses
 import re
 from collections.abc import Collection, Iterable
 
-from bot.core.findings import Finding, Report, Waiver
+from bot.core.findings import Finding, Waiver
+from bot.core.report import Report
 from bot.core.resource import Resource
 
 MASK = "***"

@@ -47,12 +47,13 @@ from bot.core.evaluate import (
     settle_stage,
     symlink_notices,
 )
-from bot.core.findings import Finding, Report
+from bot.core.findings import Finding
 from bot.core.kustomization import kustomization_file_per_directory
 from bot.core.kustomize import find_patch_files
 from bot.core.manifests import load_workspace
 from bot.core.rego.sources import builtin_sources, directory_sources, split_sources, workspace_sources
 from bot.core.rendered_stage import NOT_RENDERED_NOTICE
+from bot.core.report import Report
 from bot.core.scope import load_limits, paths_to_check
 from bot.core.tree_chunks import CHUNK_BYTES, ChunkJudge, ChunkVerdict, TreeJob, chunk_paths, worker_options
 from bot.core.tree_facts import CRD_KIND, ChunkFacts, TreeFacts, other_inventory_readers, scan_tree
@@ -154,8 +155,6 @@ def evaluate_tree(
     report.kubernetes_version = version
     report.files_checked = len(paths) - sum(len(v.skipped) for v in verdicts)
     report.timings = {"tree": round(time.perf_counter() - started, 4)}
-    if options.progress:
-        options.progress(report.resources_checked, report.resources_checked)
     return report
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from bot.core.config import CONFIG_FILES, InvalidConfigError, RepoConfig, load_repo_config
@@ -14,7 +12,8 @@ from bot.core.findings import Finding, Severity, Source
 from bot.core.policy_loader import policy_files
 from bot.core.rego.engine import in_process_engine
 from bot.core.rego.policyset import PolicySet
-from bot.core.rego.testing import COMPILE_TEST_NAME, run_policy_tests
+from bot.core.rego.sources import tree_sources
+from bot.core.rego.testing import COMPILE_TEST_NAME, run_source_tests
 from bot.core.sandbox import SandboxLimitError, run_sandboxed
 from bot.core.workspace import Workspace
 from bot.errors import PolicyError
@@ -105,23 +104,13 @@ def compile_and_test(payload: dict[str, Any]) -> dict[str, Any]:
         PolicySet.from_workspace(ws, dirs, namespaces=tuple(payload["namespaces"]), engine=engine, builtin=False)
     except PolicyError as e:
         return {"compile_error": str(e), "tests": []}
-    with tempfile.TemporaryDirectory(prefix="gitops-bot-policies-") as tmp:
-        for path, text in payload["files"].items():
-            target = Path(tmp, path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        roots = [str(Path(tmp, d)) for d in dirs if Path(tmp, d).is_dir()]
-        tests = run_policy_tests(roots, engine=engine) if roots else []
+    # In memory, as the rest of the core: one tree per policy directory that holds files.
+    trees = [(directory, sources) for directory in dirs if (sources := tree_sources(payload["files"], directory))]
+    tests = run_source_tests(trees, engine=engine)
     return {
         "compile_error": None,
         "tests": [
-            {
-                "file": str(Path(t.file).relative_to(tmp)) if t.file.startswith(tmp) else t.file,
-                "package": t.package,
-                "name": t.name,
-                "passed": t.passed,
-                "error": t.error.replace(f"{tmp}/", ""),  # the scratch directory means nothing to the author
-            }
+            {"file": t.file, "package": t.package, "name": t.name, "passed": t.passed, "error": t.error}
             for t in tests
         ],
     }

@@ -6,11 +6,12 @@ import posixpath
 from collections.abc import Collection, Sequence
 
 from bot.core.classify import KUSTOMIZATION_NAMES
-from bot.core.findings import Finding, Report
+from bot.core.findings import Finding
 from bot.core.provenance import ProvenanceMap
 from bot.core.rendered import DEFAULT_MAX_RENDERED_ROOTS, RenderedRoots, render_roots
 from bot.core.rendered_charts import render_charts
 from bot.core.renderer import Renderer
+from bot.core.report import Report
 from bot.core.resource import Resource
 from bot.core.scope import Scope
 from bot.core.workspace import Workspace

@@ -179,8 +179,8 @@ def _selected(ws: Workspace, config: RepoConfig) -> set[str]:
 
 
 def worker_options(options: EvalOptions) -> EvalOptions:
-    """The options a worker process can receive: no progress callback, no edge backends, no schema catalog.
+    """The options a worker process can receive: no edge backends, no schema catalog.
 
     A run with backends or a catalog in use is judged in one piece (`bot.core.parallel`).
     """
-    return dataclasses.replace(options, progress=None, backends=None, schema_catalog=None)
+    return dataclasses.replace(options, backends=None, schema_catalog=None)

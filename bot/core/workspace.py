@@ -9,7 +9,6 @@ pull request could point anywhere on the machine that reads it.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -88,9 +87,6 @@ class Workspace:
     def size(self, path: str) -> int | None:
         """The file's size when known without reading it, else None."""
         return self._sizes.get(path.strip("/"))
-
-    def glob(self, pattern: str) -> list[str]:
-        return [p for p in self._paths if fnmatch.fnmatch(p, pattern)]
 
 
 def _read_inside(root: Path, path: str) -> bytes | None:

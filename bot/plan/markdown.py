@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from bot.core.masking import mask_secrets
+from bot.markdown_text import code_span
 from bot.plan.model import (
     CREATE,
     DELETE,
@@ -131,7 +132,7 @@ def _blocks(plan: Plan, max_block: int | None) -> list[_Block]:
 
 
 def _intro(plan: Plan) -> str:
-    sides = f"`{_code(plan.base or 'base')}` → `{_code(plan.head or 'head')}`"
+    sides = f"`{code_span(plan.base or 'base')}` → `{code_span(plan.head or 'head')}`"
     if not plan.roots:
         return f"{sides}: no kustomization or manifest directory is affected, nothing will change.\n\n"
     totals = {op: sum(r.counts()[op] for r in plan.roots) for op in (CREATE, UPDATE, DELETE, RENAME)}
@@ -141,11 +142,11 @@ def _intro(plan: Plan) -> str:
 
 
 def _risk_line(risk: Risk) -> str:
-    return f"`{_code(risk.root or '.')}`: {_inline(risk.message)}"
+    return f"`{code_span(risk.root or '.')}`: {_inline(risk.message)}"
 
 
 def _root_line(root: RootPlan) -> str:
-    line = f"- `{_code(root.display_path)}` "
+    line = f"- `{code_span(root.display_path)}` "
     line += f"`{root.counts_display()}`" if root.status == RENDERED else f"**{root.status}**"
     if root.deployed_by:
         line += " — deployed by " + ", ".join(_inline(d.display()) for d in root.deployed_by)
@@ -203,11 +204,6 @@ def _longest_backtick_run(text: str) -> int:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
-
-
-def _code(text: str) -> str:
-    """Text for inside `backticks`: a backtick would end the span early."""
-    return text.replace("`", "'")
 
 
 def _html(text: str) -> str:

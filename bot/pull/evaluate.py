@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from bot.core.evaluate import EvalOptions, evaluate
-from bot.core.findings import Report
+from bot.core.report import Report
 from bot.pull.context import PullContext
 
 

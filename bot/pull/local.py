@@ -14,7 +14,8 @@ WORKTREE = "WORKTREE"
 _STATUS = {"A": "added", "M": "modified", "D": "removed", "R": "renamed", "C": "added", "T": "modified"}
 
 
-def _git(root: Path, *args: str) -> bytes:
+def run_git(root: Path, *args: str) -> bytes:
+    """stdout of ``git -C root args``; a missing git or a failing command is a ConfigError naming it."""
     try:
         return subprocess.run(
             ["git", "-C", str(root), *args], check=True, capture_output=True, timeout=120
@@ -26,10 +27,33 @@ def _git(root: Path, *args: str) -> bytes:
         raise ConfigError(f"git {' '.join(args[:2])}: {message[-1] if message else 'failed'}") from None
 
 
+def resolve_commit(root: Path, ref: str) -> str:
+    """The commit sha ``ref`` names in the repository at ``root``."""
+    return run_git(root, "rev-parse", "--verify", f"{ref}^{{commit}}").decode().strip()
+
+
+def changed_between(root: Path, base_sha: str, head_sha: str | None = None) -> list[ChangedFile]:
+    """Files changed from ``base_sha`` to ``head_sha`` (the working tree's tracked files when None), renames kept."""
+    commits = (base_sha, head_sha) if head_sha else (base_sha,)
+    fields = run_git(root, "diff", "--name-status", "-z", "-M", *commits, "--").split(b"\0")
+    out: list[ChangedFile] = []
+    i = 0
+    while i < len(fields) and fields[i]:
+        status = fields[i].decode()[0]
+        if status in "RC":
+            old, new = fields[i + 1].decode(), fields[i + 2].decode()
+            out.append(ChangedFile(new, _STATUS[status], previous_path=old))
+            i += 3
+        else:
+            out.append(ChangedFile(fields[i + 1].decode(), _STATUS.get(status, "modified")))
+            i += 2
+    return sorted(out, key=lambda c: c.path)
+
+
 def git_root(path: str | Path) -> Path:
     start = Path(path)
     start = start if start.is_dir() else start.parent
-    return Path(_git(start, "rev-parse", "--show-toplevel").decode().strip())
+    return Path(run_git(start, "rev-parse", "--show-toplevel").decode().strip())
 
 
 class LocalPullContext:
@@ -44,26 +68,15 @@ class LocalPullContext:
 
     @cached_property
     def _base_sha(self) -> str:
-        return _git(self.root, "rev-parse", "--verify", f"{self.base_ref}^{{commit}}").decode().strip()
+        return resolve_commit(self.root, self.base_ref)
 
     def base_sha(self) -> str | None:
         return self._base_sha
 
     @cached_property
     def _changed(self) -> list[ChangedFile]:
-        out: list[ChangedFile] = []
-        fields = _git(self.root, "diff", "--name-status", "-z", "-M", self._base_sha, "--").split(b"\0")
-        i = 0
-        while i < len(fields) and fields[i]:
-            status = fields[i].decode()[0]
-            if status in "RC":
-                old, new = fields[i + 1].decode(), fields[i + 2].decode()
-                out.append(ChangedFile(new, _STATUS[status], previous_path=old))
-                i += 3
-            else:
-                out.append(ChangedFile(fields[i + 1].decode(), _STATUS.get(status, "modified")))
-                i += 2
-        untracked = _git(self.root, "ls-files", "--others", "--exclude-standard", "-z").split(b"\0")
+        out = changed_between(self.root, self._base_sha)
+        untracked = run_git(self.root, "ls-files", "--others", "--exclude-standard", "-z").split(b"\0")
         out.extend(ChangedFile(p.decode(), "added") for p in untracked if p)
         return sorted(out, key=lambda c: c.path)
 
@@ -75,7 +88,7 @@ class LocalPullContext:
             return Workspace.from_directory(self.root, label="working tree")
         files: list[str] = []
         links: list[str] = []
-        for record in _git(self.root, "ls-tree", "-r", "-z", sha).split(b"\0"):
+        for record in run_git(self.root, "ls-tree", "-r", "-z", sha).split(b"\0"):
             if not record:
                 continue
             meta, _, name = record.partition(b"\t")
@@ -87,7 +100,7 @@ class LocalPullContext:
 
         def read(path: str) -> bytes | None:
             try:
-                return _git(self.root, "cat-file", "blob", f"{sha}:{path}")
+                return run_git(self.root, "cat-file", "blob", f"{sha}:{path}")
             except ConfigError:
                 return None
 

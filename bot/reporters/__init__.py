@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import posixpath
 from typing import Protocol
 
-from bot.core.findings import Report
+from bot.core.report import Report
 from bot.errors import ConfigError
+from bot.reporters.github_actions import GitHubActionsReporter
+from bot.reporters.json_report import JsonReporter
+from bot.reporters.junit import JUnitReporter
+from bot.reporters.markdown import MarkdownReporter
+from bot.reporters.sarif import SarifReporter
+from bot.reporters.text import TextReporter
 
 FORMATS: tuple[str, ...] = ("text", "json", "sarif", "junit", "github", "markdown")
 
@@ -28,13 +33,6 @@ def get(name: str, *, color: bool = False, base_dir: str = "", verbose: bool = F
     (or the current directory); it prefixes every file path so annotations and
     SARIF locations resolve. ``color`` and ``verbose`` only affect ``text``.
     """
-    # Imported here so each format module can import helpers from this package without a cycle.
-    from bot.reporters.github_actions import GitHubActionsReporter
-    from bot.reporters.json_report import JsonReporter
-    from bot.reporters.junit import JUnitReporter
-    from bot.reporters.sarif import SarifReporter
-    from bot.reporters.text import TextReporter
-
     key = name.strip().lower()
     if key == "text":
         return TextReporter(color=color, base_dir=base_dir, verbose=verbose)
@@ -47,16 +45,5 @@ def get(name: str, *, color: bool = False, base_dir: str = "", verbose: bool = F
     if key == "github":
         return GitHubActionsReporter(base_dir=base_dir)
     if key == "markdown":
-        from bot.reporters.markdown import MarkdownReporter
-
         return MarkdownReporter()
     raise ConfigError(f"unknown format {name!r}: expected one of {', '.join(FORMATS)}")
-
-
-def located(base_dir: str, file: str) -> str:
-    """``file`` (relative to the evaluated tree) as seen from ``base_dir``'s parent: the repository root."""
-    if not file:
-        return ""
-    if not base_dir or base_dir in (".", "./"):
-        return file
-    return posixpath.normpath(posixpath.join(base_dir.replace("\\", "/"), file))

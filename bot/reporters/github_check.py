@@ -6,13 +6,16 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.findings import Finding, Report, Severity
+from bot.core.findings import Finding, Severity
 from bot.core.masking import mask_report
+from bot.core.report import Report
 from bot.github.api import CheckRunOutput
+from bot.markdown_text import code_span, counts_table, table_cell
 
 # "The Checks API limits the number of annotations to a maximum of 50 per API request. To create
 # more than 50 annotations, you have to make multiple requests to the Update a check run endpoint."
 # https://docs.github.com/en/rest/checks/runs#update-a-check-run
+DEFAULT_CHECK_NAME = "GitOps policy"  # the check run's name unless the App is configured otherwise
 MAX_ANNOTATIONS_PER_REQUEST = 50
 # output.title/summary/text: "Maximum length: 65535 characters."
 MAX_OUTPUT_CHARS = 65_535
@@ -124,11 +127,8 @@ def truncate(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
 
 
 def summary_markdown(report: Report, ctx: CheckContext) -> str:
-    counts = report.counts()
     lines = [
-        "| Blocking | Warnings | Notices | Waived |",
-        "| ---: | ---: | ---: | ---: |",
-        f"| {counts['error']} | {counts['warning']} | {counts['notice']} | {counts['waived']} |",
+        *counts_table(report.counts()),
         "",
         f"Checked {plural(report.files_checked, 'file')} with {plural(report.resources_checked, 'resource')}"
         + (f" against Kubernetes {report.kubernetes_version}." if report.kubernetes_version else "."),
@@ -159,7 +159,7 @@ def policy_changes_markdown(report: Report) -> list[str]:
            "", "| File | Policy | Result |", "| --- | --- | --- |"]
     for change in changes:
         result = "✅ passed" if change.get("passed") else f"❌ {_cell(change.get('error', '') or 'failed')}"
-        file = " ".join(str(change.get("file", "")).replace("`", "'").split()).replace("|", "\\|")
+        file = table_cell(" ".join(code_span(str(change.get("file", ""))).split()))
         out.append(f"| `{file}` | {_cell(change.get('name', ''))} | {result} |")
     return out
 
@@ -215,4 +215,4 @@ def _annotation_message(f: Finding) -> str:
 
 def _cell(text: str) -> str:
     """A table cell of PR-controlled text: inert (no mentions, HTML, images), one line, short."""
-    return inert(text).replace("|", "\\|")[:500]
+    return table_cell(inert(text), 500)

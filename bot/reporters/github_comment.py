@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.findings import Report
 from bot.core.masking import mask_report, mask_secrets
-from bot.reporters.github_check import inert, plural, policy_changes_markdown, title, truncate
+from bot.core.report import Report
+from bot.markdown_text import counts_table, table_cell
+from bot.reporters.github_check import (
+    DEFAULT_CHECK_NAME,
+    inert,
+    plural,
+    policy_changes_markdown,
+    title,
+    truncate,
+)
 
 MARKER = "<!-- gitops-policy-bot:summary -->"
 # Issue comment bodies are capped at 65,536 characters by GitHub.
@@ -19,7 +27,7 @@ WAIVER_ANNOTATION = "gitops-bot.io/skip.<rule-id>"
 class CommentContext:
     html_url: str  # repository, e.g. https://github.com/acme/gitops
     head_sha: str
-    check_name: str = "GitOps policy"
+    check_name: str = DEFAULT_CHECK_NAME
     protection_warning: str = ""
 
 
@@ -34,15 +42,12 @@ def file_link(ctx: CommentContext, path: str, line: int) -> str:
 def render(report: Report, ctx: CommentContext) -> str:
     """The comment body, masked and within GitHub's size limit; starts with the marker."""
     report = mask_report(report)
-    counts = report.counts()
     icon = "❌" if report.blocking else "✅"
     lines = [
         MARKER,
         f"## {icon} {ctx.check_name}: {title(report)}",
         "",
-        "| Blocking | Warnings | Notices | Waived |",
-        "| ---: | ---: | ---: | ---: |",
-        f"| {counts['error']} | {counts['warning']} | {counts['notice']} | {counts['waived']} |",
+        *counts_table(report.counts()),
     ]
     if ctx.protection_warning:
         lines += ["", ctx.protection_warning]
@@ -100,4 +105,4 @@ def should_comment(report: Report) -> bool:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")[:1000]
+    return table_cell(text, 1000)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from bot.core.findings import Finding, Report
+from bot.core.findings import Finding
 from bot.core.masking import mask_report, mask_secrets
+from bot.core.report import Report
 from bot.core.suggestions import suggest
 from bot.github.api import ReviewComment
 from bot.github.diff import right_side_lines

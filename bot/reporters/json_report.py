@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bot.core.findings import Report
 from bot.core.masking import mask_report
+from bot.core.report import Report
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from itertools import groupby
 
-from bot.core.findings import Finding, Report
+from bot.core.findings import Finding
 from bot.core.masking import mask_report
-from bot.reporters import located
+from bot.core.report import Report
+from bot.reporters.paths import located
 from bot.reporters.text import plural
 
 SUITES_NAME = "gitops-policy-bot"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.findings import Report
+from bot.core.report import Report
+from bot.reporters.github_check import DEFAULT_CHECK_NAME
 from bot.reporters.github_comment import CommentContext, render
 
 
 @dataclass(frozen=True)
 class MarkdownReporter:
-    check_name: str = "GitOps policy"
+    check_name: str = DEFAULT_CHECK_NAME
 
     def render(self, report: Report) -> str:
         # No repository URL locally: links are relative to the current directory.

@@ -9,9 +9,10 @@ from typing import Any
 from urllib.parse import quote
 
 import bot
-from bot.core.findings import Finding, Report, Severity
+from bot.core.findings import Finding, Severity
 from bot.core.masking import mask_report
-from bot.reporters import located
+from bot.core.report import Report
+from bot.reporters.paths import located
 from bot.reporters.rule_docs import PROJECT_URI, SECURITY_SEVERITY, help_uri
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -7,9 +7,10 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import groupby
 
-from bot.core.findings import Finding, Report, Severity
+from bot.core.findings import Finding, Severity
 from bot.core.masking import mask_report
-from bot.reporters import located
+from bot.core.report import Report
+from bot.reporters.paths import located
 
 # Notices of the form "skipped <path>: <reason>" are summarised by reason unless verbose.
 SKIPPED_NOTICE = re.compile(r"^skipped (?P<path>\S.*?): (?P<reason>.+)$")

@@ -5,7 +5,7 @@ import pytest
 from bot.app.options import AppOptions
 from bot.commands.permissions import Approvers
 from bot.commands.run import CommandSettings
-from bot.commands.spec import DEFAULT_PREFIX
+from bot.commands.spec import DEFAULT_COMMAND_PREFIX
 from bot.core.config import InvalidConfigError, load_repo_config
 
 CONFIG = b"""\
@@ -25,7 +25,7 @@ def test_the_app_reads_its_sections_from_the_validated_file() -> None:
 def test_a_repository_without_the_sections_gets_the_defaults() -> None:
     raw = load_repo_config(b"strict: true\n").raw
     assert AppOptions.of(raw) == AppOptions() == AppOptions.of(None)
-    assert CommandSettings.of(raw, "") == CommandSettings(DEFAULT_PREFIX, Approvers(), "")
+    assert CommandSettings.of(raw, "") == CommandSettings(DEFAULT_COMMAND_PREFIX, Approvers(), "")
 
 
 def test_a_mistyped_app_key_is_refused_by_the_core_with_its_line() -> None:

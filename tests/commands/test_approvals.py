@@ -16,7 +16,8 @@ from bot.commands.approvals import (
     read_marker,
 )
 from bot.commands.messages import approval_reply
-from bot.core.findings import Finding, Report, ResourceRef, Severity, Source, Waiver
+from bot.core.findings import Finding, ResourceRef, Severity, Source, Waiver
+from bot.core.report import Report
 
 BOT = "gitops-policy-bot[bot]"
 WEB = ResourceRef("apps/v1", "Deployment", "shop", "web")

@@ -8,7 +8,8 @@ from bot.commands.approvals import Approval, apply_approvals, read_marker
 from bot.commands.events import CommentEvent
 from bot.commands.permissions import Approvers
 from bot.commands.run import CommandSettings, run_commands
-from bot.core.findings import Finding, Report, ResourceRef, Severity, Source
+from bot.core.findings import Finding, ResourceRef, Severity, Source
+from bot.core.report import Report
 from bot.errors import GitOpsBotError
 
 BOT = "gitops-policy-bot[bot]"

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.core.evaluate import EvalOptions, evaluate
-from bot.core.findings import Finding, Report, Severity
+from bot.core.findings import Finding, Severity
+from bot.core.report import Report
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION
 from bot.core.workspace import Workspace
 

@@ -11,8 +11,9 @@ from functools import cache
 from pathlib import Path
 
 from bot.core.evaluate import EvalOptions, evaluate
-from bot.core.findings import Report, Severity
+from bot.core.findings import Severity
 from bot.core.manifests import load_manifest
+from bot.core.report import Report
 from bot.core.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.core.evaluate import EvalOptions, evaluate
-from bot.core.findings import Report, Severity
+from bot.core.findings import Severity
 from bot.core.provenance import ProvenanceMap
 from bot.core.rendered import PROVENANCE_ANNOTATIONS, RULE_RENDER_FAILED, RULE_RENDER_SKIPPED, render_roots
 from bot.core.rendered_stage import NOT_RENDERED_NOTICE
+from bot.core.report import Report
 from bot.core.resource import parse_path
 from bot.core.workspace import Workspace
 from bot.core.yamlpos import DEFAULT_LIMITS

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from bot.core.evaluate import EvalOptions, evaluate
-from bot.core.findings import Finding, Report, Severity
+from bot.core.findings import Finding, Severity
 from bot.core.rendered import RULE_RENDER_FAILED, RULE_RENDER_SKIPPED
+from bot.core.report import Report
 from bot.core.workspace import Workspace
 from bot.plan.helm import NO_NETWORK_PROXY, HelmRunner
 from bot.plan.verdict_renderer import KustomizeRenderer

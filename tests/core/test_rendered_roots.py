@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from bot.core.evaluate import EvalOptions, evaluate
-from bot.core.findings import Report
 from bot.core.kustomization import KustomizationTree
 from bot.core.rendered import DEFAULT_MAX_RENDERED_ROOTS, roots_near
+from bot.core.report import Report
 from bot.core.workspace import Workspace
 from bot.core.yamlpos import DEFAULT_LIMITS
 from bot.errors import ConfigError

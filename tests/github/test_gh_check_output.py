@@ -6,7 +6,8 @@ import pytest
 from gh_helpers import HEAD, REPO, finding
 
 from bot.app.publish import check_run
-from bot.core.findings import Report, Waiver
+from bot.core.findings import Waiver
+from bot.core.report import Report
 from bot.github.client import GitHubClientFactory
 from bot.reporters import github_check
 from bot.reporters.github_check import CheckContext

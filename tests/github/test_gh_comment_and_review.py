@@ -5,7 +5,8 @@ from __future__ import annotations
 from gh_helpers import HEAD, REPO, finding
 
 from bot.app.publish import review, sticky_comment
-from bot.core.findings import Report, Waiver
+from bot.core.findings import Waiver
+from bot.core.report import Report
 from bot.github.client import GitHubClientFactory
 from bot.pull.context import ChangedFile
 from bot.reporters import github_comment, github_review
@@ -127,7 +128,8 @@ def test_finding_key_ignores_the_line_so_a_moved_finding_is_not_reposted() -> No
 
 
 def test_waiver_reasons_cannot_ping_people_or_inject_html():
-    from bot.core.findings import Finding, Report, Severity, Waiver
+    from bot.core.findings import Finding, Severity, Waiver
+    from bot.core.report import Report
     from bot.reporters.github_check import inert
     from bot.reporters.github_comment import CommentContext, render
 

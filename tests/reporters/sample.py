@@ -6,7 +6,8 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from bot.core.findings import Finding, Report, ResourceRef, Severity, Source, Waiver
+from bot.core.findings import Finding, ResourceRef, Severity, Source, Waiver
+from bot.core.report import Report
 
 # The official SARIF 2.1.0 schema, vendored (see fixtures/schemas-sarif/README.md).
 SARIF_SCHEMA_PATH = (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.findings import Finding, Report, ResourceRef, Severity
+from bot.core.findings import Finding, ResourceRef, Severity
+from bot.core.report import Report
 from bot.reporters import get
 from bot.reporters.github_actions import escape_data, escape_property
 

@@ -7,8 +7,8 @@ import json
 import jsonschema
 import pytest
 
-from bot.core.findings import Report
 from bot.core.masking import mask_report
+from bot.core.report import Report
 from bot.reporters import get
 
 from .sample import clean_report, report_schema, sample_report

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from bot.core.findings import Finding, Report, ResourceRef, Severity
+from bot.core.findings import Finding, ResourceRef, Severity
+from bot.core.report import Report
 from bot.reporters import get
 
 from .sample import clean_report, sample_report

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.findings import Finding, Report, Severity, Waiver
+from bot.core.findings import Finding, Severity, Waiver
 from bot.core.masking import mask_finding, mask_report, mask_secrets
+from bot.core.report import Report
 
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3\nabc/def+==\n-----END RSA PRIVATE KEY-----"
 

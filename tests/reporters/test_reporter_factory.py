@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import ConfigError
-from bot.reporters import FORMATS, get, located
+from bot.reporters import FORMATS, get
+from bot.reporters.paths import located
 
 from .sample import sample_report
 

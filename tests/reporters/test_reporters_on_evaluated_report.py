@@ -9,7 +9,7 @@ from functools import cache
 import jsonschema
 
 from bot.core.evaluate import EvalOptions, evaluate
-from bot.core.findings import Report
+from bot.core.report import Report
 from bot.core.workspace import Workspace
 from bot.reporters import get
 

@@ -8,7 +8,8 @@ import jsonschema
 import pytest
 
 import bot
-from bot.core.findings import Finding, Report, ResourceRef, Severity, Waiver
+from bot.core.findings import Finding, ResourceRef, Severity, Waiver
+from bot.core.report import Report
 from bot.reporters import get
 from bot.reporters.sarif import FINGERPRINT_KEY, fingerprint
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.findings import Finding, Report, ResourceRef, Severity, Source
+from bot.core.findings import Finding, ResourceRef, Severity, Source
+from bot.core.report import Report
 from bot.reporters import get
 from bot.reporters.text import TextReporter, location, notice_lines, verdict_line
 

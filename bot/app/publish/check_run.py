@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.findings import Report
+from bot.core.report import Report
 from bot.github.api import RepoApi
 from bot.reporters.github_check import CheckContext, CheckRunResult, build_outputs, conclusion
 

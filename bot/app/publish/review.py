@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.app.publish import ownership
 from bot.github.api import RepoApi, ReviewComment
-from bot.reporters.github_check import plural
+from bot.reporters.github_check import DEFAULT_CHECK_NAME, plural
 from bot.reporters.github_review import MARKER_PREFIX, MAX_REVIEW_COMMENTS
 
 
@@ -20,7 +20,7 @@ def already_posted(api: RepoApi, pull_number: int, bot_login: str = "") -> set[s
 
 
 def post(api: RepoApi, pull_number: int, head_sha: str, comments: list[ReviewComment], *,
-         bot_login: str = "", check_name: str = "GitOps policy") -> int:
+         bot_login: str = "", check_name: str = DEFAULT_CHECK_NAME) -> int:
     """Post the comments not already on the PR as one COMMENT review; returns how many were posted."""
     if not comments:
         return 0

@@ -10,7 +10,7 @@ from typing import Any
 import redis
 from rq import Callback, Queue, Retry
 
-from bot.app.queue import DeliveryHandler
+from bot.app.queue.protocol import DeliveryHandler
 from bot.app.settings import AppSettings
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.app.queue import DeliveryHandler
+from bot.app.queue.protocol import DeliveryHandler
 from bot.app.queue.processes import JobError
 
 log = logging.getLogger(__name__)

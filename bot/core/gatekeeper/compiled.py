@@ -9,8 +9,6 @@ must stay on the thread that built them).
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,14 +20,15 @@ from bot.core.gatekeeper.compat import (
     separate_parenthesized_statements,
 )
 from bot.core.gatekeeper.objects import InvalidObject, Template, TemplateCode
-from bot.core.rego.engine import RegoEngine, make_engine
+from bot.core.rego.engine import RegoEngine
+from bot.core.rego.engine_factory import make_engine
 from bot.core.rego.parity import route_engine
+from bot.core.thread_cache import ThreadLocalCache
 from bot.errors import PolicyError
 
 _VIOLATION_RE = re.compile(r"^\s*violation\b", re.MULTILINE)
 _MODULE_LINE_RE = re.compile(r"template\.rego:(\d+)")
-_CACHE_SIZE = 64
-_local = threading.local()
+_COMPILED: ThreadLocalCache[CompiledTemplate] = ThreadLocalCache(64)
 
 
 @dataclass
@@ -66,15 +65,7 @@ def compile_template(template: Template, engine: str) -> CompiledTemplate:
     if code is None:
         raise InvalidObject("the template has no Rego code (only Rego templates can be evaluated)", ("spec", "targets", 0))
     key = (engine, template.kind, code)
-    cache = _thread_cache()
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
-    compiled = _compile(template, code, engine)
-    cache[key] = compiled
-    while len(cache) > _CACHE_SIZE:
-        cache.popitem(last=False)
-    return compiled
+    return _COMPILED.get(key, lambda: _compile(template, code, engine))
 
 
 def _compile(template: Template, code: TemplateCode, engine_name: str) -> CompiledTemplate:
@@ -115,10 +106,3 @@ def _prepared(source: str, version: str, engine: str) -> str:
 
 def _without_prefix(message: str) -> str:
     return message.removeprefix("compile ").strip()
-
-
-def _thread_cache() -> OrderedDict[tuple, CompiledTemplate]:
-    cache = getattr(_local, "cache", None)
-    if cache is None:
-        cache = _local.cache = OrderedDict()
-    return cache

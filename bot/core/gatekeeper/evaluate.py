@@ -35,7 +35,6 @@ from bot.core.rego.engine import DEFAULT_ENGINE
 from bot.core.resource import Resource
 from bot.errors import PolicyError
 
-RULE_PREFIX = "gatekeeper"
 RULE_INVALID_TEMPLATE = "gatekeeper/invalid-template"
 RULE_INVALID_CONSTRAINT = "gatekeeper/invalid-constraint"
 RULE_INVALID_EXPANSION = "gatekeeper/invalid-expansion-template"

@@ -1,6 +1,7 @@
 """Rego policies: engine adapters, METADATA, conftest semantics, and the policy test runner."""
 
-from bot.core.rego.engine import DEFAULT_ENGINE, ENGINES, RegoEngine, make_engine
+from bot.core.rego.engine import DEFAULT_ENGINE, ENGINES, RegoEngine
+from bot.core.rego.engine_factory import make_engine
 from bot.core.rego.metadata import RuleMetadata, parse_package_metadata
 from bot.core.rego.policyset import PolicySet
 from bot.core.rego.sources import builtin_policy_dir

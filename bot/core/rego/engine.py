@@ -1,19 +1,14 @@
-"""The one interface every Rego engine adapter offers, and the factory that picks one."""
+"""The one interface every Rego engine adapter offers, and the text helpers the adapters share (no adapter here)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any, Protocol
 
-from bot.errors import ConfigError, PolicyError
+from bot.errors import PolicyError
 
 ENGINES: tuple[str, ...] = ("regorus", "opa")
 DEFAULT_ENGINE = "regorus"
-OPA_EXTRA_MISSING = (
-    "Rego engine {engine!r} needs real OPA (opa-golib-python-bindings), which is not installed: "
-    "install the extra with `pip install --ignore-requires-python 'gitops-policy-bot[opa]'`, "
-    "or use the default engine regorus"
-)
 
 _PACKAGE_RE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
 # Both engines print "file.rego:LINE" (regorus as "--> file.rego:3:35").
@@ -46,21 +41,6 @@ class RegoEngine(Protocol):
 
     def packages(self) -> list[str]:
         """Package names of the modules added (``main``, ``gitops.builtin.image_tag``), sorted, unique."""
-
-
-def make_engine(name: str = DEFAULT_ENGINE) -> RegoEngine:
-    """A fresh engine by name; an unknown name is a configuration error that lists the valid ones."""
-    if name == "regorus":
-        from bot.core.rego.regorus_engine import RegorusEngine
-
-        return RegorusEngine()
-    if name in ("opa", "opa-server"):  # opa-server judges remotely (bot.backends); checks of edits run OPA here
-        try:
-            from bot.core.rego.opa_engine import OpaGolibEngine
-        except ImportError:  # an optional extra: asking for it without installing it is a setting to fix, not a crash
-            raise ConfigError(OPA_EXTRA_MISSING.format(engine=name)) from None
-        return OpaGolibEngine()
-    raise ConfigError(f"unknown Rego engine {name!r}: expected one of {', '.join(ENGINES)}")
 
 
 def package_of(source: str) -> str:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.core.findings import Finding, Severity
-from bot.core.rego.engine import DEFAULT_ENGINE, RegoEngine, make_engine
+from bot.core.rego.engine import DEFAULT_ENGINE, RegoEngine
+from bot.core.rego.engine_factory import make_engine
 from bot.core.rego.inventory import INVENTORY_PATH, build_inventory
 from bot.core.rego.metadata import RuleMetadata, parse_package_metadata
 from bot.core.rego.parity import route_engine
 from bot.core.rego.results import package_findings, policy_error_finding
 from bot.core.rego.sources import (
+    Source,
     builtin_sources,
     deep_merge,
     directory_sources,
@@ -72,25 +74,12 @@ class PolicySet:
 
         Raises PolicyError naming the file when a module does not compile.
         """
-        all_sources = [*(builtin_sources() if builtin else ()), *sources]
-        modules, _tests, data_files = split_sources(all_sources)
+        modules, data_files = split_policy_sources(sources, builtin=builtin)
         rego = make_engine(route_engine(modules, engine))  # OPA where regorus would judge differently
-        metadata: dict[str, RuleMetadata] = {}
-        for filename, text in modules:
-            rego.add_module(filename, text)
-            try:
-                meta = parse_package_metadata(text)
-            except PolicyError as e:
-                raise PolicyError(f"compile {filename}: {e}") from None
-            if meta is not None:
-                metadata.setdefault(meta.package, meta)
+        metadata = collect_metadata(modules, add_module=rego.add_module)
         rego.compile()
         base_data = merge_data_files(data_files, base=data)
-        wanted = set(namespaces)
-        targets = find_targets(modules, lambda pkg: is_builtin_rule_package(pkg) or pkg in wanted)
-        rule_packages = sorted({t.package for t in targets if is_builtin_rule_package(t.package)})
-        rules = [builtin_rule(pkg, metadata.get(pkg)) for pkg in rule_packages]
-        metadata.update((rule.package, rule) for rule in rules)
+        targets, rules = rule_targets(modules, namespaces, metadata)
         return cls(rego, tuple(namespaces), base_data, metadata, sorted(rules, key=lambda r: r.id), targets)
 
     @classmethod
@@ -127,7 +116,7 @@ class PolicySet:
                 known = targets if peers is None else [r for r in peers if not r.is_patch]
                 facts = {INVENTORY_PATH[0]: {INVENTORY_PATH[1]: build_inventory(known) if inventory is None else inventory}}
                 # Per-run facts win over any user data file that happens to use the same key.
-                self.engine.set_data(deep_merge(_without_inventory(self.data), facts))
+                self.engine.set_data(deep_merge(without_inventory(self.data), facts))
                 self._inventory_in_engine = inventory
             for batch in _batches_by_kind(targets):
                 findings.extend(self._evaluate_batch(batch, severity_overrides))
@@ -208,6 +197,48 @@ def _batches_by_kind(resources: Sequence[Resource]) -> list[list[Resource]]:
     return [group[i : i + BATCH_SIZE] for group in by_kind.values() for i in range(0, len(group), BATCH_SIZE)]
 
 
+def split_policy_sources(sources: Sequence[Source], *, builtin: bool) -> tuple[list[Source], list[Source]]:
+    """(modules, data files) of ``sources``, after the built-in library when ``builtin``; tests are left out."""
+    modules, _tests, data_files = split_sources([*(builtin_sources() if builtin else ()), *sources])
+    return modules, data_files
+
+
+def collect_metadata(
+    modules: Sequence[Source], add_module: Callable[[str, str], None] | None = None
+) -> dict[str, RuleMetadata]:
+    """METADATA by package (the first module of a package wins); raises PolicyError naming the file.
+
+    ``add_module`` (an engine's) sees each module before its METADATA is read, so a
+    module that does not compile is reported as such, whichever problem comes first.
+    """
+    metadata: dict[str, RuleMetadata] = {}
+    for filename, text in modules:
+        if add_module is not None:
+            add_module(filename, text)
+        try:
+            meta = parse_package_metadata(text)
+        except PolicyError as e:
+            raise PolicyError(f"compile {filename}: {e}") from None
+        if meta is not None:
+            metadata.setdefault(meta.package, meta)
+    return metadata
+
+
+def rule_targets(
+    modules: Sequence[Source], namespaces: Sequence[str], metadata: dict[str, RuleMetadata]
+) -> tuple[list[RuleTarget], list[RuleMetadata]]:
+    """The rules queried per document (built-in rules and ``namespaces``) and the built-in rules.
+
+    ``metadata`` gains each built-in rule's entry (an id even without METADATA), as findings need it.
+    """
+    wanted = set(namespaces)
+    targets = find_targets(modules, lambda pkg: is_builtin_rule_package(pkg) or pkg in wanted)
+    rule_packages = sorted({t.package for t in targets if is_builtin_rule_package(t.package)})
+    rules = [builtin_rule(pkg, metadata.get(pkg)) for pkg in rule_packages]
+    metadata.update((rule.package, rule) for rule in rules)
+    return targets, rules
+
+
 def is_builtin_rule_package(package: str) -> bool:
     return package.startswith(BUILTIN_NAMESPACE + ".")
 
@@ -224,7 +255,8 @@ def builtin_rule(package: str, meta: RuleMetadata | None) -> RuleMetadata:
     )
 
 
-def _without_inventory(data: dict) -> dict:
+def without_inventory(data: dict) -> dict:
+    """``data`` without a user file's value at the inventory's key: per-run facts win."""
     gitops = data.get(INVENTORY_PATH[0])
     if not isinstance(gitops, dict) or INVENTORY_PATH[1] not in gitops:
         return data

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+import posixpath
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bot.core.workspace import Workspace
@@ -69,6 +70,21 @@ def directory_sources(dirs: Sequence[str | Path], *, label_root: str | None = No
             except (OSError, UnicodeDecodeError) as e:
                 raise PolicyError(f"read {label}: {e}") from None
     return sources
+
+
+def tree_sources(files: Mapping[str, str], directory: str) -> list[Source]:
+    """The policy files of an in-memory tree (path -> text) below ``directory``, picked and ordered as
+    `directory_sources` would read that tree from disk, so the core tests a PR's policies without writing them."""
+    root = posixpath.normpath(directory.strip().strip("/") or ".")
+    prefix = "" if root == "." else root + "/"
+    chosen = []
+    for path, text in files.items():
+        if not path.startswith(prefix) or not is_policy_file(path):
+            continue
+        if _SKIPPED_DIRS & set(PurePosixPath(path[len(prefix):]).parts):
+            continue
+        chosen.append((path, text))
+    return sorted(chosen, key=lambda source: PurePosixPath(source[0]).parts)
 
 
 def workspace_sources(ws: Workspace, dirs: Sequence[str]) -> list[Source]:

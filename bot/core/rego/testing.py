@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.core.rego.engine import DEFAULT_ENGINE, RegoEngine, make_engine, package_of
+from bot.core.rego.engine import DEFAULT_ENGINE, RegoEngine, package_of
+from bot.core.rego.engine_factory import make_engine
 from bot.core.rego.parity import route_engine
-from bot.core.rego.sources import directory_sources, merge_data_files, split_sources
+from bot.core.rego.sources import Source, directory_sources, merge_data_files, split_sources
 from bot.core.rego.targets import RuleTarget, combined_query
 from bot.errors import PolicyError
 
@@ -35,14 +36,24 @@ def run_policy_tests(dirs: Sequence[str | Path], *, engine: str = DEFAULT_ENGINE
     A test passes when its value is ``true``; undefined or false fails; an evaluation error is
     captured in ``error``. A directory that does not compile yields one failed ``<compile>`` result.
     """
+    return run_source_tests([(str(directory), directory_sources([directory])) for directory in dirs], engine=engine)
+
+
+def run_source_tests(
+    trees: Sequence[tuple[str, Sequence[Source]]], *, engine: str = DEFAULT_ENGINE
+) -> list[PolicyTestResult]:
+    """`run_policy_tests` on files in memory: each tree is (label, its sources), loaded together as a directory is.
+
+    A tree that does not compile yields one failed ``<compile>`` result whose file is its label.
+    """
     results: list[PolicyTestResult] = []
-    for directory in dirs:
-        results.extend(_run_directory(directory, engine))
+    for label, sources in trees:
+        results.extend(_run_tree(label, sources, engine))
     return results
 
 
-def _run_directory(directory: str | Path, engine_name: str) -> list[PolicyTestResult]:
-    modules, tests, data_files = split_sources(directory_sources([directory]))
+def _run_tree(label: str, sources: Sequence[Source], engine_name: str) -> list[PolicyTestResult]:
+    modules, tests, data_files = split_sources(sources)
     try:
         engine = make_engine(route_engine([*modules, *tests], engine_name))
         for filename, text in [*modules, *tests]:
@@ -50,7 +61,7 @@ def _run_directory(directory: str | Path, engine_name: str) -> list[PolicyTestRe
         engine.add_data(merge_data_files(data_files))
         engine.compile()
     except PolicyError as e:
-        return [PolicyTestResult(str(directory), "", COMPILE_TEST_NAME, passed=False, error=str(e))]
+        return [PolicyTestResult(label, "", COMPILE_TEST_NAME, passed=False, error=str(e))]
     return _run_tests(engine, _discover_tests([*modules, *tests]))
 
 
