@@ -22,8 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.app.queue.protocol import DeliveryHandler
 from bot.app.queue.processes import JobError
+from bot.app.queue.protocol import DeliveryHandler
 
 log = logging.getLogger(__name__)
 
