@@ -168,7 +168,11 @@ def find_deploy_targets(
         kind = "argocd" if dp.deployer.kind in ("Application", "ApplicationSet") else "flux"
         if dp.directory in tree.nodes:
             targets.setdefault(dp.directory, DeployTarget(dp.directory, kind, tree.files_of(dp.directory)))
-        elif (dp.directory, kind) not in targets:
+        elif dp.directory in targets:
+            # Several deployers of one plain directory: the widest view (a recursive one takes subdirectories).
+            seen = targets[dp.directory]
+            targets[dp.directory] = DeployTarget(dp.directory, seen.kind, seen.files | _plain_files(tree, dp))
+        else:
             targets[dp.directory] = DeployTarget(dp.directory, kind, _plain_files(tree, dp))
     return [targets[d] for d in sorted(targets)]
 
