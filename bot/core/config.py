@@ -6,6 +6,7 @@ import datetime as dt
 import difflib
 import fnmatch
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -23,7 +24,7 @@ CONFIG_FILES = (".gitops-bot.yaml", ".gitops-bot.yml")
 MAX_CONFIG_BYTES = 256 * 1024
 # The config needs no anchors: refusing aliases removes the YAML-bomb risk; the rest bounds the cost.
 CONFIG_LIMITS = LoadLimits(max_bytes=MAX_CONFIG_BYTES, max_documents=2, max_depth=30, max_nodes=20_000, allow_aliases=False)
-Positions = dict[tuple, tuple[int, int]]  # field path -> (line, column) of its key, from the loader
+Positions = dict[tuple[str | int, ...], tuple[int, int]]  # field path -> (line, column) of its key, from the loader
 DEFAULT_INCLUDE = ("**/*.yaml", "**/*.yml", "**/*.json", "*.yaml", "*.yml", "*.json")
 
 
@@ -150,7 +151,8 @@ def _glob_match(path: str, pattern: str) -> bool:
 
 @cache
 def config_schema() -> dict[str, Any]:
-    return json.loads(resources.files("bot").joinpath("schemas/gitops-bot-config.json").read_text())
+    schema: dict[str, Any] = json.loads(resources.files("bot").joinpath("schemas/gitops-bot-config.json").read_text())
+    return schema
 
 
 def find_config(read: Any) -> tuple[str, bytes] | None:
@@ -208,7 +210,7 @@ def _problem(err: jsonschema.ValidationError, root: Positions | None) -> ConfigP
     path = list(err.absolute_path)
     key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
     if err.validator == "additionalProperties":
-        allowed = sorted(err.schema.get("properties", {}))
+        allowed = sorted(err.schema.get("properties", {}) if isinstance(err.schema, Mapping) else {})
         extra = sorted(set(err.instance) - set(allowed)) if isinstance(err.instance, dict) else []
         name = extra[0] if extra else "?"
         close = difflib.get_close_matches(name, allowed, n=1)
@@ -218,7 +220,7 @@ def _problem(err: jsonschema.ValidationError, root: Positions | None) -> ConfigP
     if err.validator == "required":
         return ConfigProblem(key, _line_of(root, path), err.message.replace("'", '"'))
     if err.validator == "enum":
-        options = ", ".join(json.dumps(o) for o in err.validator_value)
+        options = ", ".join(json.dumps(o) for o in err.validator_value) if isinstance(err.validator_value, list) else ""
         return ConfigProblem(key, _line_of(root, path), f"{json.dumps(err.instance)} is not one of {options}")
     if err.validator == "oneOf" and key.startswith("rules"):
         return ConfigProblem(

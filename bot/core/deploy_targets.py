@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.classify import Classifier, FileKind
+from bot.core.jsonfields import list_at, str_at
 from bot.core.kustomization import KustomizationNode, KustomizationTree
 from bot.core.manifests import load_manifest
 from bot.core.resource import Resource
@@ -101,7 +102,7 @@ def deployer_paths_of(obj: dict[str, Any], file: str) -> list[DeployerPath]:
         if kind == "ApplicationSet":
             spec = _mapping(_mapping(spec.get("template")).get("spec"))
         sources = [spec.get("source")] + (
-            spec.get("sources") if isinstance(spec.get("sources"), list) else []
+            list_at(spec, "sources")
         )
         return [
             DeployerPath(_normalise(s["path"]), deployer, _recurses(s))
@@ -112,7 +113,7 @@ def deployer_paths_of(obj: dict[str, Any], file: str) -> list[DeployerPath]:
             and "{{" not in s["path"]
         ]
     if group == "kustomize.toolkit.fluxcd.io" and kind == "Kustomization":
-        path = _normalise(spec.get("path") if isinstance(spec.get("path"), str) else "")
+        path = _normalise(str_at(spec, "path"))
         return [
             DeployerPath(path, deployer, recurse=True)
         ]  # without a kustomization, Flux takes the whole subtree

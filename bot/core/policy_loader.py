@@ -28,7 +28,7 @@ T = TypeVar("T")
 _local = threading.local()
 
 
-def _thread_cache() -> OrderedDict[tuple, Any]:
+def _thread_cache() -> OrderedDict[tuple[Any, ...], Any]:
     cache = getattr(_local, "cache", None)
     if cache is None:
         cache = _local.cache = OrderedDict()
@@ -41,12 +41,13 @@ def policy_files(ws: Workspace, dirs: Sequence[str]) -> list[str]:
     return [p for p in ws.paths if p.startswith(prefixes) and p.endswith(POLICY_SUFFIXES)]
 
 
-def cached_per_thread(key: tuple, build: Callable[[], T]) -> T:
+def cached_per_thread(key: tuple[Any, ...], build: Callable[[], T]) -> T:
     """The compiled object for ``key`` on this thread, built once (a small LRU per thread)."""
     cache = _thread_cache()
     if key in cache:
         cache.move_to_end(key)
-        return cache[key]
+        cached: T = cache[key]  # built by the same ``build`` for this key
+        return cached
     policy_set = cache[key] = build()
     while len(cache) > _CACHE_SIZE:
         cache.popitem(last=False)

@@ -117,7 +117,7 @@ def _without_prefix(message: str) -> str:
     return message.removeprefix("compile ").strip()
 
 
-def _thread_cache() -> OrderedDict[tuple, CompiledTemplate]:
+def _thread_cache() -> OrderedDict[tuple[Any, ...], CompiledTemplate]:
     cache = getattr(_local, "cache", None)
     if cache is None:
         cache = _local.cache = OrderedDict()
