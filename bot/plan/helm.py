@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.core.jsonfields import list_at, mapping_at
 from bot.core.manifests import load_manifest
 from bot.core.workspace import Workspace
 from bot.core.yaml_gateway import dump_yaml
@@ -167,8 +168,8 @@ def helm_source(ws: Workspace, chart: str, targets: Sequence[Target]) -> HelmSou
             obj = resource.obj
             if obj.get("kind") != "Application" or resource.name != target.deployer.name:
                 continue
-            spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-            sources = [spec.get("source"), *(spec.get("sources") if isinstance(spec.get("sources"), list) else [])]
+            spec = mapping_at(obj, "spec")
+            sources = [spec.get("source"), *list_at(spec, "sources")]
             for source in sources:
                 if isinstance(source, dict) and _normalise(source.get("path")) == chart:
                     where = f"{target.deployer.namespace}/{target.deployer.name} ({target.deployer.file})"
@@ -177,7 +178,7 @@ def helm_source(ws: Workspace, chart: str, targets: Sequence[Target]) -> HelmSou
 
 
 def _source(chart: str, obj: dict[str, Any], spec: dict[str, Any], source: dict[str, Any], where: str) -> HelmSource:
-    helm = source.get("helm") if isinstance(source.get("helm"), dict) else {}
+    helm = mapping_at(source, "helm")
     for unsupported in ("parameters", "fileParameters"):
         if helm.get(unsupported):
             raise RenderRefused(f"Application {where}: helm.{unsupported} are not rendered; use values files")
@@ -190,9 +191,9 @@ def _source(chart: str, obj: dict[str, Any], spec: dict[str, Any], source: dict[
                 f"Application {where}: value file {text!r} is outside the repository; only the repository's files are used"
             )
         value_files.append(path)
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    metadata = mapping_at(obj, "metadata")
     release = str(helm.get("releaseName") or metadata.get("name") or "")
-    destination = spec.get("destination") if isinstance(spec.get("destination"), dict) else {}
+    destination = mapping_at(spec, "destination")
     namespace = str(destination.get("namespace") or "default")
     if not _RELEASE.match(release):
         raise RenderRefused(f"Application {where}: {release!r} is not a valid Helm release name")
