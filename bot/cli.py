@@ -17,6 +17,7 @@ from pathlib import Path
 from bot import __version__
 from bot.core.evaluate import EvalOptions, evaluate
 from bot.core.findings import Finding, Report, Severity
+from bot.core.renderer import Renderer
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION
 from bot.core.workspace import Workspace
 from bot.errors import ConfigError, GitOpsBotError
@@ -142,7 +143,7 @@ def _options(args: argparse.Namespace) -> EvalOptions:
     )
 
 
-def _renderer():  # type: ignore[no-untyped-def]
+def _renderer() -> Renderer:
     """kustomize roots are judged as rendered (the plan's sandboxed build); bot.plan stays out of the core."""
     from bot.plan.verdict_renderer import KustomizeRenderer
 
