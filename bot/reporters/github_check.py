@@ -77,7 +77,7 @@ def title(report: Report, ctx: CheckContext | None = None) -> str:
     return f"No policy violations in {plural(report.files_checked, 'manifest')}"
 
 
-def annotations(report: Report, changed_paths: Collection[str]) -> list[dict[str, Any]]:
+def check_annotations(report: Report, changed_paths: Collection[str]) -> list[dict[str, Any]]:
     """Every active finding in a changed file, at its line; findings elsewhere stay in the summary."""
     changed = set(changed_paths)
     out = []
@@ -192,7 +192,7 @@ def build_outputs(report: Report, ctx: CheckContext) -> list[CheckRunOutput]:
     report = mask_report(report)
     head = title(report, ctx)
     summary = summary_markdown(report, ctx)
-    items = annotations(report, ctx.changed_paths)
+    items = check_annotations(report, ctx.changed_paths)
     if len(items) > MAX_ANNOTATIONS_TOTAL:
         summary = truncate(f"{summary}\n\nOnly the first {MAX_ANNOTATIONS_TOTAL} of {len(items)} findings in changed "
                            "files are annotated; the details below list them all.")
