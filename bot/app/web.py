@@ -21,6 +21,7 @@ from bot.app.handlers.shape import missing_fields
 from bot.app.metrics import BotMetrics, event_label
 from bot.app.queue import JobQueue, make_queue
 from bot.app.settings import AppSettings
+from bot.core.jsonfields import str_at
 
 log = logging.getLogger("bot.app.web")
 EXTENSION = "gitops_bot"
@@ -99,7 +100,8 @@ webhook = Blueprint("webhook", __name__)
 
 
 def runtime() -> Runtime:
-    return current_app.extensions[EXTENSION]
+    rt: Runtime = current_app.extensions[EXTENSION]
+    return rt
 
 
 @webhook.before_app_request
@@ -129,13 +131,13 @@ def receive_webhook() -> tuple[Response, int]:
         reason = "body is not a JSON object" if not isinstance(payload, dict) else "missing GitHub headers"
         dlog.warning("event=%s rejected: %s", event or "-", reason)
         return jsonify(status="error", reason=reason), 400
-    action = payload.get("action") if isinstance(payload.get("action"), str) else ""
+    action = str_at(payload, "action")
     name = f"{event}.{action}" if action else event
-    reason = ignore_reason(event, payload, rt.settings)
-    if reason:
+    ignored = ignore_reason(event, payload, rt.settings)
+    if ignored:
         rt.metrics.delivery(event, "ignored")
-        dlog.info("event=%s ignored: %s", name, reason)
-        return jsonify(status="ignored", reason=reason), 200
+        dlog.info("event=%s ignored: %s", name, ignored)
+        return jsonify(status="ignored", reason=ignored), 200
     missing = missing_fields(event, payload)
     if missing:  # its handler would fail on every retry: say so now instead
         rt.metrics.delivery(event, "bad_request")

@@ -7,7 +7,7 @@ only); `dispatch` runs in a queue worker and calls the handler.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from bot.app.evaluation_service import EvaluationService
@@ -18,11 +18,12 @@ from bot.app.settings import AppSettings
 __all__ = ["DeliveryLog", "HandlerContext", "dispatch", "ignore_reason", "route"]
 
 
-class DeliveryLog(logging.LoggerAdapter):
+class DeliveryLog(logging.LoggerAdapter[logging.Logger]):
     """Prefixes every line with the delivery id, so one delivery can be followed through the logs."""
 
-    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        return f"[{self.extra['delivery_id']}] {msg}", kwargs
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+        delivery_id = self.extra["delivery_id"] if self.extra else "-"
+        return f"[{delivery_id}] {msg}", kwargs
 
 
 def route(event: str, action: str | None) -> Route | None:

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from bot.app.settings import DEFAULT_SERVICE_FACTORY, AppSettings
@@ -119,7 +120,7 @@ class JobProcessRunner:
 class _Child:
     """One evaluation process and the parent's end of its pipe."""
 
-    def __init__(self, process: Any, conn: Connection) -> None:
+    def __init__(self, process: BaseProcess, conn: Connection) -> None:
         self.process = process
         self.conn = conn
 
