@@ -9,7 +9,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -22,6 +22,9 @@ from bot.app.metrics import BotMetrics, event_label
 from bot.app.queue import JobQueue, make_queue
 from bot.app.settings import AppSettings
 from bot.core.jsonfields import str_at
+
+if TYPE_CHECKING:  # imported when the first job runs (it starts child processes)
+    from bot.app.queue.processes import JobProcessRunner
 
 log = logging.getLogger("bot.app.web")
 EXTENSION = "gitops_bot"
@@ -54,7 +57,7 @@ class Runtime:
         self._service = service
         self._service_lock = threading.Lock()
         self._in_process = service is not None
-        self._runner: Any = None
+        self._runner: JobProcessRunner | None = None
 
     def service(self) -> EvaluationService:
         """Built on first use, in the worker: constructing the GitHub edge must not slow the web front."""
@@ -68,13 +71,13 @@ class Runtime:
         """Start this process's queue workers (idempotent; safe to call after a fork)."""
         self.queue.start_workers(self.process_delivery if self._in_process else self.job_runner())
 
-    def job_runner(self) -> Any:
+    def job_runner(self) -> JobProcessRunner:
         """The handler that runs each job in an evaluation process (one per worker thread)."""
         if self._runner is None:
             self._runner = self._make_runner()
         return self._runner
 
-    def _make_runner(self) -> Any:
+    def _make_runner(self) -> JobProcessRunner:
         from bot.app.queue.processes import JobProcessRunner
 
         return JobProcessRunner(
