@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 
@@ -235,7 +235,7 @@ def _problem(err: jsonschema.ValidationError, root: Positions | None) -> ConfigP
     return ConfigProblem(key, _line_of(root, path), err.message)
 
 
-def _rule_override(value: Any) -> Severity | None | bool:
+def _rule_override(value: Any) -> Severity | None | Literal[True]:
     """True: keep default; None: disabled; Severity: re-levelled."""
     if value is False or value == "off":
         return None
@@ -257,7 +257,7 @@ def _build(raw: dict[str, Any], path: str, root: Positions | None, today: dt.dat
     for rule_id, value in raw.get("rules", {}).items():
         level = _rule_override(value)
         if level is not True:
-            overrides[rule_id] = level  # type: ignore[assignment]
+            overrides[rule_id] = level
     exceptions = []
     for i, item in enumerate(raw.get("exceptions", [])):
         expires = None

@@ -25,7 +25,7 @@ from bot.core.evaluate import (
     settle_stage,
 )
 from bot.core.findings import Finding
-from bot.core.manifests import LoadLimits
+from bot.core.manifests import LoadLimits, LoadResult
 from bot.core.resource import Resource
 from bot.core.schemas import SchemaValidator
 from bot.core.scope import configured_crds, load_files
@@ -142,7 +142,7 @@ class ChunkJudge:
         settled = settle_stage(findings, loaded.resources, self.job.config, self.job.today, expiry_notices=False)
         return [f for f in settled if f.rule == DUPLICATE_RULE]  # not the annotation problems the chunk already reported
 
-    def _load(self, paths: Sequence[str]):  # type: ignore[no-untyped-def]
+    def _load(self, paths: Sequence[str]) -> LoadResult:
         try:
             return load_files(self.head, paths, self.job.limits, self.job.patch_files)
         finally:

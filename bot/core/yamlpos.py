@@ -17,7 +17,7 @@ from bot.core.resource import FieldPath
 try:  # libyaml's composer is ~10x faster; the pure-Python one gives the same nodes
     from yaml import CSafeLoader as _NodeLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _NodeLoader  # type: ignore[assignment]
+    from yaml import SafeLoader as _NodeLoader  # type: ignore[assignment]  # the pure-Python twin of CSafeLoader
 
 # Rule ids of the problems this module reports (Finding.rule in manifests.py).
 YAML_SYNTAX = "parse/yaml-syntax"
@@ -156,9 +156,11 @@ def _bom_encoding(data: bytes) -> str | None:
 
 
 def _line_and_column(content: bytes | str, offset: int) -> tuple[int, int]:
-    newline = b"\n" if isinstance(content, bytes) else "\n"
-    line_start = content.rfind(newline, 0, offset) + 1  # type: ignore[arg-type]
-    return content.count(newline, 0, offset) + 1, offset - line_start + 1  # type: ignore[arg-type]
+    if isinstance(content, bytes):
+        line_start, line = content.rfind(b"\n", 0, offset) + 1, content.count(b"\n", 0, offset) + 1
+    else:
+        line_start, line = content.rfind("\n", 0, offset) + 1, content.count("\n", 0, offset) + 1
+    return line, offset - line_start + 1
 
 
 def too_large(size: int, limits: LoadLimits) -> YamlProblem:
