@@ -6,7 +6,7 @@ import datetime as dt
 import difflib
 import fnmatch
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -155,7 +155,7 @@ def config_schema() -> dict[str, Any]:
     return schema
 
 
-def find_config(read: Any) -> tuple[str, bytes] | None:
+def find_config(read: Callable[[str], bytes | None]) -> tuple[str, bytes] | None:
     """First config file that exists, read through ``read(path) -> bytes | None``."""
     for name in CONFIG_FILES:
         data = read(name)
