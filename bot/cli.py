@@ -21,8 +21,10 @@ from bot.core.rego.engine import DEFAULT_ENGINE, ENGINES
 from bot.core.renderer import Renderer
 from bot.core.report import Report
 from bot.core.schemas import DEFAULT_KUBERNETES_VERSION
+from bot.core.schemas.catalog import CatalogAccess
 from bot.core.workspace import Workspace
 from bot.errors import ConfigError, GitOpsBotError
+from bot.pull.context import ChangedFile, PullContext
 
 EXIT_OK, EXIT_BLOCKING, EXIT_USAGE = 0, 1, 2
 ENGINE_CHOICES = (*ENGINES, "opa-server")
@@ -177,7 +179,7 @@ def _refuse_format_as_output(args: argparse.Namespace, formats: Sequence[str]) -
         )
 
 
-def _schema_catalog(locations: Sequence[str]):  # type: ignore[no-untyped-def]
+def _schema_catalog(locations: Sequence[str]) -> CatalogAccess:
     """--schema-location flags first, then the config's schemaLocations; remote schemas cached per user."""
     from bot.backends.schema_catalog import catalog_access, default_cache_dir
     from bot.core.schemas.catalog import check_location
@@ -291,15 +293,21 @@ def _check_change(base_ref: str, paths: Sequence[str], options: EvalOptions, sta
 
 
 class _ScopedContext:
-    """Limit a change to the PATH arguments given with --base."""
+    """Limit a change to the PATH arguments given with --base (a `PullContext` around another)."""
 
-    def __init__(self, ctx, scopes: list[str]):  # type: ignore[no-untyped-def]
+    def __init__(self, ctx: PullContext, scopes: list[str]) -> None:
         self._ctx, self._scopes = ctx, scopes
 
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-        return getattr(self._ctx, name)
+    def head_sha(self) -> str:
+        return self._ctx.head_sha()
 
-    def changed_files(self):  # type: ignore[no-untyped-def]
+    def base_sha(self) -> str | None:
+        return self._ctx.base_sha()
+
+    def workspace(self, sha: str) -> Workspace:
+        return self._ctx.workspace(sha)
+
+    def changed_files(self) -> list[ChangedFile]:
         files = self._ctx.changed_files()
         if not self._scopes:
             return files

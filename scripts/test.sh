@@ -26,4 +26,5 @@ python3 -m venv .venv
 
 .venv/bin/ruff check bot tests bench
 .venv/bin/lint-imports
+.venv/bin/python -m mypy  # --strict on bot/ ([tool.mypy] in pyproject.toml)
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # only types: routing a delivery must not import the GitHub edge
     from bot.app.service import EvaluationRequest
+    from bot.app.settings import AppSettings
     from bot.commands.events import CommentEvent
 
 
@@ -36,13 +37,25 @@ class EvaluationService(Protocol):
     def run_commands(self, event: CommentEvent) -> Sequence[CommandOutcome]: ...
 
 
-def load_factory(spec: str) -> Callable[..., Any]:
-    """Import ``"package.module:callable"``."""
+class ServiceFactory(Protocol):
+    """What GITOPS_BOT_SERVICE_FACTORY names: builds the service of one process from the App's settings."""
+
+    def __call__(self, settings: AppSettings) -> EvaluationService: ...
+
+
+def load_factory(spec: str) -> ServiceFactory:
+    """Import ``"package.module:callable"`` (by default ``bot.app.service:GitHubService``)."""
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise ValueError(f"expected 'module:callable', got {spec!r}")
-    factory: Callable[..., Any] = getattr(importlib.import_module(module_name), attribute)
+    factory: ServiceFactory = getattr(importlib.import_module(module_name), attribute)  # named by a string
     return factory
+
+
+if TYPE_CHECKING:  # the default factory fits the seam: checked statically, costs nothing at run time
+    from bot.app.service import GitHubService
+
+    _DEFAULT_FACTORY: ServiceFactory = GitHubService
 
 
 class MeteredService:

@@ -99,7 +99,7 @@ class SqliteLedger:
 class RedisLedger:
     """The ledger of the distributed mode: keys in the queue's Redis, shared by every host."""
 
-    def __init__(self, connection: redis.Redis[bytes]) -> None:
+    def __init__(self, connection: redis.Redis) -> None:
         self._redis = connection
 
     def claim_run(self, owner: str, seconds: float) -> bool:

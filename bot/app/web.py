@@ -9,7 +9,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -21,6 +21,10 @@ from bot.app.handlers.shape import missing_fields
 from bot.app.metrics import BotMetrics, event_label
 from bot.app.queue import JobQueue, make_queue
 from bot.app.settings import AppSettings
+from bot.core.jsonfields import str_at
+
+if TYPE_CHECKING:  # imported when the first job runs (it starts child processes)
+    from bot.app.queue.processes import JobProcessRunner
 
 log = logging.getLogger("bot.app.web")
 EXTENSION = "gitops_bot"
@@ -53,7 +57,7 @@ class Runtime:
         self._service = service
         self._service_lock = threading.Lock()
         self._in_process = service is not None
-        self._runner: Any = None
+        self._runner: JobProcessRunner | None = None
 
     def service(self) -> EvaluationService:
         """Built on first use, in the worker: constructing the GitHub edge must not slow the web front."""
@@ -67,13 +71,13 @@ class Runtime:
         """Start this process's queue workers (idempotent; safe to call after a fork)."""
         self.queue.start_workers(self.process_delivery if self._in_process else self.job_runner())
 
-    def job_runner(self) -> Any:
+    def job_runner(self) -> JobProcessRunner:
         """The handler that runs each job in an evaluation process (one per worker thread)."""
         if self._runner is None:
             self._runner = self._make_runner()
         return self._runner
 
-    def _make_runner(self) -> Any:
+    def _make_runner(self) -> JobProcessRunner:
         from bot.app.queue.processes import JobProcessRunner
 
         return JobProcessRunner(
@@ -99,7 +103,8 @@ webhook = Blueprint("webhook", __name__)
 
 
 def runtime() -> Runtime:
-    return current_app.extensions[EXTENSION]
+    rt: Runtime = current_app.extensions[EXTENSION]
+    return rt
 
 
 @webhook.before_app_request
@@ -129,13 +134,13 @@ def receive_webhook() -> tuple[Response, int]:
         reason = "body is not a JSON object" if not isinstance(payload, dict) else "missing GitHub headers"
         dlog.warning("event=%s rejected: %s", event or "-", reason)
         return jsonify(status="error", reason=reason), 400
-    action = payload.get("action") if isinstance(payload.get("action"), str) else ""
+    action = str_at(payload, "action")
     name = f"{event}.{action}" if action else event
-    reason = ignore_reason(event, payload, rt.settings)
-    if reason:
+    ignored = ignore_reason(event, payload, rt.settings)
+    if ignored:
         rt.metrics.delivery(event, "ignored")
-        dlog.info("event=%s ignored: %s", name, reason)
-        return jsonify(status="ignored", reason=reason), 200
+        dlog.info("event=%s ignored: %s", name, ignored)
+        return jsonify(status="ignored", reason=ignored), 200
     missing = missing_fields(event, payload)
     if missing:  # its handler would fail on every retry: say so now instead
         rt.metrics.delivery(event, "bad_request")

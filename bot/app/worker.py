@@ -14,15 +14,22 @@ import signal
 import sys
 import threading
 from functools import cache
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-from bot.app.evaluation_service import load_factory
+from bot.app.evaluation_service import EvaluationService, load_factory
 from bot.app.handlers import dispatch
 from bot.app.log_format import configure_root_logging
 from bot.app.queue.processes import Abandoning
 from bot.app.settings import AppSettings
 from bot.app.warmup import warm_up
 from bot.errors import ConfigError
+
+if TYPE_CHECKING:  # RQ is imported where a worker starts
+    from resource import struct_rusage
+
+    from redis import Redis
+    from rq.job import Job
 
 log = logging.getLogger("bot.app.worker")
 
@@ -33,7 +40,7 @@ def _settings() -> AppSettings:
 
 
 @cache
-def _service() -> Any:
+def _service() -> EvaluationService:
     settings = _settings()
     return load_factory(settings.service_factory)(settings)
 
@@ -67,8 +74,8 @@ def abandon_delivery(event: str, payload: dict[str, Any], delivery_id: str, reas
         log.error("[%s] could not complete what the abandoned delivery started: %s", delivery_id, exc)
 
 
-def delivery_failed(job: Any, connection: Any, exc_type: type[BaseException] | None,
-                    exc: BaseException | None, traceback: Any) -> None:
+def delivery_failed(job: Job, connection: Redis, exc_type: type[BaseException] | None,
+                    exc: BaseException | None, traceback: TracebackType | None) -> None:
     """RQ's failure callback: after the last attempt, the open check run ends as failed.
 
     RQ calls it after every failed attempt (in the work horse; for a job whose worker died, in RQ's
@@ -89,12 +96,12 @@ def delivery_failed(job: Any, connection: Any, exc_type: type[BaseException] | N
     _abandon_job(job, reason)
 
 
-def delivery_stopped(job: Any, connection: Any) -> None:
+def delivery_stopped(job: Job, connection: Redis) -> None:
     """RQ's stopped callback (``rq`` was told to stop the job): it is not retried, so its run ends now."""
     _abandon_job(job, "the job was stopped by an operator")
 
 
-def horse_killed(job: Any, retpid: int, ret_val: int, rusage: Any) -> None:
+def horse_killed(job: Job, retpid: int, ret_val: int, rusage: struct_rusage | None) -> None:
     """The worker's hook for a work horse that died (kill -9, a memory limit, RQ's hard job timeout).
 
     No failure callback runs then; RQ retries the job right after this if attempts are left.
@@ -105,7 +112,7 @@ def horse_killed(job: Any, retpid: int, ret_val: int, rusage: Any) -> None:
     _abandon_job(job, f"the process running it died ({how}) on the last attempt")
 
 
-def _abandon_job(job: Any, reason: str) -> None:
+def _abandon_job(job: Job, reason: str) -> None:
     event, payload, delivery_id = job.args
     log.warning("[%s] %s delivery given up after its last attempt: %s", delivery_id, event, reason)
     abandon_delivery(event, payload, delivery_id, reason)

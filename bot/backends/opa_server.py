@@ -130,7 +130,7 @@ class OpaServerPolicies:
 
     # -- talking to the server ------------------------------------------------------------------
 
-    def _results(self, client: OpaClient, documents: list[Resource], inventory: dict) -> list[list[Any]]:
+    def _results(self, client: OpaClient, documents: list[Resource], inventory: dict[str, Any]) -> list[list[Any]]:
         self._ensure_pushed(client, force=False)
         body = {"documents": [r.obj for r in documents], "inventory": inventory}
         response = self._post(client, "results", body)
@@ -144,15 +144,16 @@ class OpaServerPolicies:
             raise OpaUnavailable("the server answered without the evaluation results")
         return rows
 
-    def _one_document(self, client: OpaClient, resource: Resource, inventory: dict) -> list[Any]:
+    def _one_document(self, client: OpaClient, resource: Resource, inventory: dict[str, Any]) -> list[Any]:
         """After an evaluation error: one request per document, then per rule for the documents that fail."""
         response = self._post(client, "results", {"documents": [resource.obj], "inventory": inventory})
         rows = response.get("result")
         if not response.get("error") and isinstance(rows, list) and len(rows) == 1:
-            return rows[0]
+            row: list[Any] = rows[0]
+            return row
         return self._one_by_one(client, resource, inventory)
 
-    def _one_by_one(self, client: OpaClient, resource: Resource, inventory: dict) -> list[Any]:
+    def _one_by_one(self, client: OpaClient, resource: Resource, inventory: dict[str, Any]) -> list[Any]:
         """Each rule on its own, so only the failing rule becomes an error finding."""
         values: list[Any] = []
         for i, target in enumerate(self.bundle.targets):
@@ -163,10 +164,11 @@ class OpaServerPolicies:
             values.append(PolicyError(message) if error else response.get("result", []))
         return values
 
-    def _post(self, client: OpaClient, rule: str, body: dict) -> dict:
+    def _post(self, client: OpaClient, rule: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST /v1/data/<wrapper>/<rule>; an evaluation error comes back as ``{"error": message}``."""
         try:
-            return client.query_rule(body, self.bundle.wrapper_package, rule)
+            answer: dict[str, Any] = client.query_rule(body, self.bundle.wrapper_package, rule)
+            return answer
         except requests.HTTPError as e:
             detail = _json(e.response)
             if e.response is not None and e.response.status_code == 500 and "code" in detail:
@@ -310,7 +312,7 @@ def _parse_error_text(error: RegoParseError) -> str:
     return "; ".join(d for d in details if d) or str(error.message)
 
 
-def _json(response: requests.Response | None) -> dict:
+def _json(response: requests.Response | None) -> dict[str, Any]:
     try:
         body = response.json() if response is not None else {}
     except ValueError:

@@ -14,7 +14,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from http.client import HTTPMessage
 from pathlib import Path
+from typing import IO
 
 from bot import __version__
 from bot.core.schemas.catalog import CatalogAccess, SchemaFetchError
@@ -29,7 +31,9 @@ _MISSING = ".missing"
 class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
     """Follow redirects only to http(s): a catalog host must not send the bot to ftp:// or file://."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str
+    ) -> urllib.request.Request | None:
         if not newurl.startswith(("http://", "https://")):
             raise urllib.error.HTTPError(newurl, code, f"redirect to {newurl.split(':')[0]}: refused", headers, fp)
         return super().redirect_request(req, fp, code, msg, headers, newurl)
@@ -142,7 +146,7 @@ class SchemaFetcher:
         if entry is None:
             return
         try:
-            self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # type: ignore[union-attr]
+            entry.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # (the cache directory)
             target = entry.with_suffix(_MISSING if data is None else ".json")
             stale = entry.with_suffix(".json" if data is None else _MISSING)
             fd, tmp = tempfile.mkstemp(dir=self.cache_dir, prefix=".tmp-")

@@ -29,8 +29,11 @@ MAX_FINGERPRINTS = 1000
 class CommentLike(Protocol):
     """What is needed of a PR comment: who wrote it and its text (bot.github.api.Comment fits)."""
 
-    body: str
-    author: str
+    @property
+    def body(self) -> str: ...
+
+    @property
+    def author(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -87,14 +90,15 @@ def read_marker(body: str) -> Approval | None:
     if not isinstance(data, dict) or data.get("v") != MARKER_VERSION:
         return None
     prints = data.get("fingerprints")
-    fields = (data.get("approver"), data.get("reason"), data.get("at"), data.get("head", ""))
-    if not all(isinstance(x, str) for x in fields) or not isinstance(prints, list):
+    approver, reason, at, head = data.get("approver"), data.get("reason"), data.get("at"), data.get("head", "")
+    if not (isinstance(approver, str) and isinstance(reason, str) and isinstance(at, str) and isinstance(head, str)):
+        return None
+    if not isinstance(prints, list):
         return None
     if len(prints) > MAX_FINGERPRINTS or not all(isinstance(p, str) for p in prints):
         return None
     rules = data.get("rules") or []
-    return Approval(fields[0], fields[1], fields[2], frozenset(prints), fields[3],
-                    tuple(r for r in rules if isinstance(r, str)))
+    return Approval(approver, reason, at, frozenset(prints), head, tuple(r for r in rules if isinstance(r, str)))
 
 
 def approvals_in(comments: Iterable[CommentLike], bot_login: str) -> list[Approval]:

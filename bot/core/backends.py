@@ -39,7 +39,7 @@ class PolicyEvaluator(Protocol):
 class PolicyBackend(Protocol):
     def load(
         self, trusted: Workspace, config: RepoConfig, extra_dirs: Sequence[str]
-    ) -> list[PolicyEvaluator]:
+    ) -> Sequence[PolicyEvaluator]:
         """Evaluators for the trusted policies; raises `PolicyError` when a policy does not compile."""
 
 

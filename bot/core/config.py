@@ -6,10 +6,11 @@ import datetime as dt
 import difflib
 import fnmatch
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 
@@ -23,7 +24,7 @@ CONFIG_FILES = (".gitops-bot.yaml", ".gitops-bot.yml")
 MAX_CONFIG_BYTES = 256 * 1024
 # The config needs no anchors: refusing aliases removes the YAML-bomb risk; the rest bounds the cost.
 CONFIG_LIMITS = LoadLimits(max_bytes=MAX_CONFIG_BYTES, max_documents=2, max_depth=30, max_nodes=20_000, allow_aliases=False)
-Positions = dict[tuple, tuple[int, int]]  # field path -> (line, column) of its key, from the loader
+Positions = dict[tuple[str | int, ...], tuple[int, int]]  # field path -> (line, column) of its key, from the loader
 DEFAULT_INCLUDE = ("**/*.yaml", "**/*.yml", "**/*.json", "*.yaml", "*.yml", "*.json")
 
 
@@ -145,10 +146,11 @@ def _glob_match(path: str, pattern: str) -> bool:
 
 @cache
 def config_schema() -> dict[str, Any]:
-    return json.loads(resources.files("bot").joinpath("schemas/gitops-bot-config.json").read_text())
+    schema: dict[str, Any] = json.loads(resources.files("bot").joinpath("schemas/gitops-bot-config.json").read_text())
+    return schema
 
 
-def find_config(read: Any) -> tuple[str, bytes] | None:
+def find_config(read: Callable[[str], bytes | None]) -> tuple[str, bytes] | None:
     """First config file that exists, read through ``read(path) -> bytes | None``."""
     for name in CONFIG_FILES:
         data = read(name)
@@ -203,7 +205,7 @@ def _problem(err: jsonschema.ValidationError, root: Positions | None) -> ConfigP
     path = list(err.absolute_path)
     key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
     if err.validator == "additionalProperties":
-        allowed = sorted(err.schema.get("properties", {}))
+        allowed = sorted(err.schema.get("properties", {}) if isinstance(err.schema, Mapping) else {})
         extra = sorted(set(err.instance) - set(allowed)) if isinstance(err.instance, dict) else []
         name = extra[0] if extra else "?"
         close = difflib.get_close_matches(name, allowed, n=1)
@@ -213,7 +215,7 @@ def _problem(err: jsonschema.ValidationError, root: Positions | None) -> ConfigP
     if err.validator == "required":
         return ConfigProblem(key, _line_of(root, path), err.message.replace("'", '"'))
     if err.validator == "enum":
-        options = ", ".join(json.dumps(o) for o in err.validator_value)
+        options = ", ".join(json.dumps(o) for o in err.validator_value) if isinstance(err.validator_value, list) else ""
         return ConfigProblem(key, _line_of(root, path), f"{json.dumps(err.instance)} is not one of {options}")
     if err.validator == "oneOf" and key.startswith("rules"):
         return ConfigProblem(
@@ -228,7 +230,7 @@ def _problem(err: jsonschema.ValidationError, root: Positions | None) -> ConfigP
     return ConfigProblem(key, _line_of(root, path), err.message)
 
 
-def _rule_override(value: Any) -> Severity | None | bool:
+def _rule_override(value: Any) -> Severity | None | Literal[True]:
     """True: keep default; None: disabled; Severity: re-levelled."""
     if value is False or value == "off":
         return None
@@ -248,7 +250,7 @@ def _build(raw: dict[str, Any], path: str, root: Positions | None, today: dt.dat
     for rule_id, value in raw.get("rules", {}).items():
         level = _rule_override(value)
         if level is not True:
-            overrides[rule_id] = level  # type: ignore[assignment]
+            overrides[rule_id] = level
     exceptions = []
     for i, item in enumerate(raw.get("exceptions", [])):
         expires = None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.classify import Classifier, FileKind
+from bot.core.jsonfields import list_at, str_at
 from bot.core.kustomization import KustomizationNode, KustomizationTree
 from bot.core.manifests import load_manifest
 from bot.core.resource import Resource
@@ -101,7 +102,7 @@ def deployer_paths_of(obj: dict[str, Any], file: str) -> list[DeployerPath]:
         if kind == "ApplicationSet":
             spec = _mapping(_mapping(spec.get("template")).get("spec"))
         sources = [spec.get("source")] + (
-            spec.get("sources") if isinstance(spec.get("sources"), list) else []
+            list_at(spec, "sources")
         )
         return [
             DeployerPath(_normalise(s["path"]), deployer, _recurses(s))
@@ -112,7 +113,7 @@ def deployer_paths_of(obj: dict[str, Any], file: str) -> list[DeployerPath]:
             and "{{" not in s["path"]
         ]
     if group == "kustomize.toolkit.fluxcd.io" and kind == "Kustomization":
-        path = _normalise(spec.get("path") if isinstance(spec.get("path"), str) else "")
+        path = _normalise(str_at(spec, "path"))
         return [
             DeployerPath(path, deployer, recurse=True)
         ]  # without a kustomization, Flux takes the whole subtree
@@ -168,7 +169,11 @@ def find_deploy_targets(
         kind = "argocd" if dp.deployer.kind in ("Application", "ApplicationSet") else "flux"
         if dp.directory in tree.nodes:
             targets.setdefault(dp.directory, DeployTarget(dp.directory, kind, tree.files_of(dp.directory)))
-        elif (dp.directory, kind) not in targets:
+        elif dp.directory in targets:
+            # Several deployers of one plain directory: the widest view (a recursive one takes subdirectories).
+            seen = targets[dp.directory]
+            targets[dp.directory] = DeployTarget(dp.directory, seen.kind, seen.files | _plain_files(tree, dp))
+        else:
             targets[dp.directory] = DeployTarget(dp.directory, kind, _plain_files(tree, dp))
     return [targets[d] for d in sorted(targets)]
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core import policy_changes
-from bot.core.backends import OPA_SERVER_ENGINE, Backends
+from bot.core.backends import OPA_SERVER_ENGINE, Backends, PolicyEvaluator
 from bot.core.config import CONFIG_FILES, InvalidConfigError, RepoConfig, find_config, load_repo_config
 from bot.core.findings import Finding, Severity, Source
 from bot.core.gatekeeper.hook import check_gatekeeper
@@ -59,7 +59,7 @@ class EvalOptions:
     config_path: str = ""
     today: dt.date | None = None
     backends: Backends | None = None  # kubeconform / OPA server plugged in by the front door (bot.backends)
-    pull_request: dict | None = None  # {"author", "labels", "base_ref"} for change-aware rules (the App fills it)
+    pull_request: dict[str, Any] | None = None  # {"author", "labels", "base_ref"} for change-aware rules (the App fills it)
     report_mode: str | None = None  # "new" | "all" (CLI --all); None: the config's reportMode
     schema_catalog: CatalogAccess | None = None  # schema locations + the fetcher (bot.backends.schema_catalog)
     renderer: Renderer | None = field(default=None, repr=False)  # kustomize roots built by the front door (bot.plan)
@@ -133,7 +133,7 @@ def evaluate(
         if before is not None:
             report.deleted = deleted_objects(before, scope.loaded)
 
-    if before is not None and (options.report_mode or config.report_mode) == NEW:
+    if base is not None and before is not None and (options.report_mode or config.report_mode) == NEW:
         with clock("preexisting"):
             base_report = _base_report(base, trusted, options)
             report.findings, report.preexisting = split_preexisting(report.findings, base_report.findings)
@@ -221,14 +221,14 @@ def schema_findings(
     return findings
 
 
-def load_policy_sets(trusted: Workspace, config: RepoConfig, options: EvalOptions) -> tuple[list, list[Finding], list[str]]:
+def load_policy_sets(trusted: Workspace, config: RepoConfig, options: EvalOptions) -> tuple[Sequence[PolicyEvaluator], list[Finding], list[str]]:
     """The policy sets, config findings (they do not compile, no OPA server) and notices (engine parity) of one run."""
     findings: list[Finding] = []
     try:
         policy_sets = _policy_sets(trusted, config, options, findings)
     except PolicyError as e:
         findings.append(_config_finding(f"the repository's policies do not compile: {e}", config.source))
-        policy_sets = []
+        policy_sets = ()
     requested = options.engine or config.policy_engine or DEFAULT_ENGINE
     notices = []
     if any(getattr(ps, "engine", requested) not in (requested, OPA_SERVER_ENGINE) for ps in policy_sets):
@@ -309,7 +309,7 @@ def _load_config(trusted: Workspace, options: EvalOptions, today: dt.date) -> Re
     return load_repo_config(data, name, today=today)
 
 
-def _policy_sets(trusted: Workspace, config: RepoConfig, options: EvalOptions, findings: list[Finding]) -> list:
+def _policy_sets(trusted: Workspace, config: RepoConfig, options: EvalOptions, findings: list[Finding]) -> Sequence[PolicyEvaluator]:
     """In-process policy sets, or the evaluators of a backend the front door plugged in (an OPA server)."""
     engine = options.engine or config.policy_engine
     backend = options.backends.policy_backend(config, engine) if options.backends else None

@@ -100,7 +100,7 @@ class Finding:
     def with_(self, **changes: Any) -> Finding:
         return dataclasses.replace(self, **changes)
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[str, int, int, int, str, str]:
         return (self.file, self.line, self.column, -int(self.severity), self.rule, self.message)
 
     def to_json(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.classify import KUSTOMIZATION_NAMES
+from bot.core.jsonfields import mapping_at
 from bot.core.workspace import Workspace
 from bot.core.yamlpos import DEFAULT_LIMITS, LoadLimits, YamlProblem, load_yaml_bytes
 
@@ -159,13 +160,13 @@ class _Reader:
                 continue
             self.add_patch(self.reference("patchesStrategicMerge", entry), self.node.strategic_merge)
         for fieldname in _PATH_MAPPINGS:
-            for entry in self.mappings(k, fieldname):
-                if "path" not in entry:
+            for item in self.mappings(k, fieldname):
+                if "path" not in item:
                     continue
-                if not isinstance(entry["path"], str):
-                    self.problem(f"{fieldname}: path {entry['path']!r} is not a string")
+                if not isinstance(item["path"], str):
+                    self.problem(f"{fieldname}: path {item['path']!r} is not a string")
                     continue
-                resolved = self.reference(fieldname, entry["path"])
+                resolved = self.reference(fieldname, item["path"])
                 if fieldname == "patches":
                     self.add_patch(resolved, self.node.patch_paths)
                 elif fieldname == "patchesJson6902":
@@ -263,8 +264,8 @@ class _Reader:
         if not isinstance(config, dict):
             self.problem(f"{fieldname}: {where} is not a plugin configuration")
             return
-        metadata = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
-        annotations = metadata.get("annotations") if isinstance(metadata.get("annotations"), dict) else {}
+        metadata = mapping_at(config, "metadata")
+        annotations = mapping_at(metadata, "annotations")
         api_version, kind = config.get("apiVersion"), config.get("kind")
         if any(a in annotations for a in _FUNCTION_ANNOTATIONS) or kind == "KRMFunction":
             self.problem(f"{fieldname}: {where} runs a KRM function (exec or container): plugins are never run")

@@ -13,6 +13,7 @@ import binascii
 import dataclasses
 import re
 from collections.abc import Collection, Iterable
+from typing import Any
 
 from bot.core.findings import Finding, Waiver
 from bot.core.report import Report
@@ -125,7 +126,7 @@ def mask_report(report: Report) -> Report:
     )
 
 
-def mask_policy_changes(changes: list[dict], values: Collection[str] = ()) -> list[dict]:
+def mask_policy_changes(changes: list[dict[str, Any]], values: Collection[str] = ()) -> list[dict[str, Any]]:
     """Policy-change rows (file, test name, error) with credentials and ``values`` masked.
 
     A PR's policy test decides what its error says, so it is treated like any PR text.

@@ -21,6 +21,7 @@ from bot.core.field_values import doc_position as _position
 from bot.core.field_values import value_at as _get
 from bot.core.findings import Finding
 from bot.core.helm_provenance import locate_in_chart
+from bot.core.jsonfields import list_at
 from bot.core.kustomization import KustomizationNode
 from bot.core.manifests import load_manifest
 from bot.core.rendered import RenderedObject, RenderedRoots
@@ -49,7 +50,7 @@ class ProvenanceMap:
     def remap(self, findings: Iterable[Finding]) -> list[Finding]:
         """Findings on rendered objects moved to their source lines; others unchanged; exact duplicates once."""
         out: list[Finding] = []
-        seen: set[tuple] = set()
+        seen: set[tuple[Any, ...]] = set()
         for f in findings:
             obj = self.rendered.objects.get(f.file)
             if obj is not None:
@@ -93,7 +94,8 @@ class ProvenanceMap:
         generator = _generator_kind(origin)
         if generator:
             return self._generator(obj, root, origin, generator)
-        source_file = _joined(obj.root, origin.get("path")) if isinstance(origin.get("path"), str) else None
+        origin_path = origin.get("path")
+        source_file = _joined(obj.root, origin_path) if isinstance(origin_path, str) else None
         source = self._source_document(source_file, obj.resource) if source_file else None
         present = _deepest_present(obj.resource.obj, path)
         value = _get(obj.resource.obj, present)
@@ -190,7 +192,7 @@ class ProvenanceMap:
         key = "secretGenerator" if kind == "SecretGenerator" else "configMapGenerator"
         if k is None or not isinstance(k.value, dict):
             return (node.file, 1, 1)
-        entries = k.value.get(key) if isinstance(k.value.get(key), list) else []
+        entries = list_at(k.value, key)
         best = max(
             (i for i, e in enumerate(entries) if isinstance(e, dict) and str(e.get("name", "")) in obj.resource.name),
             key=lambda i: len(str(entries[i].get("name", ""))), default=None,

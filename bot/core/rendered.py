@@ -18,6 +18,7 @@ from typing import Any
 from bot.core.charts import ChartRelease
 from bot.core.deploy_targets import find_deployer_paths
 from bot.core.findings import Finding, Severity, Source
+from bot.core.jsonfields import list_at
 from bot.core.kustomization import KustomizationNode, KustomizationTree
 from bot.core.manifests import load_manifest
 from bot.core.masking import mask_secrets
@@ -294,7 +295,7 @@ def with_build_metadata(data: bytes, limits: LoadLimits) -> bytes:
         return data  # cannot happen for a root without problems; kustomize reports it
     if not isinstance(value, dict):
         return data
-    existing = value.get("buildMetadata") if isinstance(value.get("buildMetadata"), list) else []
+    existing = list_at(value, "buildMetadata")
     value["buildMetadata"] = list(dict.fromkeys([*existing, *BUILD_METADATA]))
     return dump_yaml(value).encode()
 
@@ -320,7 +321,7 @@ def strip_provenance(obj: dict[str, Any], limits: LoadLimits) -> tuple[dict[str,
         return {}, []
     origin = _parsed(annotations.pop(ORIGIN, None), limits)
     transformations = _parsed(annotations.pop(TRANSFORMATIONS, None), limits)
-    if not annotations:
+    if not annotations and isinstance(metadata, dict):  # (it is: annotations came from it)
         del metadata["annotations"]
     return (origin if isinstance(origin, dict) else {},
             [t for t in transformations if isinstance(t, dict)] if isinstance(transformations, list) else [])

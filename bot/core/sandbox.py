@@ -219,12 +219,13 @@ class _Died(Exception):
 def _write_frame(proc: subprocess.Popen[bytes], data: bytes, deadline: float) -> None:
     """Written by a helper thread so a child that stops reading cannot block the parent past the deadline."""
     assert proc.stdin is not None
+    stdin = proc.stdin
     errors: list[BaseException] = []
 
     def write() -> None:
         try:
-            proc.stdin.write(_HEADER.pack(len(data)) + data)  # type: ignore[union-attr]
-            proc.stdin.flush()  # type: ignore[union-attr]
+            stdin.write(_HEADER.pack(len(data)) + data)
+            stdin.flush()
         except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
             errors.append(e)
 

@@ -13,8 +13,8 @@ import datetime as dt
 import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from bot.core.backends import PolicyEvaluator
 from bot.core.config import RepoConfig
 from bot.core.evaluate import (
     EvalOptions,
@@ -25,7 +25,7 @@ from bot.core.evaluate import (
     settle_stage,
 )
 from bot.core.findings import Finding
-from bot.core.manifests import LoadLimits
+from bot.core.manifests import LoadLimits, LoadResult
 from bot.core.resource import Resource
 from bot.core.schemas import SchemaValidator
 from bot.core.scope import configured_crds, load_files
@@ -86,7 +86,7 @@ class ChunkJudge:
         self._validator: SchemaValidator | None = None
         self._validator_facts: TreeFacts | None = None
         self._crd_findings: list[Finding] = []
-        self._policies: tuple[list[Any], list[Finding], list[str]] | None = None
+        self._policies: tuple[Sequence[PolicyEvaluator], list[Finding], list[str]] | None = None
         self._facts: TreeFacts | None = None
         self._facts_file = ""
 
@@ -142,7 +142,7 @@ class ChunkJudge:
         settled = settle_stage(findings, loaded.resources, self.job.config, self.job.today, expiry_notices=False)
         return [f for f in settled if f.rule == DUPLICATE_RULE]  # not the annotation problems the chunk already reported
 
-    def _load(self, paths: Sequence[str]):  # type: ignore[no-untyped-def]
+    def _load(self, paths: Sequence[str]) -> LoadResult:
         try:
             return load_files(self.head, paths, self.job.limits, self.job.patch_files)
         finally:
@@ -168,7 +168,7 @@ class ChunkJudge:
             self._validator, self._validator_facts = validator, facts
         return self._validator
 
-    def _policy_sets(self) -> tuple[list[Any], list[Finding], list[str]]:
+    def _policy_sets(self) -> tuple[Sequence[PolicyEvaluator], list[Finding], list[str]]:
         if self._policies is None:
             self._policies = load_policy_sets(self.head, self.job.config, self.job.options)
         return self._policies

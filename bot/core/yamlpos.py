@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ from bot.core.resource import FieldPath
 try:  # libyaml's composer is ~10x faster; the pure-Python one gives the same nodes
     from yaml import CSafeLoader as _NodeLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _NodeLoader  # type: ignore[assignment]
+    from yaml import SafeLoader as _NodeLoader  # type: ignore[assignment]  # the pure-Python twin of CSafeLoader
 
 # Rule ids of the problems this module reports (Finding.rule in manifests.py).
 YAML_SYNTAX = "parse/yaml-syntax"
@@ -39,22 +40,24 @@ MAX_SYNTAX_ERRORS = 20
 _DOCUMENT_MARKER = re.compile(r"^---(?:[ \t\r]|$)", re.MULTILINE)
 
 
-class _FastResolveLoader(_NodeLoader):  # type: ignore[misc, valid-type]
+class _FastResolveLoader(_NodeLoader):
     """Implicit tag resolution memoised per scalar value: manifests repeat the same keys and values,
     and PyYAML's resolver (Python, regex per scalar) is otherwise most of the load time."""
 
     _scalar_tags: dict[tuple[str, bool], str] = {}
 
-    def resolve(self, kind, value, implicit):  # type: ignore[no-untyped-def]
+    def resolve(self, kind: type[Node], value: str, implicit: tuple[bool, bool]) -> str:
+        # (types-PyYAML leaves BaseResolver.resolve unannotated, hence the two ignores below)
         if kind is ScalarNode and implicit[0] and len(value) < 64:
             key = (value, implicit[1])
             tag = self._scalar_tags.get(key)
             if tag is None:
-                tag = super().resolve(kind, value, implicit)
+                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
                 if len(self._scalar_tags) < 50_000:
                     self._scalar_tags[key] = tag
             return tag
-        return super().resolve(kind, value, implicit)
+        resolved: str = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        return resolved
 
 
 @dataclass(frozen=True)
@@ -153,9 +156,11 @@ def _bom_encoding(data: bytes) -> str | None:
 
 
 def _line_and_column(content: bytes | str, offset: int) -> tuple[int, int]:
-    newline = b"\n" if isinstance(content, bytes) else "\n"
-    line_start = content.rfind(newline, 0, offset) + 1  # type: ignore[arg-type]
-    return content.count(newline, 0, offset) + 1, offset - line_start + 1  # type: ignore[arg-type]
+    if isinstance(content, bytes):
+        line_start, line = content.rfind(b"\n", 0, offset) + 1, content.count(b"\n", 0, offset) + 1
+    else:
+        line_start, line = content.rfind("\n", 0, offset) + 1, content.count("\n", 0, offset) + 1
+    return line, offset - line_start + 1
 
 
 def too_large(size: int, limits: LoadLimits) -> YamlProblem:
@@ -222,6 +227,8 @@ def _first_alias(text: str) -> YamlProblem | None:
         for event in yaml.parse(text, Loader=_NodeLoader):
             if isinstance(event, yaml.AliasEvent):
                 mark = event.start_mark
+                if mark is None:  # (the parser marks every event)
+                    continue
                 return YamlProblem(ALIAS_LIMIT, "aliases are not allowed in this file; write the value out", mark.line + 1, mark.column + 1)
     except yaml.YAMLError:
         return None
@@ -250,7 +257,7 @@ def _load_from(
                 )
                 return index, None
             node = loader.get_node()
-            if not _is_empty(node):
+            if node is not None and not _is_empty(node):
                 try:
                     stream.documents.append(_build_document(node, index, line_offset, limits))
                 except _Abort as abort:
@@ -286,7 +293,8 @@ def _document_markers(text: str) -> list[tuple[int, int]]:
 
 def _mark_line(loader: Any, line_offset: int) -> int:
     try:
-        return loader.peek_event().start_mark.line + line_offset
+        line: int = loader.peek_event().start_mark.line
+        return line + line_offset
     except (yaml.YAMLError, AttributeError):
         return line_offset
 
@@ -420,8 +428,9 @@ class _Builder:
                 node,
             )
         cls = node.__class__
+        # `__class__ is` (faster than isinstance on this path) does not narrow ``node``, hence the ignores.
         if cls is ScalarNode:
-            return node.value if node.tag == _STR_TAG else _scalar(node)
+            return node.value if node.tag == _STR_TAG else _scalar(node)  # type: ignore[arg-type]
         if depth >= self.max_depth:
             raise _Abort(
                 TOO_DEEP,
@@ -429,8 +438,8 @@ class _Builder:
                 node,
             )
         if cls is MappingNode:
-            return self._mapping(node, path, depth + 1)
-        return self._sequence(node, path, depth + 1)
+            return self._mapping(node, path, depth + 1)  # type: ignore[arg-type]
+        return self._sequence(node, path, depth + 1)  # type: ignore[arg-type]
 
     def _sequence(self, node: SequenceNode, path: FieldPath, depth: int) -> list[Any]:
         positions = self.positions
@@ -507,7 +516,8 @@ def _key(node: Node) -> str:
             "quote it or use a plain key.",
             node,
         )
-    return node.value
+    key: str = node.value
+    return key
 
 
 def _scalar(node: ScalarNode) -> Any:
@@ -571,7 +581,7 @@ def _to_float(text: str) -> float:
 
 _BOOLS = {"yes": True, "no": False, "true": True, "false": False, "on": True, "off": False}
 
-_CONVERTERS = {
+_CONVERTERS: dict[str, Callable[[str], Any]] = {
     _TAG + "int": _to_int,
     _TAG + "float": _to_float,
     _TAG + "bool": lambda text: _BOOLS[text.lower()],

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.core.jsonfields import list_at
 from bot.pull.context import ChangedFile
 
 
@@ -37,8 +38,7 @@ def pull_info_from_payload(number: Any, pr: Mapping[str, Any]) -> PullInfo | Non
     if not isinstance(number, int) or isinstance(number, bool) or not all(isinstance(t, str) and t for t in texts):
         return None
     author = user.get("login") if isinstance(user, Mapping) else None
-    labels = pr.get("labels") if isinstance(pr.get("labels"), list) else []
-    names = tuple(lb["name"] for lb in labels if isinstance(lb, Mapping) and isinstance(lb.get("name"), str))
+    names = tuple(lb["name"] for lb in list_at(pr, "labels") if isinstance(lb, Mapping) and isinstance(lb.get("name"), str))
     return PullInfo(number, str(texts[0]), str(texts[1]), str(texts[2]), str(texts[3]),
                     author=author if isinstance(author, str) else "", labels=names)
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import requests
 from github import Github
+from github.File import File
 from github.GithubException import GithubException, UnknownObjectException
 from github.PullRequest import PullRequest
 from github.Repository import Repository
@@ -40,7 +41,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _changed_file(file: Any) -> ChangedFile:
+def _changed_file(file: File) -> ChangedFile:
     return ChangedFile(
         path=file.filename,
         status=file.status,

@@ -20,11 +20,14 @@ import time
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.errors import ConfigError
 from bot.github.api import TreeEntry
 from bot.github.blobs import MemoryStore, git_blob_sha
+
+if TYPE_CHECKING:  # imported where a Redis store is configured
+    import redis
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +139,7 @@ class RedisStore:
     """Keys in Redis with a TTL refreshed on every read: unused entries expire, and under
     ``maxmemory-policy allkeys-lru`` (or volatile-lru) Redis evicts the least recently used first."""
 
-    def __init__(self, connection: Any, ttl_seconds: int = DEFAULT_REDIS_TTL_SECONDS,
+    def __init__(self, connection: redis.Redis, ttl_seconds: int = DEFAULT_REDIS_TTL_SECONDS,
                  max_entry_bytes: int = 8 * 1024 * 1024) -> None:
         self.connection = connection
         self.ttl_seconds = ttl_seconds

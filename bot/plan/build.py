@@ -74,7 +74,7 @@ def build_plan(
     base_side, head_side = Side(base), Side(head)
     targets = _targets(base, head)
     roots = [r for r in find_affected_roots((base_side, head_side), changed_paths, targets) if in_scope(r.path, scopes)]
-    jobs: list[_RootJob | RootPlan] = []
+    jobs: list[_RootJob | _HelmJob | RootPlan] = []
     for number, root in enumerate(roots):
         plan = RootPlan(root.path, root.kind, deployed_by=deployers_of(targets, root.path))
         if root.kind == HELM_ROOT:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.changes import ObjectKey
-from bot.core.deploy_targets import Deployer  # noqa: F401  (re-exported: plans name their deployers)
+from bot.core.deploy_targets import Deployer as Deployer  # noqa: F401  (re-exported: plans name their deployers)
 
 PLAN_VERSION = 1
 

@@ -80,7 +80,7 @@ def title(report: Report, ctx: CheckContext | None = None) -> str:
     return f"No policy violations in {plural(report.files_checked, 'manifest')}"
 
 
-def annotations(report: Report, changed_paths: Collection[str]) -> list[dict[str, Any]]:
+def check_annotations(report: Report, changed_paths: Collection[str]) -> list[dict[str, Any]]:
     """Every active finding in a changed file, at its line; findings elsewhere stay in the summary."""
     changed = set(changed_paths)
     out = []
@@ -175,7 +175,8 @@ def details_markdown(report: Report) -> str:
             current = f.file
             lines += ["", f"### `{f.file or '(repository)'}`", ""]
         where = f"line {f.line}" if f.line else "file"
-        resource = "" if _names_resource(f) else f" — `{f.resource.display()}`"  # type: ignore[union-attr]
+        shown = _unnamed_resource(f)
+        resource = f" — `{shown}`" if shown else ""
         lines.append(f"- {SEVERITY_ICON[f.severity]} **{f.severity.label}** `{f.rule}` ({where}){resource}: {inert(f.message)}")
         if f.remediation:
             lines.append(f"  - Fix: {inert(f.remediation)}")
@@ -192,7 +193,7 @@ def build_outputs(report: Report, ctx: CheckContext) -> list[CheckRunOutput]:
     report = mask_report(report)
     head = title(report, ctx)
     summary = summary_markdown(report, ctx)
-    items = annotations(report, ctx.changed_paths)
+    items = check_annotations(report, ctx.changed_paths)
     if len(items) > MAX_ANNOTATIONS_TOTAL:
         summary = truncate(f"{summary}\n\nOnly the first {MAX_ANNOTATIONS_TOTAL} of {len(items)} findings in changed "
                            "files are annotated; the details below list them all.")
@@ -203,13 +204,19 @@ def build_outputs(report: Report, ctx: CheckContext) -> list[CheckRunOutput]:
     return [first] + [CheckRunOutput(head, summary, "", chunk) for chunk in chunks[1:]]
 
 
-def _names_resource(f: Finding) -> bool:
-    """Policy messages usually name their object already; then a prefix would only repeat it."""
-    return f.resource is None or not f.resource.display() or (bool(f.resource.name) and f.resource.name in f.message)
+def _unnamed_resource(f: Finding) -> str:
+    """The finding's object as shown, or "" when there is none or the message names it already.
+
+    Policy messages usually name their object; then a prefix would only repeat it.
+    """
+    if f.resource is None or (f.resource.name and f.resource.name in f.message):
+        return ""
+    return f.resource.display()
 
 
 def _annotation_message(f: Finding) -> str:
-    message = f.message if _names_resource(f) else f"{f.resource.display()}: {f.message}"  # type: ignore[union-attr]
+    shown = _unnamed_resource(f)
+    message = f"{shown}: {f.message}" if shown else f.message
     return message[:MAX_ANNOTATION_MESSAGE_CHARS]
 
 

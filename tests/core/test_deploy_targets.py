@@ -3,7 +3,7 @@
 import datetime as dt
 from pathlib import Path
 
-from bot.core.deploy_targets import KustomizeTree, find_deploy_targets
+from bot.core.deploy_targets import Deployer, DeployerPath, KustomizeTree, find_deploy_targets
 from bot.core.evaluate import EvalOptions, evaluate
 from bot.core.workspace import Workspace
 
@@ -100,3 +100,14 @@ def test_plain_directories_are_targets_of_their_own():
     assert duplicates(other_dirs) == []
     same_file = run({"team/a.yaml": cm + b"---\n" + cm})
     assert duplicates(same_file) == [("team/a.yaml", 4), ("team/a.yaml", 12)]
+
+
+def test_a_plain_directory_two_deployers_point_at_keeps_the_widest_view_in_either_order():
+    # An Argo CD Application without directory.recurse and a Flux Kustomization (always recursive) on one
+    # directory: the target is the subtree, whichever deployer is read first (the later one used to replace it).
+    ws = Workspace.from_dict({"apps/web/a.yaml": b"kind: ConfigMap\n", "apps/web/sub/b.yaml": b"kind: ConfigMap\n"})
+    argo = DeployerPath("apps/web", Deployer("Application", "argocd", "web", "argo.yaml"))
+    flux = DeployerPath("apps/web", Deployer("Kustomization", "flux-system", "web", "flux.yaml"), recurse=True)
+    for order in ([argo, flux], [flux, argo]):
+        (target,) = find_deploy_targets(ws, deployer_paths=order)
+        assert (target.directory, target.files) == ("apps/web", {"apps/web/a.yaml", "apps/web/sub/b.yaml"})

@@ -52,7 +52,7 @@ def test_annotation_fields() -> None:
         finding("run-as-non-root", 7, waived=Waiver("annotation", "legacy image")),
     ], files_checked=1)
 
-    got = github_check.annotations(report, ["apps/a.yaml"])
+    got = github_check.check_annotations(report, ["apps/a.yaml"])
 
     assert [(a["start_line"], a["end_line"], a["annotation_level"], a["title"]) for a in got] == [
         (1, 1, "notice", "unknown-kind"),

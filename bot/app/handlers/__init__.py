@@ -7,7 +7,7 @@ only); `dispatch` runs in a queue worker and calls the handler.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from bot.app.evaluation_service import EvaluationService
@@ -19,12 +19,12 @@ from bot.app.settings import AppSettings
 __all__ = ["DeliveryLog", "HandlerContext", "dispatch", "ignore_reason", "route"]
 
 
-class DeliveryLog(logging.LoggerAdapter):
+class DeliveryLog(logging.LoggerAdapter[logging.Logger]):
     """Prefixes every line with the delivery id (and sets it as a field of JSON lines), to follow one delivery."""
 
-    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
         kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
-        return f"[{kwargs['extra']['delivery_id']}] {msg}", kwargs
+        return f"[{kwargs['extra'].get('delivery_id', '-')}] {msg}", kwargs
 
 
 def route(event: str, action: str | None) -> Route | None:

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from bot.app.handlers.payloads import CheckSuiteEvent
 from bot.app.handlers.requests import evaluation_request
 from bot.app.handlers.routing import HandlerContext, Payload, router
 
 
 @router.register("check_suite", "requested", "rerequested")
 def on_check_suite(payload: Payload, ctx: HandlerContext) -> None:
-    suite = payload["check_suite"]
-    common = dict(
-        installation_id=payload["installation"]["id"],
-        repo_full_name=payload["repository"]["full_name"],
-        head_sha=suite["head_sha"],
-        trigger=f"check_suite.{payload['action']}",
-        delivery_id=ctx.delivery_id,
-    )
+    event = cast(CheckSuiteEvent, payload)  # the web front refused deliveries without its required fields
+    suite = event["check_suite"]
+
+    def evaluate(base_sha: str | None, pull_number: int | None) -> None:
+        ctx.service.evaluate(
+            evaluation_request(
+                installation_id=event["installation"]["id"],
+                repo_full_name=event["repository"]["full_name"],
+                head_sha=suite["head_sha"],
+                base_sha=base_sha,
+                pull_number=pull_number,
+                trigger=f"check_suite.{event['action']}",
+                delivery_id=ctx.delivery_id,
+            )
+        )
+
     pulls = suite.get("pull_requests") or []
     if not pulls:  # a push without a PR: check the whole tree at head
-        ctx.service.evaluate(evaluation_request(base_sha=None, pull_number=None, **common))
+        evaluate(None, None)
     for pull in pulls:
-        ctx.service.evaluate(
-            evaluation_request(base_sha=pull["base"]["sha"], pull_number=pull["number"], **common)
-        )
+        evaluate(pull["base"]["sha"], pull["number"])

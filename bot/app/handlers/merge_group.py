@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
+from bot.app.handlers.payloads import MergeGroupEvent
 from bot.app.handlers.requests import evaluation_request
 from bot.app.handlers.routing import HandlerContext, Payload, router
 
@@ -18,11 +20,12 @@ def queued_pull_number(head_ref: str) -> int | None:
 
 @router.register("merge_group", "checks_requested")
 def on_merge_group(payload: Payload, ctx: HandlerContext) -> None:
-    group = payload["merge_group"]
+    event = cast(MergeGroupEvent, payload)  # the web front refused deliveries without its required fields
+    group = event["merge_group"]
     ctx.service.evaluate(
         evaluation_request(
-            installation_id=payload["installation"]["id"],
-            repo_full_name=payload["repository"]["full_name"],
+            installation_id=event["installation"]["id"],
+            repo_full_name=event["repository"]["full_name"],
             head_sha=group["head_sha"],
             base_sha=group["base_sha"],
             pull_number=None,

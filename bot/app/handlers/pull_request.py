@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from bot.app.handlers.payloads import PullRequestEvent
 from bot.app.handlers.requests import evaluation_request, webhook_pull
 from bot.app.handlers.routing import HandlerContext, Payload, router
 from bot.app.settings import AppSettings
@@ -18,16 +21,18 @@ def _base_changed(payload: Payload, settings: AppSettings) -> str | None:
     "pull_request", "opened", "synchronize", "reopened", "ready_for_review", "edited", screen=_base_changed
 )
 def on_pull_request(payload: Payload, ctx: HandlerContext) -> None:
-    pull = payload["pull_request"]
+    event = cast(PullRequestEvent, payload)  # the web front refused deliveries without its required fields
+    pull = event["pull_request"]
+    head_repo = pull["head"].get("repo")
     request = evaluation_request(
-        installation_id=payload["installation"]["id"],
-        repo_full_name=payload["repository"]["full_name"],
+        installation_id=event["installation"]["id"],
+        repo_full_name=event["repository"]["full_name"],
         head_sha=pull["head"]["sha"],
         base_sha=pull["base"]["sha"],
-        pull_number=payload["number"],
-        trigger=f"pull_request.{payload['action']}",
+        pull_number=event["number"],
+        trigger=f"pull_request.{event['action']}",
         delivery_id=ctx.delivery_id,
-        head_repo_full_name=((pull["head"].get("repo") or {}).get("full_name") or ""),
-        pull=webhook_pull(payload["number"], pull),
+        head_repo_full_name=(head_repo.get("full_name") or "") if head_repo else "",
+        pull=webhook_pull(event["number"], pull),
     )
     ctx.service.evaluate(request)

@@ -19,7 +19,7 @@ class HandlerContext:
 
     settings: AppSettings
     service: EvaluationService  # bot.app.service.GitHubService, or a test fake
-    log: logging.LoggerAdapter
+    log: logging.LoggerAdapter[logging.Logger]
     delivery_id: str = ""
 
 

@@ -30,7 +30,7 @@ def missing_fields(event: str, payload: Mapping[str, Any]) -> list[str]:
 
 def _missing_in_pulls(payload: Mapping[str, Any], path: str) -> list[str]:
     """Entries of an optional pull-request list: absent or empty is fine, a malformed entry is not."""
-    parent = payload
+    parent: Any = payload
     *parents, last = path.split(".")
     for part in parents:
         parent = parent.get(part) if isinstance(parent, Mapping) else None

@@ -22,9 +22,15 @@ import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any
+from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING, Any
 
 from bot.app.settings import DEFAULT_SERVICE_FACTORY, AppSettings
+
+if TYPE_CHECKING:  # types only: the web process must not import the service's edge
+    from bot.app.evaluation_service import CommandOutcome, EvaluationService
+    from bot.app.service import EvaluationRequest
+    from bot.commands.events import CommentEvent
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +125,7 @@ class JobProcessRunner:
 class _Child:
     """One evaluation process and the parent's end of its pipe."""
 
-    def __init__(self, process: Any, conn: Connection) -> None:
+    def __init__(self, process: BaseProcess, conn: Connection) -> None:
         self.process = process
         self.conn = conn
 
@@ -143,7 +149,7 @@ class _Child:
         self.conn.close()
 
     def call(self, message: tuple[str, str, dict[str, Any], str, str], timeout: float,
-             stopping: Any) -> list[str]:
+             stopping: Callable[[], bool]) -> list[str]:
         """Send one job and wait for its reply; a death, a timeout or a stop becomes a `JobError`."""
         try:
             self.conn.send(message)
@@ -192,7 +198,7 @@ def serve(conn: Connection, settings: AppSettings, parent_pid: int) -> None:
         from bot.app.warmup import warm_up
 
         warm_up()  # this process evaluates: compile schemas and built-in policies before its first job
-    service: Any = None
+    service: EvaluationService | None = None
     watchdog = threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True)
     watchdog.start()
     while True:
@@ -254,14 +260,14 @@ def _configure_child_logging() -> None:
 class Abandoning:
     """The handlers' service for a job that will not run again: complete its check runs instead of evaluating."""
 
-    def __init__(self, service: Any, reason: str) -> None:
+    def __init__(self, service: EvaluationService, reason: str) -> None:
         self._service = service
         self._reason = reason
 
-    def evaluate(self, request: Any) -> None:
-        abandon = getattr(self._service, "abandon", None)
+    def evaluate(self, request: EvaluationRequest) -> None:
+        abandon = getattr(self._service, "abandon", None)  # optional: `GitHubService.abandon`; fakes may lack it
         if abandon is not None:
             abandon(request, self._reason)
 
-    def run_commands(self, event: Any) -> list[Any]:
+    def run_commands(self, event: CommentEvent) -> list[CommandOutcome]:
         return []  # a command that kept failing is not repeated; its comment got no 👍

@@ -23,7 +23,7 @@ FAILURE_CALLBACK = "bot.app.worker.delivery_failed"
 STOPPED_CALLBACK = "bot.app.worker.delivery_stopped"
 DEDUPE_KEY_PREFIX = "gitops-bot:delivery:"
 DEDUPE_TTL_SECONDS = 14 * 24 * 3600  # GitHub lets users redeliver recent deliveries; keep ids this long
-RETRY = dict(max=2, interval=[10, 60])  # needs the RQ scheduler: the worker runs with_scheduler=True
+RETRY_MAX, RETRY_INTERVALS = 2, [10, 60]  # needs the RQ scheduler: the worker runs with_scheduler=True
 _SAFE_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
@@ -51,7 +51,7 @@ class RedisQueue:
         self.connection = connection or connect(settings.redis_url or "")
         self.job_timeout = settings.job_lease_seconds
         self.queue = Queue(QUEUE_NAME, connection=self.connection)
-        self.retry = retry or Retry(**RETRY)  # tests pass a short one
+        self.retry = retry or Retry(max=RETRY_MAX, interval=RETRY_INTERVALS)  # tests pass a short one
 
     def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any]) -> bool:
         key = DEDUPE_KEY_PREFIX + delivery_id

@@ -134,7 +134,8 @@ class SqliteQueue:
         if getattr(self._local, "key", None) != key:
             self._local.db = self._connect()
             self._local.key = key
-        return self._local.db
+        db: sqlite3.Connection = self._local.db
+        return db
 
     # -- JobQueue ----------------------------------------------------------------------------------
 
@@ -163,7 +164,8 @@ class SqliteQueue:
             return False
 
     def depth(self) -> int:
-        return self._db().execute("SELECT COUNT(*) FROM deliveries WHERE status = 'queued'").fetchone()[0]
+        count: int = self._db().execute("SELECT COUNT(*) FROM deliveries WHERE status = 'queued'").fetchone()[0]
+        return count
 
     def status(self, delivery_id: str) -> dict[str, Any] | None:
         """The stored row of one delivery (for operators and tests)."""

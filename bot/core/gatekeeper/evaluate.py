@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.core.findings import Finding, Severity, Source
 from bot.core.gatekeeper.compiled import CompiledTemplate, compile_template, rego_line
@@ -32,9 +32,10 @@ from bot.core.gatekeeper.objects import (
 )
 from bot.core.gatekeeper.review import build_inventory, make_review, namespaces_by_name
 from bot.core.rego.engine import DEFAULT_ENGINE
-from bot.core.resource import Resource
+from bot.core.resource import FieldPath, Resource
 from bot.errors import PolicyError
 
+T = TypeVar("T")
 RULE_INVALID_TEMPLATE = "gatekeeper/invalid-template"
 RULE_INVALID_CONSTRAINT = "gatekeeper/invalid-constraint"
 RULE_INVALID_EXPANSION = "gatekeeper/invalid-expansion-template"
@@ -98,9 +99,11 @@ def evaluate_gatekeeper(
     return result
 
 
-def _read_objects(resources, is_kind, read, rule: str, result: GatekeeperResult) -> list:  # type: ignore[no-untyped-def]
+def _read_objects(
+    resources: Sequence[Resource], is_kind: Callable[[Any], bool], read: Callable[[Resource], T], rule: str, result: GatekeeperResult
+) -> list[T]:
     """Every object of one kind read with ``read``; one that Gatekeeper would refuse is a finding instead."""
-    objects = []
+    objects: list[T] = []
     for resource in resources:
         if not is_kind(resource.obj):
             continue
@@ -237,7 +240,7 @@ def _resource_finding(resource: Resource, rule: str, severity: Severity, message
     )
 
 
-def _object_finding(resource: Resource, rule: str, severity: Severity, message: str, path: tuple) -> Finding:
+def _object_finding(resource: Resource, rule: str, severity: Severity, message: str, path: FieldPath) -> Finding:
     line, column = resource.position(path)
     what = "constraint" if rule == RULE_INVALID_CONSTRAINT else resource.kind
     return Finding(

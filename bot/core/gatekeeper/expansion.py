@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.gatekeeper.objects import ACTION_SEVERITY, InvalidObject, group_of
+from bot.core.jsonfields import list_at, mapping_at, str_at
 from bot.core.resource import Resource
 
 EXPANSION_GROUP = "expansion.gatekeeper.sh"
@@ -30,7 +31,7 @@ class ExpansionTemplate:
     enforcement_action: str  # "" keeps the constraint's action
 
     def applies_to(self, obj: Mapping[str, Any]) -> bool:
-        api_version = obj.get("apiVersion") if isinstance(obj.get("apiVersion"), str) else ""
+        api_version = str_at(obj, "apiVersion")
         version = api_version.rsplit("/", 1)[-1]
         group, kind = group_of(dict(obj)), obj.get("kind")
         return any(group in g and version in v and kind in k for g, v, k in self.apply_to)
@@ -53,11 +54,11 @@ def is_expansion_template(obj: Any) -> bool:
 
 def read_expansion_template(resource: Resource) -> ExpansionTemplate:
     """The template in ``resource``; raises InvalidObject for what Gatekeeper's ValidateTemplate refuses."""
-    spec = resource.obj.get("spec") if isinstance(resource.obj.get("spec"), dict) else {}
+    spec = mapping_at(resource.obj, "spec")
     source = spec.get("templateSource")
     if not isinstance(source, str) or not source:
         raise InvalidObject("spec.templateSource is required", ("spec",))
-    gvk = spec.get("generatedGVK") if isinstance(spec.get("generatedGVK"), dict) else {}
+    gvk = mapping_at(spec, "generatedGVK")
     generated = (str(gvk.get("group") or ""), str(gvk.get("version") or ""), str(gvk.get("kind") or ""))
     if generated == ("", "", ""):
         raise InvalidObject("spec.generatedGVK is required", ("spec",))
@@ -102,15 +103,15 @@ def _generate(obj: Mapping[str, Any], template: ExpansionTemplate) -> dict[str, 
     generated = copy.deepcopy(source)
     generated["apiVersion"] = f"{group}/{version}" if group else version
     generated["kind"] = kind
-    parent_meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    metadata = generated.get("metadata") if isinstance(generated.get("metadata"), dict) else {}
+    parent_meta = mapping_at(obj, "metadata")
+    metadata = mapping_at(generated, "metadata")
     generated["metadata"] = metadata
     if parent_meta.get("namespace"):
         metadata["namespace"] = parent_meta["namespace"]
     parent_name = str(parent_meta.get("name") or "")
     metadata["name"] = f"{parent_name}-{kind}".lower() if kind else parent_name.lower()
     owner = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "name": parent_name, "uid": ""}
-    owners = metadata.get("ownerReferences") if isinstance(metadata.get("ownerReferences"), list) else []
+    owners = list_at(metadata, "ownerReferences")
     if owner not in owners:
         metadata["ownerReferences"] = [*owners, owner]
     return generated

@@ -47,8 +47,8 @@ def check_gatekeeper(
         if from_change:  # templates the change carries are untrusted: a fresh, limited child
             answer = run_sandboxed(f"{__name__}:evaluate_in_child", payload, label=label)
         else:  # the base branch's templates: the long-lived worker, still under a time limit
-            limits = trusted_worker().limits
-            answer = trusted_worker().call(f"{__name__}:evaluate_in_child", payload, timeout=limits.trusted_wall_seconds, label=label)
+            worker_limits = trusted_worker().limits
+            answer = trusted_worker().call(f"{__name__}:evaluate_in_child", payload, timeout=worker_limits.trusted_wall_seconds, label=label)
     except SandboxLimitError as e:
         blamed = (from_change or policy_resources)[0]
         return findings + [e.finding(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bot.core.jsonfields import mapping_at, str_at
+
 # gator reviews plain objects without admission metadata; a GitOps change is about to be applied,
 # so repository evaluation says CREATE (as Gatekeeper's own audit did) while test suites keep gator's "".
 GATOR_OPERATION = ""
@@ -12,16 +14,16 @@ APPLY_OPERATION = "CREATE"
 
 
 def group_version_kind(obj: Mapping[str, Any]) -> tuple[str, str, str]:
-    api_version = obj.get("apiVersion") if isinstance(obj.get("apiVersion"), str) else ""
+    api_version = str_at(obj, "apiVersion")
     group, _, version = api_version.rpartition("/")
-    kind = obj.get("kind") if isinstance(obj.get("kind"), str) else ""
+    kind = str_at(obj, "kind")
     return group, version, kind
 
 
 def make_review(obj: Mapping[str, Any], *, operation: str = APPLY_OPERATION) -> dict[str, Any]:
     """The AdmissionRequest-shaped review gator builds for an object (no oldObject: nothing is updated)."""
     group, version, kind = group_version_kind(obj)
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    metadata = mapping_at(obj, "metadata")
     review: dict[str, Any] = {
         "uid": "",
         "kind": {"group": group, "version": version, "kind": kind},
@@ -54,7 +56,7 @@ def build_inventory(objects: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     inventory: dict[str, Any] = {"cluster": {}, "namespace": {}}
     for obj in objects:
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
-        metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        metadata = mapping_at(obj, "metadata")
         name, namespace = metadata.get("name"), metadata.get("namespace")
         if not all(isinstance(v, str) and v for v in (api_version, kind, name)):
             continue
@@ -71,7 +73,7 @@ def namespaces_by_name(objects: Iterable[Mapping[str, Any]]) -> dict[str, Mappin
     found: dict[str, Mapping[str, Any]] = {}
     for obj in objects:
         if obj.get("kind") == "Namespace" and obj.get("apiVersion") == "v1":
-            metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+            metadata = mapping_at(obj, "metadata")
             if isinstance(metadata.get("name"), str):
                 found.setdefault(metadata["name"], obj)
     return found

@@ -271,7 +271,7 @@ def _expected(value: Any) -> int | str:
         return "no"
     if isinstance(value, int) and value >= 0:
         return value
-    if value in ("yes", "no"):
+    if isinstance(value, str) and value in ("yes", "no"):
         return value
     raise SuiteError(f'assertion.violations, if set, must be a nonnegative integer, "yes", or "no" (got {value!r})')
 

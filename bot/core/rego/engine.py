@@ -27,10 +27,10 @@ class RegoEngine(Protocol):
     def add_module(self, filename: str, source: str) -> None:
         """Parse one module (Rego v1, falling back to v0); raises PolicyError("compile <file>: <msg>")."""
 
-    def add_data(self, data: dict) -> None:
+    def add_data(self, data: dict[str, Any]) -> None:
         """Deep-merge ``data`` into the data document."""
 
-    def set_data(self, data: dict) -> None:
+    def set_data(self, data: dict[str, Any]) -> None:
         """Replace the whole data document (per-evaluation facts such as the inventory)."""
 
     def compile(self) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from bot.core.findings import Severity
+from bot.core.jsonfields import mapping_at
 from bot.core.rego.engine import package_of
 from bot.core.yaml_gateway import YamlError, load_value
 from bot.core.yamlpos import LoadLimits
@@ -46,7 +48,7 @@ def parse_package_metadata(source: str) -> RuleMetadata | None:
         return None
     chosen = next((b for b, before_package in blocks if before_package or b.get("scope") == "package"), None)
     block = chosen if chosen is not None else blocks[0][0]
-    custom = block.get("custom") if isinstance(block.get("custom"), dict) else {}
+    custom = mapping_at(block, "custom")
     return RuleMetadata(
         id=_text(custom.get("id")),
         title=_text(block.get("title")),
@@ -67,7 +69,7 @@ def _kinds(value: Any, package: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _metadata_blocks(source: str):
+def _metadata_blocks(source: str) -> Iterator[tuple[dict[str, Any], bool]]:
     """Yield (parsed block, whether the package statement follows it directly); lines are 1-based."""
     lines = source.splitlines()
     i = 0

@@ -43,13 +43,13 @@ class OpaGolibEngine:
                 raise compile_error(filename, f"(after upgrading Rego v0 syntax) {e.message}") from None
         self._modules.append((filename, source))
 
-    def add_data(self, data: dict) -> None:
+    def add_data(self, data: dict[str, Any]) -> None:
         try:
             self._engine.add_data(data)
         except OpaError as e:
             raise PolicyError(f"load data: {e.message}") from None
 
-    def set_data(self, data: dict) -> None:
+    def set_data(self, data: dict[str, Any]) -> None:
         self._engine.close()
         self._engine = OpaEngine()
         for filename, source in self._modules:

@@ -226,7 +226,8 @@ def _head_name(refr: dict[str, Any]) -> str | None:
     while isinstance(refr, dict) and len(refr) == 1:
         ((kind, node),) = refr.items()
         if kind == "Var":
-            return node.get("value")
+            name: str | None = node.get("value")
+            return name
         refr = node.get("refr")
     return None
 
@@ -250,5 +251,6 @@ def _parse(filename: str, source: str) -> dict[str, Any] | None:
             parser.add_policy(filename, split_chained_bodies(source) if v0 else source)
         except RuntimeError:
             continue
-        return json.loads(parser.get_ast_as_json())[0]["ast"]
+        ast: dict[str, Any] = json.loads(parser.get_ast_as_json())[0]["ast"]
+        return ast
     return None

@@ -41,7 +41,7 @@ class PolicySet:
 
     engine: RegoEngine
     namespaces: tuple[str, ...]
-    data: dict
+    data: dict[str, Any]
     metadata: dict[str, RuleMetadata]  # by package, for every package that has METADATA
     rules: list[RuleMetadata]  # the built-in rules, for docs and config validation
     targets: list[RuleTarget]  # the rules queried for each document
@@ -66,7 +66,7 @@ class PolicySet:
         sources: list[tuple[str, str]],
         *,
         namespaces: Sequence[str] = ("main",),
-        data: dict | None = None,
+        data: dict[str, Any] | None = None,
         engine: str = DEFAULT_ENGINE,
         builtin: bool = True,
     ) -> PolicySet:
@@ -255,7 +255,7 @@ def builtin_rule(package: str, meta: RuleMetadata | None) -> RuleMetadata:
     )
 
 
-def without_inventory(data: dict) -> dict:
+def without_inventory(data: dict[str, Any]) -> dict[str, Any]:
     """``data`` without a user file's value at the inventory's key: per-run facts win."""
     gitops = data.get(INVENTORY_PATH[0])
     if not isinstance(gitops, dict) or INVENTORY_PATH[1] not in gitops:

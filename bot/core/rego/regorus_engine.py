@@ -44,13 +44,13 @@ class RegorusEngine:
         finally:
             self._engine.set_rego_v0(False)
 
-    def add_data(self, data: dict) -> None:
+    def add_data(self, data: dict[str, Any]) -> None:
         try:
             self._engine.add_data_json(json.dumps(data))
         except RuntimeError as e:
             raise PolicyError(f"load data: {clean_engine_message(str(e))}") from None
 
-    def set_data(self, data: dict) -> None:
+    def set_data(self, data: dict[str, Any]) -> None:
         self._engine.clear_data()
         self.add_data(data)
 

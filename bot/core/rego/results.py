@@ -152,8 +152,9 @@ def _suggestion(value: Any) -> str | None:
         return value
     if isinstance(value, dict):
         for key in ("replacement", "text", "line"):
-            if isinstance(value.get(key), str):
-                return value[key]
+            text = value.get(key)
+            if isinstance(text, str):
+                return text
     return None
 
 

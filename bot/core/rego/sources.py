@@ -119,12 +119,12 @@ def split_sources(sources: Iterable[Source]) -> tuple[list[Source], list[Source]
     return modules, tests, data
 
 
-def merge_data_files(files: Iterable[Source], base: dict | None = None) -> dict:
+def merge_data_files(files: Iterable[Source], base: dict[str, Any] | None = None) -> dict[str, Any]:
     """Deep-merge every data file at the root of ``data``, like ``conftest --data``; conflicts are errors.
 
     Kubernetes manifests kept beside policies (examples, test inputs) are not data and are skipped.
     """
-    merged: dict = dict(base or {})
+    merged: dict[str, Any] = dict(base or {})
     for name, text in files:
         document = _load_data_file(name, text)
         if document is not None:
@@ -132,7 +132,7 @@ def merge_data_files(files: Iterable[Source], base: dict | None = None) -> dict:
     return merged
 
 
-def _load_data_file(name: str, text: str) -> dict | None:
+def _load_data_file(name: str, text: str) -> dict[str, Any] | None:
     try:
         # JSON is YAML: both pass the gateway's limits (size, nodes, aliases, depth); json.loads has none.
         docs = load_values(text)
@@ -151,7 +151,7 @@ def _is_manifest(doc: Any) -> bool:
     return isinstance(doc, dict) and "apiVersion" in doc and "kind" in doc
 
 
-def deep_merge(left: dict, right: dict, *, where: str = "") -> dict:
+def deep_merge(left: dict[str, Any], right: dict[str, Any], *, where: str = "") -> dict[str, Any]:
     """Objects merge key by key; equal leaves coexist; different leaves at one path are a PolicyError."""
     out = dict(left)
     for key, value in right.items():

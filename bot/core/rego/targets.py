@@ -11,7 +11,7 @@ query undefined.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ class RuleTarget:
         return f"data.{self.package}.{self.rule}"
 
 
-def find_targets(modules: Iterable[tuple[str, str]], wanted_package) -> list[RuleTarget]:
+def find_targets(modules: Iterable[tuple[str, str]], wanted_package: Callable[[str], bool]) -> list[RuleTarget]:
     """deny/violation/warn (and prefixed) rules plus ``exception`` of every package ``wanted_package`` accepts."""
     found: set[RuleTarget] = set()
     for _filename, text in modules:

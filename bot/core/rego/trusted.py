@@ -28,7 +28,7 @@ from bot.core.workspace import Workspace
 _CACHE_SIZE = 32
 _compiled: OrderedDict[str, PolicySet] = OrderedDict()  # inside the worker child only
 _INVENTORIES = 4
-_inventories: OrderedDict[str, dict] = OrderedDict()  # inside the worker child only: inventories by digest
+_inventories: OrderedDict[str, dict[str, Any]] = OrderedDict()  # inside the worker child only: inventories by digest
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class TrustedPolicySet:
         )
 
 
-_digests: list[tuple[dict, str]] = []  # in the parent: recent inventories (kept alive, so ids stay theirs) and digests
+_digests: list[tuple[dict[str, Any], str]] = []  # in the parent: recent inventories (kept alive, so ids stay theirs) and digests
 
 
 def _inventory_digest(inventory: dict[str, list[dict[str, object]]]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import regorus
 
@@ -46,7 +47,7 @@ def upgrade_v0_module(filename: str, source: str) -> str:
     return text.decode()
 
 
-def _rule_edits(text: bytes, spec: dict) -> list[tuple[int, int, bytes]]:
+def _rule_edits(text: bytes, spec: dict[str, Any]) -> list[tuple[int, int, bytes]]:
     edits: list[tuple[int, int, bytes]] = []
     ((kind, head),) = spec["head"].items()
     if kind == "Set" and head.get("key"):
@@ -58,7 +59,7 @@ def _rule_edits(text: bytes, spec: dict) -> list[tuple[int, int, bytes]]:
     return edits
 
 
-def _partial_set_edits(text: bytes, head: dict) -> list[tuple[int, int, bytes]]:
+def _partial_set_edits(text: bytes, head: dict[str, Any]) -> list[tuple[int, int, bytes]]:
     """``deny[msg]`` -> ``deny contains msg``; only the name and head spans are trusted (key spans are not)."""
     name_end = head["refr"][_only_key(head["refr"])]["span"]["end"]
     head_end = head["span"]["end"]
@@ -68,15 +69,16 @@ def _partial_set_edits(text: bytes, head: dict) -> list[tuple[int, int, bytes]]:
     return [(name_end, opening.end(), b" contains "), (head_end - 1, head_end, b"")]
 
 
-def _body_brace(text: bytes, body: dict) -> int:
+def _body_brace(text: bytes, body: dict[str, Any]) -> int:
     """Byte offset of the ``{`` that opens a body (an else body's span starts at ``else``)."""
     if not body.get("is_else"):
-        return body["query"]["span"]["start"]
+        start: int = body["query"]["span"]["start"]
+        return start
     if not body["query"].get("stmts"):
         return -1  # `else := value` has no body: the next `{` belongs to another rule
     after = body["assign"]["span"]["end"] if body.get("assign") else body["span"]["start"] + len("else")
     return text.find(b"{", after)
 
 
-def _only_key(node: dict) -> str:
+def _only_key(node: dict[str, Any]) -> str:
     return next(iter(node))

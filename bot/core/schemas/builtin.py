@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from bot.core.schemas.derive import add_int_ranges, partial_copy
 from bot.core.schemas.engine import CompiledSchema, SchemaDocuments, compile_schema
@@ -36,9 +37,10 @@ def builtin_validator(
     return compile_schema(schema, _documents(version, strict, patch), engine)
 
 
-def definitions(version: str) -> dict:
+def definitions(version: str) -> dict[str, Any]:
     """The shared ``$defs`` of a Kubernetes version (cached with the compiled validators; do not mutate)."""
-    return _documents(version, False, False).documents[DEFINITIONS_URI].get("$defs", {})
+    defs: dict[str, Any] = _documents(version, False, False).documents[DEFINITIONS_URI].get("$defs", {})
+    return defs
 
 
 @lru_cache(maxsize=16)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.findings import Finding, Severity, Source
+from bot.core.jsonfields import mapping_at, str_at
 from bot.core.resource import FieldPath, Resource, format_path
 from bot.core.schemas.derive import add_int_ranges, types_of, walk_schemas
 from bot.core.schemas.engine import JSON_SCHEMA_2020_12
@@ -63,12 +64,11 @@ def read_crd(resource: Resource) -> tuple[list[CrdVersion], list[Finding]]:
     spec = resource.obj.get("spec")
     if not isinstance(spec, dict):
         return [], [_invalid(resource, ("spec",), "spec must be a mapping with group, names and versions")]
-    group, names = spec.get("group"), spec.get("names")
-    kind = names.get("kind") if isinstance(names, dict) else None
+    group, kind = str_at(spec, "group"), str_at(mapping_at(spec, "names"), "kind")
     problems = []
-    if not isinstance(group, str) or not group:
+    if not group:
         problems.append(_invalid(resource, ("spec", "group"), 'missing "spec.group"'))
-    if not isinstance(kind, str) or not kind:
+    if not kind:
         problems.append(_invalid(resource, ("spec", "names"), 'missing "spec.names.kind"'))
     if problems:
         return [], problems
@@ -167,7 +167,7 @@ def to_json_schema(openapi_schema: dict[str, Any] | None) -> dict[str, Any]:
     caller decides whether that is a warning or an error); ``apiVersion``, ``kind`` and
     ``metadata`` are always allowed at the root.
     """
-    schema = (
+    schema: dict[str, Any] = (
         copy.deepcopy(openapi_schema) if openapi_schema else {"x-kubernetes-preserve-unknown-fields": True}
     )
     walk_schemas(schema, _convert_node)

@@ -12,7 +12,7 @@ import binascii
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from bot.core.resource import FieldPath
 from bot.errors import ConfigError
@@ -20,7 +20,7 @@ from bot.errors import ConfigError
 try:  # the compiled engine is optional: the pure-Python one gives the same violations, slower
     import jsonschema_rs
 except ImportError:  # pragma: no cover - depends on the platform's wheels
-    jsonschema_rs = None
+    jsonschema_rs = None  # type: ignore[assignment]  # absent engine: every use checks for None
 
 JSON_SCHEMA_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 
@@ -95,7 +95,7 @@ class SchemaDocuments:
                 return _refuse_retrieval(uri)
 
             specification = referencing.jsonschema.DRAFT202012
-            self._python_registry = referencing.Registry(retrieve=retrieve).with_resources(
+            self._python_registry = referencing.Registry(retrieve=retrieve).with_resources(  # type: ignore[call-arg]  # attrs alias of Registry._retrieve, unseen by mypy
                 (uri, specification.create_resource(contents)) for uri, contents in self.documents.items()
             )
         return self._python_registry
@@ -116,7 +116,7 @@ def compile_schema(schema: dict[str, Any], documents: SchemaDocuments, engine: s
     return _PythonSchema(schema, documents)
 
 
-def _refuse_retrieval(uri: str) -> Any:
+def _refuse_retrieval(uri: str) -> NoReturn:
     raise LookupError(f"schema reference {uri} is not bundled; remote schemas are never fetched")
 
 

@@ -7,7 +7,7 @@ messages, so a finding reads like the error ``kubectl apply`` would print.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 DNS1123_LABEL_MAX = 63
 DNS1123_SUBDOMAIN_MAX = 253
@@ -225,7 +225,7 @@ def is_config_map_key(value: str) -> list[str]:
     return errs
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: object) -> TypeGuard[int]:
     """An integer the way JSON decoding sees it (YAML booleans are not integers)."""
     return isinstance(value, int) and not isinstance(value, bool)
 

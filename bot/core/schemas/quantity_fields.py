@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from bot.core.jsonfields import mapping_at
 from bot.core.resource import FieldPath
 from bot.core.schemas.builtin import definitions
 from bot.core.schemas.registry import load_kind_schema
@@ -49,7 +50,7 @@ def _walk(
             yield path, value
         return
     if isinstance(value, dict):
-        properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        properties = mapping_at(schema, "properties")
         extra = schema.get("additionalProperties")
         for key, child in value.items():
             sub = properties.get(key) if isinstance(key, str) else None

@@ -94,7 +94,7 @@ def load_kind_schema(version: str, strict: bool, api_version: str, kind: str) ->
         return None
     path = _version_dir(version, strict) / kind_file_name(api_version, kind)
     try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
+        schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     group, ver = split_api_version(api_version)
@@ -109,4 +109,5 @@ def load_kind_schema(version: str, strict: bool, api_version: str, kind: str) ->
 
 def load_definitions(version: str, strict: bool) -> dict[str, Any]:
     """A fresh copy of the shared ``_definitions.json`` (several MB: callers cache what they derive)."""
-    return json.loads((_version_dir(version, strict) / "_definitions.json").read_text(encoding="utf-8"))
+    definitions: dict[str, Any] = json.loads((_version_dir(version, strict) / "_definitions.json").read_text(encoding="utf-8"))
+    return definitions

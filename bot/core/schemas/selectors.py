@@ -60,11 +60,12 @@ def selector_matches(selector: dict[str, Any], labels: dict[str, Any]) -> bool:
     """LabelSelectorAsSelector(selector).Matches(labels): every matchLabels pair and every requirement holds."""
     match_labels = selector.get("matchLabels")
     if isinstance(match_labels, dict):
-        for key, value in match_labels.items():
-            if key not in labels or str(labels[key]) != str(value):
+        for name, value in match_labels.items():
+            if name not in labels or str(labels[name]) != str(value):
                 return False
     for _, requirement in items(selector, "matchExpressions"):
-        key, operator = requirement.get("key"), requirement.get("operator")
+        key: Any = requirement.get("key")  # any YAML scalar: an int key matches no label
+        operator = requirement.get("operator")
         values = [str(v) for v in requirement.get("values") or [] if v is not None]
         present = key in labels
         if operator == "In" and not (present and str(labels[key]) in values):
