@@ -218,6 +218,8 @@ def _inputs(ws: Workspace, root: KustomizationNode, paths: Sequence[str], limits
         return f"{root.file}: the build reads more than {MAX_ROOT_FILES} files, so it is not rendered"
     files: dict[str, bytes] = {}
     total = 0
+    if sum(ws.size(p) or 0 for p in paths) <= MAX_ROOT_BYTES:
+        ws.prefetch(paths)  # the App reads a root's files in one request
     for path in paths:
         files[path] = ws.read(path) or b""
         total += len(files[path])
