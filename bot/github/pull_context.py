@@ -151,7 +151,7 @@ class GitHubPullContext:
                 wanted = {**self._wanted, sha: entry.size}
                 self._wanted.clear()
                 self._fetched.update(self._api.blobs(list(wanted), wanted))
-            data = self._fetched.get(sha)
+            data = self._fetched.pop(sha, None)  # the workspace keeps it now; the other side asks the cache
         return data if data is not None else self._api.blob(sha)
 
 
