@@ -166,14 +166,14 @@ class PyGithubRepo:
         for batch in graphql_blobs.batches(missing, sizes):
             shown = ", ".join(sha[:7] for sha in batch[:3]) + (", ..." if len(batch) > 3 else "")
             try:
-                data = self._graphql(f"read {len(batch)} blobs ({shown})", graphql_blobs.blob_query(len(batch)),
-                                     graphql_blobs.blob_variables(self.full_name, batch))
+                answer = self._graphql(f"read {len(batch)} blobs ({shown})", graphql_blobs.blob_query(len(batch)),
+                                       graphql_blobs.blob_variables(self.full_name, batch))
             except GitHubRefusal as exc:
                 # A final no (GraphQL off on a GitHub Enterprise Server, a query GitHub rejects): the REST
                 # reads that follow give the same bytes, one request each. Outages raise like any read.
                 log.warning("GraphQL refused to read blobs in %s, reading them one by one: %s", self.full_name, exc)
                 continue
-            for sha, blob in graphql_blobs.verified_blobs(data, batch).items():
+            for sha, blob in graphql_blobs.verified_blobs(answer, batch).items():
                 self._cache.put_blob(sha, blob)
                 out[sha] = blob
         return out

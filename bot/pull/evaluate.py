@@ -26,7 +26,7 @@ def evaluate_change(ctx: PullContext, options: EvalOptions | None = None) -> Rep
         + [c.previous_path for c in changed if c.previous_path],
     )
     # What the evaluation reads first, said up front: a remote tree fetches it in one request.
-    changed_paths, deleted_paths = scoped.changed_paths or [], scoped.deleted_paths or []
+    changed_paths, deleted_paths = list(scoped.changed_paths or ()), list(scoped.deleted_paths)
     head.prefetch(changed_paths + kustomizations_near(head, changed_paths))
     base.prefetch(changed_paths + deleted_paths)
     return evaluate(head, base=base, trusted=base, options=scoped)
