@@ -166,6 +166,7 @@ def render_roots(
     jobs: list[tuple[str, dict[str, bytes]]] = []
     root_files: dict[str, set[str]] = {}
     done: set[str] = set()
+    _prefetch_builds(ws, tree, roots, wanted)
     for root in roots:
         nodes = closure(tree, root)
         files = {f for n in nodes for f in n.files}
@@ -218,8 +219,6 @@ def _inputs(ws: Workspace, root: KustomizationNode, paths: Sequence[str], limits
         return f"{root.file}: the build reads more than {MAX_ROOT_FILES} files, so it is not rendered"
     files: dict[str, bytes] = {}
     total = 0
-    if sum(ws.size(p) or 0 for p in paths) <= MAX_ROOT_BYTES:
-        ws.prefetch(paths)  # the App reads a root's files in one request
     for path in paths:
         files[path] = ws.read(path) or b""
         total += len(files[path])
@@ -227,6 +226,19 @@ def _inputs(ws: Workspace, root: KustomizationNode, paths: Sequence[str], limits
             return f"{root.file}: the build reads more than {MAX_ROOT_BYTES} bytes, so it is not rendered"
     files[root.file] = with_build_metadata(files.get(root.file, b""), limits)
     return files
+
+
+def _prefetch_builds(ws: Workspace, tree: KustomizationTree, roots: Sequence[str], wanted: set[str] | None) -> None:
+    """Say up front which files the builds below read (the App then fetches them in one request, not one per root)."""
+    reads: set[str] = set()
+    for root in roots:
+        nodes = closure(tree, root)
+        files = {f for n in nodes for f in n.files}
+        listed = {f for f in files if f in tree.paths}
+        if (wanted is None or files & wanted) and not any(n.problems for n in nodes) and len(listed) <= MAX_ROOT_FILES \
+                and sum(ws.size(f) or 0 for f in listed) <= MAX_ROOT_BYTES:
+            reads |= listed
+    ws.prefetch(reads)
 
 
 def with_build_metadata(data: bytes, limits: LoadLimits) -> bytes:

@@ -29,15 +29,16 @@ REPO = "acme/big"
 BASE, HEAD = fake_sha("cost-base"), fake_sha("cost-head")
 
 
-def _requests_for_one_file_pr(apps: int, data_dir: Path, runs: int = 1) -> list[Counter[str]]:
+def _requests_for_one_file_pr(apps: int, data_dir: Path, runs: int = 1, changed: tuple[int, ...] = (7,)
+                              ) -> list[Counter[str]]:
     """Requests by kind (method + path, shas and numbers folded) per evaluation, each by a fresh service.
 
     A fresh `GitHubService` is what a new worker process holds: only the content cache
     under ``data_dir`` carries over from one run to the next.
     """
     base = gitops_repo(apps * 10, kustomize=True)
-    head = gitops_repo(apps * 10, kustomize=True, changed=(7,))
-    assert [p for p in head if head[p] != base.get(p)] == ["apps/app00007/deployment.yaml"]
+    head = gitops_repo(apps * 10, kustomize=True, changed=changed)
+    assert [p for p in head if head[p] != base.get(p)] == [f"apps/app{i:05d}/deployment.yaml" for i in changed]
     standin = GitHubStandIn([FixtureRepo(REPO, commits={BASE: base, HEAD: head}, pulls={5: PullSpec(5, BASE, HEAD)})])
     counts = []
     with standin.serving():
@@ -73,6 +74,20 @@ def test_a_one_file_pull_request_costs_the_same_13_requests_at_50_and_1500_kusto
     # kustomizations above it, then the patch the kustomization names, then the rest of the root's build.
     assert large["POST /graphql"] == 2 and large["GET /repos/acme/big/git/blobs/{id}"] == 1, large
     assert sum(large.values()) == 13, large
+
+
+def test_twenty_changed_apps_cost_the_same_at_50_and_500_kustomizations(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("GITOPS_BOT_CACHE_DIR")
+    apps = tuple(range(0, 40, 2))
+    [small] = _requests_for_one_file_pr(50, tmp_path / "small", changed=apps)
+    [large] = _requests_for_one_file_pr(500, tmp_path / "large", changed=apps)
+
+    assert large == small
+    # The same 10 requests around the verdict; 20 roots of 12 files at both sides are read in 4 GraphQL queries:
+    # the changed files with their kustomizations, the 20 patches, then the 180 other files of the builds.
+    assert large["POST /graphql"] == 4 and large["GET /repos/acme/big/git/blobs/{id}"] == 0, large
+    assert sum(large.values()) == 14, large
 
 
 def test_a_second_worker_reads_trees_and_blobs_from_the_shared_disk_cache(tmp_path: Path,
