@@ -15,6 +15,8 @@ runs in a fresh spawned process, so nothing is shared with this one:
 - ``push``: a new process with that cache judging a new head of the same pull
   request (one more commit changing the first changed file again).
 
+The pull request comes with the delivery, as a ``pull_request`` webhook carries it. Blobs
+are read through GraphQL in batches (`bot.github.graphql_blobs`), counted as reads.
 Calls and bytes are counted at the stand-in (response bodies), seconds around
 ``evaluate`` in the child, RSS is the child's peak. Not run by CI.
 """
@@ -65,6 +67,7 @@ def _child(api_url: str, data_dir: str, runs: int, results: Any, go: Any, head: 
     start = time.perf_counter()
     from bot.app.service import EvaluationRequest, GitHubService
     from bot.app.settings import AppSettings
+    from bot.github.api import PullInfo
     from bot.github.retry import RetryPolicy
 
     imports = time.perf_counter() - start
@@ -75,7 +78,9 @@ def _child(api_url: str, data_dir: str, runs: int, results: Any, go: Any, head: 
         results.put(("ready", run))
         go.get()  # the parent has noted the stand-in's counters
         begin = time.perf_counter()
-        outcome = service.evaluate(EvaluationRequest(1, REPO, head, BASE, 5, "pull_request.opened", f"bench-{run}"))
+        pull = PullInfo(5, head, BASE, "main", f"https://github.com/{REPO}/pull/5")  # as the delivery carries it
+        outcome = service.evaluate(EvaluationRequest(1, REPO, head, BASE, 5, "pull_request.opened", f"bench-{run}",
+                                                     pull=pull))
         seconds = time.perf_counter() - begin
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         results.put(("done", run, seconds, rss, imports, outcome.conclusion))
@@ -134,8 +139,9 @@ def _print(row: dict[str, Any]) -> None:
     layout = f"{row['kustomizations']} kustomizations" if row["kustomizations"] else "plain"
     for name, run in row["runs"].items():
         calls = run["calls"]
-        by_kind = ", ".join(f"{k.split(' ', 1)[1] or '/'}:{n}" for k, n in sorted(calls.items()) if k.startswith("GET"))
-        writes = sum(n for k, n in calls.items() if not k.startswith("GET"))
+        reads = {k: n for k, n in calls.items() if k.startswith("GET") or k == "POST graphql"}  # GraphQL: blob reads
+        by_kind = ", ".join(f"{k.split(' ', 1)[1] or '/'}:{n}" for k, n in sorted(reads.items()))
+        writes = sum(n for k, n in calls.items() if k not in reads)
         print(f"{row['docs']:>6} docs {layout:<20} {row['changed']:>2} changed  {name:<6} "
               f"{sum(calls.values()):>4} calls  {run['bytes'] / 1024:>8.1f} KiB  {run['seconds']:>6.2f} s  "
               f"{run['rss']:>6.0f} MiB  [{run['conclusion']}]  reads {by_kind}; writes {writes}", flush=True)

@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterable
 import grimp
 import pytest
 
-# Cycles that exist today and are being settled elsewhere; the test fails when one of them changes or
-# disappears, so this list only ever shrinks. bot.queue's package __init__ picks a backend (make_queue)
-# while the backends import its DeliveryHandler: the lead's move of the queue into bot/app/ settles it.
+# Cycles accepted for now (none): the test fails when one of them changes or disappears, so this list
+# only ever shrinks.
 KNOWN_CYCLES: set[frozenset[str]] = set()
 
 Edges = Callable[[str], Iterable[str]]
@@ -23,7 +22,7 @@ Edges = Callable[[str], Iterable[str]]
 def strongly_connected(nodes: Iterable[str], edges: Edges) -> list[list[str]]:
     """Tarjan's components with more than one member, iteratively (no recursion limit).
 
-    A module importing itself is no loop between modules (bot/worker.py does, to run as ``-m``).
+    A module importing itself is no loop between modules (bot/app/worker.py does, to run as ``-m``).
     """
     index: dict[str, int] = {}
     low: dict[str, int] = {}

@@ -80,6 +80,7 @@ def find_deployer_paths(ws: Workspace, max_files: int = MAX_SCANNED_FILES) -> li
     if len(manifests) > max_files:
         return []
     found: list[DeployerPath] = []
+    ws.prefetch(manifests)  # the App reads them a hundred to a request
     for path in manifests:
         data = ws.read(path)
         if not data or not any(marker in data for marker in _MARKERS):

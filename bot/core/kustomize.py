@@ -57,14 +57,20 @@ def scan_patches(
     tree = KustomizationTree(ws, limits)
     directories = sorted(tree.kustomization_directories) if near is None else _directories_near(tree, near)
     result = KustomizePatches()
-    for directory in directories:
-        node = tree.node(directory)
-        if node is None:
-            continue
+    ws.prefetch(tree.files_by_directory[d] for d in directories)
+    nodes = [node for directory in directories if (node := tree.node(directory)) is not None]
+    ws.prefetch(path for node in nodes for path in node.patch_paths)
+    for node in nodes:
         result.read.append(node.file)
         result.findings.extend(parse_finding(node.file, problem) for problem in node.yaml_problems)
         _collect(tree, node, result, limits)
     return result
+
+
+def kustomizations_near(ws: Workspace, paths: Collection[str]) -> list[str]:
+    """The kustomization files `scan_patches` reads for a change to ``paths`` (from the listing alone)."""
+    tree = KustomizationTree(ws)
+    return [tree.files_by_directory[d] for d in _directories_near(tree, paths)]
 
 
 def _directories_near(tree: KustomizationTree, near: Collection[str]) -> list[str]:

@@ -202,6 +202,7 @@ def render_roots(
     root_files: dict[str, set[str]] = {}
     done: set[str] = set()
     over: list[str] = []
+    _prefetch_builds(ws, tree, roots, wanted)
     for root in roots:
         nodes = closure(tree, root)
         files = {f for n in nodes for f in n.files}
@@ -282,6 +283,19 @@ def read_bounded(ws: Workspace, paths: Sequence[str], what: str) -> dict[str, by
         if total > MAX_ROOT_BYTES:
             return f"{what} reads more than {MAX_ROOT_BYTES} bytes, so it is not rendered"
     return files
+
+
+def _prefetch_builds(ws: Workspace, tree: KustomizationTree, roots: Sequence[str], wanted: set[str] | None) -> None:
+    """Say up front which files the builds below read (the App then fetches them in one request, not one per root)."""
+    reads: set[str] = set()
+    for root in roots:
+        nodes = closure(tree, root)
+        files = {f for n in nodes for f in n.files}
+        listed = {f for f in files if f in tree.paths}
+        if (wanted is None or files & wanted) and not any(n.problems for n in nodes) and len(listed) <= MAX_ROOT_FILES \
+                and sum(ws.size(f) or 0 for f in listed) <= MAX_ROOT_BYTES:
+            reads |= listed
+    ws.prefetch(reads)
 
 
 def with_build_metadata(data: bytes, limits: LoadLimits) -> bytes:

@@ -179,8 +179,10 @@ def _selected(ws: Workspace, config: RepoConfig) -> set[str]:
 
 
 def worker_options(options: EvalOptions) -> EvalOptions:
-    """The options a worker process can receive: no edge backends, no schema catalog.
+    """The options a worker process can receive: no edge backends, no schema catalog, no renderer (it holds
+    a lock and a cache; chunks never render: a tree with kustomize roots and a renderer is judged in one
+    piece, `bot.core.parallel`).
 
     A run with backends or a catalog in use is judged in one piece (`bot.core.parallel`).
     """
-    return dataclasses.replace(options, backends=None, schema_catalog=None)
+    return dataclasses.replace(options, backends=None, schema_catalog=None, renderer=None)

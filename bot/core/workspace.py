@@ -18,7 +18,8 @@ class Workspace:
     """Files of one tree, keyed by forward-slash paths relative to its root.
 
     ``paths`` lists every file that exists; ``read`` returns bytes or None.
-    Contents are fetched lazily through ``reader`` and cached.
+    Contents are fetched lazily through ``reader`` and cached. ``prefetcher``, when given, is told
+    which files will be read soon (`prefetch`), so a remote tree can fetch them in one request.
     """
 
     def __init__(
@@ -28,12 +29,14 @@ class Workspace:
         label: str = "",
         sizes: Mapping[str, int] | None = None,
         symlinks: Iterable[str] = (),
+        prefetcher: Callable[[list[str]], None] | None = None,
     ):
         self._paths = sorted({p.strip("/") for p in paths})
         self.symlinks = sorted({p.strip("/") for p in symlinks} - set(self._paths))  # reported, never read
         self._sizes = dict(sizes or {})  # known without reading (a git tree listing), so huge files are never fetched
         self._path_set = frozenset(self._paths)
         self._reader = reader
+        self._prefetcher = prefetcher
         self._cache: dict[str, bytes | None] = {}
         self.label = label
 
@@ -78,6 +81,14 @@ class Workspace:
         if path not in self._cache:
             self._cache[path] = self._reader(path)
         return self._cache[path]
+
+    def prefetch(self, paths: Iterable[str]) -> None:
+        """Say that these files will be read soon: a no-op locally, one batched request for the App's trees."""
+        if self._prefetcher is None:
+            return
+        wanted = sorted(({p.strip("/") for p in paths} & self._path_set) - self._cache.keys())
+        if wanted:
+            self._prefetcher(wanted)
 
     def forget(self, paths: Iterable[str]) -> None:
         """Drop cached contents: a whole-tree check reads each file once and must not keep the tree in memory."""

@@ -6,7 +6,7 @@ import base64
 import dataclasses
 import logging
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 from bot.errors import GitHubError
+from bot.github import graphql_blobs
 from bot.github.api import SYMLINK_MODE, CheckRunOutput, Comment, PullInfo, ReviewComment, TreeEntry
 from bot.github.auth import InstallationAuth, InstallationTokenCache
 from bot.github.conditional import ConditionalCache
@@ -157,6 +158,36 @@ class PyGithubRepo:
         blob = self._call(f"read blob {blob_sha[:7]}", lambda: self._repo.get_git_blob(blob_sha))
         data = base64.b64decode(blob.content or "") if blob.encoding == "base64" else (blob.content or "").encode()
         self._cache.put_blob(blob_sha, data)
+        return data
+
+    def blobs(self, shas: Sequence[str], sizes: Mapping[str, int]) -> dict[str, bytes]:
+        """Several blobs at once: cached ones, then the rest by GraphQL (`bot.github.graphql_blobs`).
+
+        Blobs missing from the answer (binary, truncated, not UTF-8, or GraphQL refused) are not in
+        the result: the caller reads those with `blob`, one REST request each. Transient failures
+        (5xx after retries) raise `GitHubError`, as a REST read would.
+        """
+        out = {sha: data for sha in dict.fromkeys(shas) if (data := self._cache.blob(sha)) is not None}
+        missing = [sha for sha in dict.fromkeys(shas) if sha not in out]
+        if len(missing) < 2:  # one blob: the REST read is the same single request
+            return out
+        for batch in graphql_blobs.batches(missing, sizes):
+            shown = ", ".join(sha[:7] for sha in batch[:3]) + (", ..." if len(batch) > 3 else "")
+            try:
+                answer = self._graphql(f"read {len(batch)} blobs ({shown})", graphql_blobs.blob_query(len(batch)),
+                                       graphql_blobs.blob_variables(self.full_name, batch))
+            except GitHubRefusal as exc:
+                # A final no (GraphQL off on a GitHub Enterprise Server, a query GitHub rejects): the REST
+                # reads that follow give the same bytes, one request each. Outages raise like any read.
+                log.warning("GraphQL refused to read blobs in %s, reading them one by one: %s", self.full_name, exc)
+                continue
+            for sha, blob in graphql_blobs.verified_blobs(answer, batch).items():
+                self._cache.put_blob(sha, blob)
+                out[sha] = blob
+        return out
+
+    def _graphql(self, what: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        _, data = self._call(what, lambda: self._gh.requester.graphql_query(query, variables))
         return data
 
     def create_check_run(self, name: str, head_sha: str, output: CheckRunOutput | None = None) -> int:

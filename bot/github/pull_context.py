@@ -45,6 +45,11 @@ class GitHubPullContext:
         self._changed: list[ChangedFile] | None = None
         self._workspaces: dict[str, Workspace] = {}
         self._lock = threading.Lock()
+        # Blobs a workspace was told will be read (`Workspace.prefetch`), by sha with their listed size:
+        # the next blob that is not at hand is read together with all of them, base and head alike.
+        self._wanted: dict[str, int] = {}
+        self._fetched: dict[str, bytes] = {}
+        self._blob_lock = threading.Lock()
 
     def head_sha(self) -> str:
         return self._head
@@ -83,7 +88,8 @@ class GitHubPullContext:
                 entries = {e.path: e for e in listed if not e.is_symlink}  # a link's blob is its target path
                 sizes = {path: e.size for path, e in entries.items()}
                 self._workspaces[sha] = Workspace(entries.keys(), self._reader(entries), label=sha, sizes=sizes,
-                                                  symlinks=[e.path for e in listed if e.is_symlink])
+                                                  symlinks=[e.path for e in listed if e.is_symlink],
+                                                  prefetcher=self._prefetcher(entries))
             return self._workspaces[sha]
 
     def _new_head_of_known_base(self) -> list[TreeEntry] | None:
@@ -123,9 +129,30 @@ class GitHubPullContext:
                 # Manifests never get here (the core checks the listed size first); anything else this
                 # large is not read, and never treated as absent.
                 raise GitHubError(f"{path} is {entry.size:,} bytes, over the {MAX_BLOB_BYTES:,}-byte read limit")
-            return self._api.blob(entry.sha)
+            return self._blob(entry)
 
         return read
+
+    def _prefetcher(self, entries: dict[str, TreeEntry]) -> Callable[[list[str]], None]:
+        def want(paths: list[str]) -> None:
+            with self._blob_lock:
+                for path in paths:
+                    entry = entries.get(path)
+                    if entry is not None and entry.size <= MAX_BLOB_BYTES and entry.sha not in self._fetched:
+                        self._wanted[entry.sha] = entry.size
+
+        return want
+
+    def _blob(self, entry: TreeEntry) -> bytes:
+        """One blob; with it, every blob wanted so far, in one batched request (`RepoApi.blobs`)."""
+        sha = entry.sha
+        with self._blob_lock:
+            if sha not in self._fetched and self._wanted:
+                wanted = {**self._wanted, sha: entry.size}
+                self._wanted.clear()
+                self._fetched.update(self._api.blobs(list(wanted), wanted))
+            data = self._fetched.pop(sha, None)  # the workspace keeps it now; the other side asks the cache
+        return data if data is not None else self._api.blob(sha)
 
 
 def _parent(path: str) -> str:

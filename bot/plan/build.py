@@ -73,7 +73,9 @@ def build_plan(
     helm = helm or HelmRunner.from_environ(os.environ)  # the operator's switch (GITOPS_BOT_HELM)
     base_side, head_side = Side(base), Side(head)
     targets = _targets(base, head)
-    roots = [r for r in find_affected_roots((base_side, head_side), changed_paths, targets) if in_scope(r.path, scopes)]
+    notices: list[str] = []
+    roots = [r for r in find_affected_roots((base_side, head_side), changed_paths, targets, notices)
+             if in_scope(r.path, scopes)]
     jobs: list[_RootJob | _HelmJob | RootPlan] = []
     for number, root in enumerate(roots):
         plan = RootPlan(root.path, root.kind, deployed_by=deployers_of(targets, root.path))
@@ -87,7 +89,7 @@ def build_plan(
             jobs.append(_prepare(plan, root, base_side, head_side))
     with ThreadPoolExecutor(max_workers=BUILD_WORKERS) as pool:
         done = list(pool.map(lambda job: job if isinstance(job, RootPlan) else job.finish(runner), jobs))
-    return Plan(base=base.label, head=head.label, roots=done)
+    return Plan(base=base.label, head=head.label, roots=done, notices=notices)
 
 
 def _targets(base: Workspace, head: Workspace) -> list[Target]:

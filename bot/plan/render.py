@@ -82,6 +82,8 @@ def prepare_side(side: Side, directory: str, recurse: bool) -> Rendered | Kustom
         raise RenderRefused(f"the build reads more than {MAX_MATERIALISED_FILES} files")
     files: dict[str, bytes] = {}
     total = 0
+    if sum(side.ws.size(p) or 0 for p in paths) <= MAX_MATERIALISED_BYTES:
+        side.ws.prefetch(paths)  # the App reads them in one request
     for path in paths:
         files[path] = side.ws.read(path) or b""
         total += len(files[path])
@@ -132,11 +134,10 @@ def materialise(sandbox: Path, files: Mapping[str, bytes]) -> tuple[Path, Path]:
 def _plain_directory(side: Side, directory: str, recurse: bool) -> Rendered:
     prefix = f"{directory}/" if directory else ""
     rendered = Rendered()
-    for path in side.ws.paths:
-        if not path.startswith(prefix) or (not recurse and "/" in path[len(prefix) :]):
-            continue
-        if side.classifier.classify(path) is not FileKind.MANIFEST:
-            continue
+    manifests = [p for p in side.ws.paths if p.startswith(prefix) and (recurse or "/" not in p[len(prefix):])
+                 and side.classifier.classify(p) is FileKind.MANIFEST]
+    side.ws.prefetch(manifests)
+    for path in manifests:
         loaded = _loaded(path, side.ws.read(path) or b"")
         rendered.resources.extend(loaded.resources)
         rendered.notes.extend(loaded.notes)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.core.classify import FileKind
 from bot.core.manifests import load_manifest
+from bot.core.rendered import NEAR_KUSTOMIZATIONS
 from bot.plan.deployers import Target
 from bot.plan.model import DIRECTORY_ROOT, HELM_ROOT, KUSTOMIZE_ROOT
 from bot.plan.render import Side
@@ -20,24 +21,34 @@ class AffectedRoot:
     recurse: bool = False  # a plain directory deployed with its subdirectories (Argo CD recurse, Flux)
 
 
-def find_affected_roots(sides: Sequence[Side], changed: Iterable[str], targets: Sequence[Target]) -> list[AffectedRoot]:
+def find_affected_roots(sides: Sequence[Side], changed: Iterable[str], targets: Sequence[Target],
+                        notices: list[str] | None = None) -> list[AffectedRoot]:
     """Roots on either side whose render may differ because of ``changed`` paths, sorted by path.
 
     A kustomization is a root when no other kustomization includes it or when an
     Argo CD Application / Flux Kustomization points at it. A changed manifest that no
     kustomization reads makes its directory a root (or the recursive deployer's directory).
+    Kustomizations are read near the change only (the verdict's search, `bot.core.rendered.roots_near`);
+    where that search stopped short, a line is added to ``notices``.
     """
     changed_set = {p.strip("/") for p in changed if p}
     roots: dict[str, AffectedRoot] = {}
+    far: set[str] = set()
     for side in sides:
         graph = side.graph
-        candidates = set(graph.top_level()) | {t.directory for t in targets if graph.is_kustomization(t.directory)}
+        near, beside_only = graph.roots_near(changed_set)
+        far.update(beside_only)
+        candidates = set(near) | {t.directory for t in targets if graph.is_kustomization(t.directory)}
         for directory in sorted(candidates):
             if graph.files_of(directory) & changed_set:
                 roots[directory] = AffectedRoot(directory, KUSTOMIZE_ROOT)
+    if far and notices is not None:
+        shown = ", ".join(sorted(far)[:3]) + (" ..." if len(far) > 3 else "")
+        notices.append(f"kustomizations that include {shown} were looked for among up to {NEAR_KUSTOMIZATIONS} "
+                       "kustomizations beside it, not in the whole tree; it is planned as its own root")
     # A deployer pointed at a kustomization builds it; only plain directories are taken recursively.
     plain_targets = [t for t in targets if not any(side.graph.is_kustomization(t.directory) for side in sides)]
-    read_by_kustomize = {f for side in sides for node in side.graph.nodes.values() for f in node.files}
+    read_by_kustomize = {p for p in changed_set if any(side.has(p) and side.graph.reads(p) for side in sides)}
     for path in sorted(changed_set - read_by_kustomize):
         chart = _deployed_chart(path, sides, targets)
         if chart is not None:

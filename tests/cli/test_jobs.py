@@ -198,9 +198,14 @@ def test_cli_jobs_flag(fmt):
 
 
 def test_cli_splits_a_larger_tree_across_worker_processes(tmp_path):
-    """Several 256 KiB chunks: the console entry point really starts workers, and they answer like one process."""
+    """Several 256 KiB chunks: the console entry point really starts workers, and they answer like one process.
+
+    No kustomization: the CLI gives a renderer, and a tree with kustomize roots is judged in one piece.
+    """
     corpus = tmp_path / "tree"
-    for path, data in {**gitops_repo(3000, kustomize=True), **CROSS_CHUNK_FILES}.items():
+    plain = {p: d for p, d in CROSS_CHUNK_FILES.items() if p != "kustomization.yaml"}
+    plain["zzz/duplicate-again.yaml"] = plain["zzz/duplicate.yaml"]  # one directory, one deploy target
+    for path, data in {**gitops_repo(3000, kustomize=False), **plain}.items():
         (corpus / path).parent.mkdir(parents=True, exist_ok=True)
         (corpus / path).write_bytes(data if isinstance(data, bytes) else data.encode())
     assert sum(p.stat().st_size for p in corpus.rglob("*.yaml")) > 2 * 256 * 1024

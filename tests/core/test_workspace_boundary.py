@@ -44,3 +44,13 @@ def test_a_duplicate_key_finding_never_quotes_a_huge_key() -> None:
     assert finding.rule == "parse/duplicate-key"
     assert finding.message.startswith("The key 'kkkk") and "…" in finding.message
     assert len(finding.message) < 300 and len(finding.path or "") <= 200
+
+
+def test_prefetch_names_only_listed_files_not_read_yet() -> None:
+    told: list[list[str]] = []
+    ws = Workspace(["a.yaml", "b.yaml", "c.yaml"], lambda p: p.encode(), prefetcher=told.append)
+    ws.read("a.yaml")
+    ws.prefetch(["a.yaml", "/b.yaml", "missing.yaml", "c.yaml", "b.yaml"])
+    ws.prefetch(["a.yaml"])  # nothing left to say
+    assert told == [["b.yaml", "c.yaml"]]
+    Workspace.from_dict({"x": b"1"}).prefetch(["x"])  # without a prefetcher: nothing to do

@@ -219,7 +219,7 @@ def test_a_symlink_in_the_tree_is_a_notice_and_never_read(app: App, standin: Git
     assert run["conclusion"] == "success"
     assert f"skipped {LINK}: a symbolic link; links are not followed" in run["output"]["summary"]
     link_blob = blob_sha(LINK_TARGET.encode())
-    assert standin.requests_to("GET", rf"/repos/{REPO}/git/blobs/{link_blob}") == []
+    assert link_blob not in standin.blobs_read(REPO)
     assert "etc/passwd" not in run_text(run)
 
 

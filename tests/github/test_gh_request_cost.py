@@ -10,6 +10,7 @@ from gh_helpers import RecordingSleep
 
 from bot.app.service import EvaluationRequest, GitHubService
 from bot.app.settings import AppSettings
+from bot.github.api import PullInfo
 from bot.github.client import GitHubClientFactory
 from bot.github.content_cache import ContentCache
 from bot.github.pull_context import GitHubPullContext
@@ -28,15 +29,16 @@ REPO = "acme/big"
 BASE, HEAD = fake_sha("cost-base"), fake_sha("cost-head")
 
 
-def _requests_for_one_file_pr(apps: int, data_dir: Path, runs: int = 1) -> list[Counter[str]]:
+def _requests_for_one_file_pr(apps: int, data_dir: Path, runs: int = 1, changed: tuple[int, ...] = (7,)
+                              ) -> list[Counter[str]]:
     """Requests by kind (method + path, shas and numbers folded) per evaluation, each by a fresh service.
 
     A fresh `GitHubService` is what a new worker process holds: only the content cache
     under ``data_dir`` carries over from one run to the next.
     """
     base = gitops_repo(apps * 10, kustomize=True)
-    head = gitops_repo(apps * 10, kustomize=True, changed=(7,))
-    assert [p for p in head if head[p] != base.get(p)] == ["apps/app00007/deployment.yaml"]
+    head = gitops_repo(apps * 10, kustomize=True, changed=changed)
+    assert [p for p in head if head[p] != base.get(p)] == [f"apps/app{i:05d}/deployment.yaml" for i in changed]
     standin = GitHubStandIn([FixtureRepo(REPO, commits={BASE: base, HEAD: head}, pulls={5: PullSpec(5, BASE, HEAD)})])
     counts = []
     with standin.serving():
@@ -44,10 +46,12 @@ def _requests_for_one_file_pr(apps: int, data_dir: Path, runs: int = 1) -> list[
             settings = AppSettings(app_id=42, private_key=app_private_key(), webhook_secret="s",
                                    api_url=standin.base_url, app_slug="gitops-policy-bot", data_dir=data_dir)
             start = len(standin.requests)
+            pull = PullInfo(5, HEAD, BASE, "main", f"https://github.com/{REPO}/pull/5")  # as the delivery carries it
             outcome = GitHubService(settings, retry_policy=RetryPolicy(sleep=RecordingSleep())).evaluate(
-                EvaluationRequest(1, REPO, HEAD, BASE, 5, "pull_request.opened", "d-cost"))
+                EvaluationRequest(1, REPO, HEAD, BASE, 5, "pull_request.opened", "d-cost", pull=pull))
             assert outcome.conclusion == "success", outcome.title
             counts.append(Counter(_kind(r.method, r.path) for r in standin.requests[start:]))
+    assert all_request_problems(standin.requests) == []  # REST by GitHub's description, GraphQL by its schema
     return counts
 
 
@@ -56,18 +60,34 @@ def _kind(method: str, path: str) -> str:
     return f"{method} {'/'.join(parts)}"
 
 
-def test_a_one_file_pull_request_costs_the_same_requests_at_50_and_500_kustomizations(
+def test_a_one_file_pull_request_costs_the_same_13_requests_at_50_and_1500_kustomizations(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.delenv("GITOPS_BOT_CACHE_DIR")  # the cache lives under each run's data directory
     [small] = _requests_for_one_file_pr(50, tmp_path / "small")
-    [large] = _requests_for_one_file_pr(500, tmp_path / "large")
+    [large] = _requests_for_one_file_pr(1500, tmp_path / "large")
 
     assert large == small
-    assert sum(large.values()) <= 25, large
-    # The changed file at base, and every file its kustomize root's build reads (rendered verdict: 10 manifests,
-    # the kustomization, the patch); never the other apps' kustomizations.
-    assert large["GET /repos/acme/big/git/blobs/{id}"] <= 13
+    # Token, open runs, new run, 2 trees, PR files, branch protection, the verdict, the sticky comment (2):
+    # 10 requests whatever the change. The rendered verdict reads every file of the changed file's kustomize
+    # root at head and base (13 distinct blobs), in 3 requests: the changed file at both sides with the
+    # kustomizations above it, then the patch the kustomization names, then the rest of the root's build.
+    assert large["POST /graphql"] == 2 and large["GET /repos/acme/big/git/blobs/{id}"] == 1, large
+    assert sum(large.values()) == 13, large
+
+
+def test_twenty_changed_apps_cost_the_same_at_50_and_500_kustomizations(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("GITOPS_BOT_CACHE_DIR")
+    apps = tuple(range(0, 40, 2))
+    [small] = _requests_for_one_file_pr(50, tmp_path / "small", changed=apps)
+    [large] = _requests_for_one_file_pr(500, tmp_path / "large", changed=apps)
+
+    assert large == small
+    # The same 10 requests around the verdict; 20 roots of 12 files at both sides are read in 4 GraphQL queries:
+    # the changed files with their kustomizations, the 20 patches, then the 180 other files of the builds.
+    assert large["POST /graphql"] == 4 and large["GET /repos/acme/big/git/blobs/{id}"] == 0, large
+    assert sum(large.values()) == 14, large
 
 
 def test_a_second_worker_reads_trees_and_blobs_from_the_shared_disk_cache(tmp_path: Path,
@@ -75,8 +95,9 @@ def test_a_second_worker_reads_trees_and_blobs_from_the_shared_disk_cache(tmp_pa
     monkeypatch.delenv("GITOPS_BOT_CACHE_DIR")
     cold, warm = _requests_for_one_file_pr(50, tmp_path / "data", runs=2)
 
-    assert cold["GET /repos/acme/big/git/trees/{id}"] == 2 and cold["GET /repos/acme/big/git/blobs/{id}"] >= 3
+    assert cold["GET /repos/acme/big/git/trees/{id}"] == 2 and cold["POST /graphql"] == 2
     assert warm["GET /repos/acme/big/git/trees/{id}"] == 0 and warm["GET /repos/acme/big/git/blobs/{id}"] == 0
+    assert warm["POST /graphql"] == 0
     assert warm["GET /repos/acme/big/pulls/{id}/files"] == 1  # what is not addressed by a sha is asked again
     assert any((tmp_path / "data" / "cache").rglob("*"))
 

@@ -227,8 +227,7 @@ def test_reads_are_proportional_to_the_change_not_the_repository() -> None:
         outcome = GitHubService(settings, retry_policy=RetryPolicy(sleep=RecordingSleep())).evaluate(pr(1, COMPLIANT))
 
     by_sha = {blob_sha(data): path for files in (base_files, head_files) for path, data in files.items()}
-    read = sorted({by_sha[r.path.rsplit("/", 1)[1]]
-                   for r in server.requests_to("GET", r"/repos/acme/shop/git/blobs/.*")})
+    read = sorted({by_sha[sha] for sha in server.blobs_read(REPO)})
     assert outcome.conclusion == "success" and outcome.title == "No policy violations in 1 manifest"
     assert read == [".gitops-bot.yaml", "apps/team-007/deployment.yaml", "policies/replicas.rego",
                     "policies/replicas_test.rego"]

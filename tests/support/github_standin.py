@@ -2,7 +2,8 @@
 
 PyGithub reaches it through ``base_url``, over a real socket, so the bot's real
 client code runs end to end. Every request is recorded and can be checked
-against GitHub's published REST description (fixtures/github/openapi/rest-subset.json).
+against GitHub's published REST description (fixtures/github/openapi/rest-subset.json),
+and GraphQL queries against its published schema (`tests.support.graphql_standin`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import jsonschema
 from flask import Flask, Response, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from tests.support import graphql_standin
 from tests.support.hook_deliveries import HookDeliveryLog
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -150,7 +152,10 @@ class GitHubStandIn:
     def fail_next(self, count: int = 1, status: int = 500, retry_after: int | None = None,
                   path_contains: str = "", secondary: bool = False) -> None:
         """Answer the next ``count`` matching requests with ``status`` (403 + Retry-After: a secondary rate limit;
-        ``secondary``: the secondary-limit message alone; 401: Bad credentials)."""
+        ``secondary``: the secondary-limit message alone; 401: Bad credentials).
+
+        A request matches when its path contains ``path_contains``, or for GraphQL, its body does.
+        """
         with self._lock:
             self._failures += [_Failure(status, retry_after, path_contains, secondary) for _ in range(count)]
 
@@ -189,6 +194,18 @@ class GitHubStandIn:
         """Recorded requests whose path matches the regex ``path_pattern`` (anchored)."""
         return [r for r in self.requests if r.method == method and re.fullmatch(path_pattern, r.path)]
 
+    def blobs_read(self, repo: str) -> list[str]:
+        """Shas of the blobs asked for in ``repo``, one by one (REST) or together (GraphQL), in order."""
+        shas: list[str] = []
+        for r in self.requests:
+            if r.method == "GET" and r.path.startswith(f"/repos/{repo}/git/blobs/"):
+                shas.append(r.path.rsplit("/", 1)[1])
+            elif r.path == "/graphql" and isinstance(r.json, dict):
+                variables = r.json.get("variables") or {}
+                if f"{variables.get('owner')}/{variables.get('name')}" == repo:
+                    shas += [v for k, v in variables.items() if k not in ("owner", "name") and isinstance(v, str)]
+        return shas
+
     def runs_for(self, head_sha: str) -> list[dict[str, Any]]:
         return [r for r in self.check_runs.values() if r["head_sha"] == head_sha]
 
@@ -226,8 +243,10 @@ class GitHubStandIn:
                 standin.requests.append(RecordedRequest(
                     request.method, request.path, dict(request.args), body,
                     request.headers.get("Authorization", "")))
+                # A GraphQL request is matched by its body too: failing a blob's sha fails either way of reading it.
+                target = request.path + (request.get_data(as_text=True) if request.path == "/graphql" else "")
                 for i, failure in enumerate(standin._failures):
-                    if failure.path_contains in request.path:
+                    if failure.path_contains in target:
                         del standin._failures[i]
                         return standin._failure_response(failure)
                 return standin._refuse_token_or_limit()
@@ -343,6 +362,17 @@ class GitHubStandIn:
                                       "content": base64.encodebytes(data).decode(), "node_id": "B_1",
                                       "url": f"{standin.base_url}/repos/{repo.full_name}/git/blobs/{sha}"})
             raise _NotFound()
+
+        @app.post("/graphql")
+        def graphql() -> Response:
+            def blobs_of(owner: str, name: str) -> dict[str, bytes] | None:
+                repo = standin.repos.get(f"{owner}/{name}")
+                if repo is None:
+                    return None
+                links = [{p: t.encode() for p, t in commit.items()} for commit in repo.symlinks.values()]
+                return {blob_sha(d): d for files in [*repo.commits.values(), *links] for d in files.values()}
+
+            return _json(graphql_standin.answer(request.get_json(silent=True), blobs_of))
 
         @app.get("/repos/<owner>/<name>/contents/<path:path>")
         def contents(owner: str, name: str, path: str) -> Response:
@@ -736,6 +766,8 @@ def match_operation(method: str, path: str, spec: dict[str, Any] | None = None) 
 def request_problems(recorded: RecordedRequest, spec: dict[str, Any] | None = None) -> list[str]:
     """What is wrong with one request by GitHub's description: unknown operation, bad body, bad enum value."""
     spec = spec or _load_subset()
+    if (recorded.method, recorded.path) == ("POST", "/graphql"):  # checked against GitHub's GraphQL schema
+        return graphql_standin.query_problems(recorded.json)
     found = match_operation(recorded.method, recorded.path, spec)
     where = f"{recorded.method} {recorded.path}"
     if found is None:
