@@ -327,7 +327,7 @@ class RedisHeadRegistry(_Registry):
 def head_registry_for(settings: AppSettings) -> HeadRegistry:
     """Beside the queue: in Redis when the queue is there, else a SQLite file in the data directory."""
     if settings.queue_backend == "redis":
-        from bot.app.queue.redis_queue import connect
-
-        return RedisHeadRegistry(connect(settings.redis_url or ""))
+        # Short timeouts, as the queue's: a webhook must be answered even when Redis is gone.
+        return RedisHeadRegistry(redis.Redis.from_url(settings.redis_url or "", socket_connect_timeout=2,
+                                                      socket_timeout=5))
     return SqliteHeadRegistry(settings.data_dir / "heads.sqlite3")
