@@ -108,7 +108,9 @@ def _advanced(record: HeadRecord | None, claim: HeadClaim, *, bump: bool, force:
     seen = order(record, claim)
     generation = record.generation if record else 0
     if seen is Order.NEWER or (force and seen is not Order.SAME):
-        return HeadRecord(claim.sha, claim.stamp, claim.before, generation + 1)
+        # Without a timestamp of its own, the newer head is at least as recent as the one it replaces.
+        stamp = claim.stamp if claim.stamp is not None else (record.stamp if record else None)
+        return HeadRecord(claim.sha, stamp, claim.before, generation + 1)
     if seen is Order.SAME and record is not None:
         stamps = [s for s in (record.stamp, claim.stamp) if s is not None]
         return HeadRecord(record.sha, max(stamps) if stamps else None, record.before or claim.before,
