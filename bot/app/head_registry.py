@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     from bot.app.settings import AppSettings
 
 KEEP_SECONDS = 30 * 24 * 3600  # a pull request silent this long is re-learnt from its next delivery
-LOCK_LEASE_SECONDS = 120.0  # a publisher that died holding the lock blocks its pull request this long at most
+# A publisher that died holding the lock blocks its pull request this long at most (never longer than the
+# job lease: by the time a dead worker's job runs again, its lock has lapsed).
+LOCK_LEASE_SECONDS = 30.0
 LOCK_POLL_SECONDS = 0.05
 REDIS_PREFIX = "gitops-bot:head:"
 
@@ -197,8 +199,10 @@ CREATE TABLE IF NOT EXISTS published_checks (
 class SqliteHeadRegistry(_Registry):
     """The record in its own SQLite file beside the queue's (its locks never delay the queue's writers)."""
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time,
+                 lock_lease_seconds: float = LOCK_LEASE_SECONDS) -> None:
         self.path = Path(path)
+        self.lock_lease_seconds = lock_lease_seconds
         self._clock = clock
         self._local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -239,13 +243,13 @@ class SqliteHeadRegistry(_Registry):
     @contextmanager
     def _lock(self, key: str) -> Iterator[None]:
         holder, db = _holder(), self._db()
-        deadline = time.monotonic() + LOCK_LEASE_SECONDS + 5
+        deadline = time.monotonic() + self.lock_lease_seconds + 5
         while True:
             now = self._clock()
             taken = db.execute(
                 "INSERT INTO publish_locks VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE"
                 " SET holder = excluded.holder, until = excluded.until WHERE publish_locks.until < ?",
-                (key, holder, now + LOCK_LEASE_SECONDS, now)).rowcount
+                (key, holder, now + self.lock_lease_seconds, now)).rowcount
             if taken or time.monotonic() > deadline:  # past the deadline the holder's lease has lapsed anyway
                 break
             time.sleep(LOCK_POLL_SECONDS)
@@ -267,8 +271,9 @@ class SqliteHeadRegistry(_Registry):
 class RedisHeadRegistry(_Registry):
     """The record in Redis, shared by workers on every host; WATCH/MULTI makes the compare-and-set atomic."""
 
-    def __init__(self, connection: redis.Redis) -> None:
+    def __init__(self, connection: redis.Redis, lock_lease_seconds: float = LOCK_LEASE_SECONDS) -> None:
         self.connection = connection
+        self.lock_lease_seconds = lock_lease_seconds
 
     def _record(self, key: str, client: redis.Redis | None = None) -> HeadRecord | None:
         raw = (client or self.connection).hgetall(REDIS_PREFIX + key)
@@ -299,8 +304,8 @@ class RedisHeadRegistry(_Registry):
     @contextmanager
     def _lock(self, key: str) -> Iterator[None]:
         holder, name = _holder(), f"{REDIS_PREFIX}lock:{key}"
-        deadline = time.monotonic() + LOCK_LEASE_SECONDS + 5
-        while not self.connection.set(name, holder, nx=True, px=int(LOCK_LEASE_SECONDS * 1000)):
+        deadline = time.monotonic() + self.lock_lease_seconds + 5
+        while not self.connection.set(name, holder, nx=True, px=int(self.lock_lease_seconds * 1000)):
             if time.monotonic() > deadline:
                 break
             time.sleep(LOCK_POLL_SECONDS)
@@ -328,8 +333,9 @@ class RedisHeadRegistry(_Registry):
 
 def head_registry_for(settings: AppSettings) -> HeadRegistry:
     """Beside the queue: in Redis when the queue is there, else a SQLite file in the data directory."""
+    lease = min(LOCK_LEASE_SECONDS, settings.job_lease_seconds)
     if settings.queue_backend == "redis":
         # Short timeouts, as the queue's: a webhook must be answered even when Redis is gone.
         return RedisHeadRegistry(redis.Redis.from_url(settings.redis_url or "", socket_connect_timeout=2,
-                                                      socket_timeout=5))
-    return SqliteHeadRegistry(settings.data_dir / "heads.sqlite3")
+                                                      socket_timeout=5), lock_lease_seconds=lease)
+    return SqliteHeadRegistry(settings.data_dir / "heads.sqlite3", lock_lease_seconds=lease)
