@@ -21,7 +21,7 @@ from tests.support.gunicorn import REPO_ROOT, post_webhook, subprocess_env, wait
 REPO = "acme/pushes"
 BASE = fake_sha("pushes-base")
 VIOLATING = ("old", "late", "reprocessed", "queued-old", "queued-old-redis", "restart-1", "restart-2",
-             "sigterm", "refused")
+             "sigterm", "refused-40", "refused-41", "refused-42", "refused-43")
 COMPLIANT = ("new", "early", "queued-new", "queued-new-redis")
 
 
