@@ -40,12 +40,12 @@ def _requests_for_one_file_pr(apps: int, data_dir: Path, runs: int = 1) -> list[
     standin = GitHubStandIn([FixtureRepo(REPO, commits={BASE: base, HEAD: head}, pulls={5: PullSpec(5, BASE, HEAD)})])
     counts = []
     with standin.serving():
-        for _ in range(runs):
+        for run in range(runs):
             settings = AppSettings(app_id=42, private_key=app_private_key(), webhook_secret="s",
                                    api_url=standin.base_url, app_slug="gitops-policy-bot", data_dir=data_dir)
             start = len(standin.requests)
             outcome = GitHubService(settings, retry_policy=RetryPolicy(sleep=RecordingSleep())).evaluate(
-                EvaluationRequest(1, REPO, HEAD, BASE, 5, "pull_request.opened", "d-cost"))
+                EvaluationRequest(1, REPO, HEAD, BASE, 5, "pull_request.opened", f"d-cost-{run}"))
             assert outcome.conclusion == "success", outcome.title
             counts.append(Counter(_kind(r.method, r.path) for r in standin.requests[start:]))
     return counts
