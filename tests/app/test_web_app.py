@@ -16,6 +16,7 @@ from tests.support.gunicorn import sign
 
 from .conftest import APP_ID, SECRET, load_example
 
+
 @pytest.fixture
 def settings(tmp_path: Path) -> AppSettings:
     """The web front notes pull request heads in the data directory (heads.sqlite3): one per test."""
