@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.e2e.pushes import REPO, completed, deliver, head, open_pull, payload, pushes_repo, reviews_on
 from tests.e2e.shop import App, app_env
@@ -61,6 +62,7 @@ def test_a_push_during_an_evaluation_stops_it_from_publishing(app: App, standin:
     assert standin.comments_on(REPO, 1) == []
     assert reviews_on(standin, 1) == []
     assert f"pull_request.opened: check run {old_run['id']} in progress" in app.server.output()
+    assert 'gitops_bot_evaluations_total{outcome="superseded"} 1.0' in requests.get(app.url + "/metrics", timeout=10).text
 
 
 def test_a_late_delivery_of_an_older_push_changes_nothing(app: App, standin: GitHubStandIn) -> None:
