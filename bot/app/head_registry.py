@@ -214,10 +214,10 @@ class SqliteHeadRegistry(_Registry):
         """One connection per thread and process (a connection must not cross a fork)."""
         key = (os.getpid(), threading.get_ident())
         if getattr(self._local, "key", None) != key:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            self._local.db, self._local.key = db, key
+            fresh = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            fresh.execute("PRAGMA journal_mode=WAL")
+            fresh.execute("PRAGMA busy_timeout=30000")
+            self._local.db, self._local.key = fresh, key
         db: sqlite3.Connection = self._local.db
         return db
 
@@ -279,7 +279,7 @@ class RedisHeadRegistry(_Registry):
         raw = (client or self.connection).hgetall(REDIS_PREFIX + key)
         if not raw:
             return None
-        fields = {k.decode(): v.decode() for k, v in raw.items()}
+        fields = {_text(k): _text(v) for k, v in raw.items()}
         stamp = float(fields["stamp"]) if fields.get("stamp") else None
         return HeadRecord(fields["sha"], stamp, fields.get("before", ""), int(fields["generation"]))
 
@@ -288,7 +288,7 @@ class RedisHeadRegistry(_Registry):
         with self.connection.pipeline() as pipe:
             while True:
                 try:
-                    pipe.watch(name)
+                    pipe.watch(name)  # type: ignore[no-untyped-call]  # redis-py leaves watch() unannotated
                     before = self._record(key, pipe)
                     new = change(before)
                     pipe.multi()
@@ -314,7 +314,7 @@ class RedisHeadRegistry(_Registry):
         finally:
             with self.connection.pipeline() as pipe:  # delete only our own lock (it may have lapsed and moved on)
                 try:
-                    pipe.watch(name)
+                    pipe.watch(name)  # type: ignore[no-untyped-call]  # redis-py leaves watch() unannotated
                     if pipe.get(name) == holder.encode():
                         pipe.multi()
                         pipe.delete(name)
@@ -329,6 +329,10 @@ class RedisHeadRegistry(_Registry):
     def record_published(self, delivery_id: str, sha: str, check: PublishedCheck) -> None:
         self.connection.set(f"{REDIS_PREFIX}published:{delivery_id}:{sha}", json.dumps(check.__dict__),
                             ex=KEEP_SECONDS)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def head_registry_for(settings: AppSettings) -> HeadRegistry:

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.shop import SECRET, pull_request_payload
-from tests.support.github_standin import FixtureRepo, GitHubStandIn, PullSpec, fake_sha, load_tree
+from tests.support.github_standin import (
+    FixtureRepo,
+    GitHubStandIn,
+    PullSpec,
+    all_request_problems,
+    fake_sha,
+    load_tree,
+)
 from tests.support.gunicorn import REPO_ROOT, post_webhook, subprocess_env, wait_for
 
 REPO = "acme/pushes"
@@ -34,6 +41,15 @@ def pushes_repo() -> FixtureRepo:
     commits = {BASE: load_tree("shop/base"), **{head(n): violating for n in VIOLATING},
                **{head(n): compliant for n in COMPLIANT}}
     return FixtureRepo(REPO, commits=commits, protection={"main": ["GitOps policy"]})
+
+
+@contextmanager
+def serving_pushes() -> Iterator[GitHubStandIn]:
+    """The stand-in serving `pushes_repo`; every request the App made is checked against GitHub's API description."""
+    server = GitHubStandIn([pushes_repo()])
+    with server.serving():
+        yield server
+    assert all_request_problems(server.requests) == []
 
 
 def open_pull(standin: GitHubStandIn, number: int, name: str) -> PullSpec:

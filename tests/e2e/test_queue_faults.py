@@ -24,12 +24,12 @@ from tests.e2e.pushes import (
     head,
     open_pull,
     payload,
-    pushes_repo,
     reviews_on,
+    serving_pushes,
     worker_process,
 )
 from tests.e2e.shop import SECRET, app_env
-from tests.support.github_standin import GitHubStandIn, all_request_problems
+from tests.support.github_standin import GitHubStandIn
 from tests.support.gunicorn import post_webhook, serve_gunicorn, wait_for
 from tests.support.redis_server import RedisServer, redis_server
 
@@ -38,10 +38,8 @@ EARLIER, LATER = "2026-06-02T08:00:00Z", "2026-06-02T08:00:09Z"
 
 @pytest.fixture(scope="module")
 def standin() -> Iterator[GitHubStandIn]:
-    server = GitHubStandIn([pushes_repo()])
-    with server.serving():
+    with serving_pushes() as server:
         yield server
-    assert all_request_problems(server.requests) == []
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.pushes import REPO, completed, deliver, head, open_pull, payload, pushes_repo, reviews_on
+from tests.e2e.pushes import REPO, completed, deliver, head, open_pull, payload, reviews_on, serving_pushes
 from tests.e2e.shop import App, app_env
-from tests.support.github_standin import GitHubStandIn, all_request_problems
+from tests.support.github_standin import GitHubStandIn
 from tests.support.gunicorn import GunicornServer, serve_gunicorn, wait_for
 
 EARLIER, LATER = "2026-06-01T12:00:00Z", "2026-06-01T12:00:05Z"
@@ -23,10 +23,8 @@ EARLIER, LATER = "2026-06-01T12:00:00Z", "2026-06-01T12:00:05Z"
 
 @pytest.fixture(scope="module")
 def standin() -> Iterator[GitHubStandIn]:
-    server = GitHubStandIn([pushes_repo()])
-    with server.serving():
+    with serving_pushes() as server:
         yield server
-    assert all_request_problems(server.requests) == []
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ class BoundedShutdownWorker(Worker):
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """Warm shutdown, with a deadline for the running job (idle: RQ stops at once by raising)."""
-        super().request_stop(signum, frame)
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]  # RQ leaves it unannotated
         timer = threading.Timer(self.shutdown_seconds, self._hand_back)
         timer.daemon = True
         timer.start()
@@ -46,7 +46,7 @@ class BoundedShutdownWorker(Worker):
 
     def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
         if self._handing_back != job.id:  # a death, not our stop: the delivery's own handling applies
-            super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+            super().handle_work_horse_killed(job, retpid, ret_val, rusage)  # type: ignore[no-untyped-call]  # RQ: unannotated
 
     def handle_job_failure(self, job: Job, queue: Queue, started_job_registry: Any = None, exc_string: str = "",
                            execution: Any = None) -> None:
