@@ -61,7 +61,8 @@ if TYPE_CHECKING:  # the default factory fits the seam: checked statically, cost
 class MeteredService:
     """Counts evaluation outcomes (the check run's conclusion, or "error") around the real service."""
 
-    CONCLUSIONS = frozenset({"success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required"})
+    CONCLUSIONS = frozenset({"success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required",
+                             "superseded"})
 
     def __init__(self, service: EvaluationService, record: Callable[[str], None]) -> None:
         self._service = service
@@ -74,6 +75,8 @@ class MeteredService:
             self._record("error")
             raise
         conclusion = getattr(outcome, "conclusion", None)
+        if getattr(outcome, "superseded_by", ""):  # a newer head took over (bot.app.supersede)
+            conclusion = "superseded"
         self._record(conclusion if conclusion in self.CONCLUSIONS else "other")
         return outcome
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from bot.app import supersede
+from bot.app.head_registry import HeadRegistry, PublishedCheck, Refusal, head_registry_for
 from bot.app.pipeline import PipelineOptions, Verdict, evaluate_pull
 from bot.app.publish import check_run, ownership, plan_comments, review, sticky_comment
 from bot.backends import edge_backends
@@ -51,6 +53,9 @@ class EvaluationRequest:
     approvals_from: int | None = None
     # pull_request deliveries: the webhook's pull request object, complete, so it is not fetched again.
     pull: PullInfo | None = None
+    # pull_request deliveries: when GitHub changed the PR, and the head a push replaced (who supersedes whom).
+    updated_at: str = ""
+    before_sha: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,14 +68,16 @@ class EvaluationOutcome:
     review_comments: int = 0
     report: Report | None = field(default=None, compare=False, repr=False)
     problems: tuple[str, ...] = ()  # best-effort steps that failed (comment, review, protection lookup)
+    superseded_by: str = ""  # a newer head (or evaluation of this one) took over: this one stopped publishing
 
 
 class GitHubService:
     """Turns an `EvaluationRequest` into a completed check run (plus comment and review on pull requests)."""
 
     def __init__(self, settings: AppSettings, *, client_factory: GitHubClientFactory | None = None,
-                 retry_policy: RetryPolicy | None = None) -> None:
+                 retry_policy: RetryPolicy | None = None, heads: HeadRegistry | None = None) -> None:
         self._settings = settings
+        self._heads = heads or head_registry_for(settings)  # who may publish for each pull request
         self._factory = client_factory or GitHubClientFactory(
             settings.app_id, settings.private_key, settings.api_url, retry_policy,
             cache=content_cache_from_env(os.environ, settings.data_dir, settings.redis_url),
@@ -136,34 +143,57 @@ class GitHubService:
 
     def _evaluate_with_check_run(self, api: RepoApi, request: EvaluationRequest, tag: str,
                                  ctx: GitHubPullContext | None = None) -> EvaluationOutcome:
-        check_run_id = self._check_run(api, request, tag)
+        started = supersede.start(self._heads, api, request)
+        if isinstance(started, Refusal):
+            return self._drop(api, request, started.latest, tag)
+        publication = supersede.Publication(self._heads, started, tag)
+        # An earlier attempt of this very delivery completed its check run: the verdict is out, not repeated.
+        done = self._heads.published(request.delivery_id, request.head_sha) if request.delivery_id else None
+        check_run_id = done.check_run_id if done else self._check_run(api, request, tag)
+        fail = self._fail_check_run if done is None else _keep_published
         try:
-            outcome = self._evaluate(api, check_run_id, request, ctx)
+            outcome = self._evaluate(api, check_run_id, request, publication, done, ctx)
         except GitHubError as exc:
-            self._fail_check_run(api, check_run_id, "GitHub did not answer as expected", str(exc), tag)
+            fail(api, check_run_id, "GitHub did not answer as expected", str(exc), tag)
             raise
         except GitOpsBotError as exc:
             # Bad input (config, policies, manifests) that retrying cannot fix: the verdict is the message.
             log.warning("%s evaluation stopped: %s", tag, exc)
             title = "The change could not be evaluated"
-            self._fail_check_run(api, check_run_id, title, str(exc), tag)
+            fail(api, check_run_id, title, str(exc), tag)
             return EvaluationOutcome(check_run_id, "failure", title)
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
         except BaseException:  # also Rust panics from native extensions (pyo3 PanicException)
             log.exception("%s evaluation crashed", tag)
-            self._fail_check_run(api, check_run_id, "Internal error",
-                                 f"An internal error stopped the evaluation (delivery {request.delivery_id or '-'}). "
-                                 "Re-run the check; if it fails again, the App's logs have the details.", tag)
+            fail(api, check_run_id, "Internal error",
+                 f"An internal error stopped the evaluation (delivery {request.delivery_id or '-'}). "
+                 "Re-run the check; if it fails again, the App's logs have the details.", tag)
             raise
         log.info("%s %s: %s (%s)", tag, request.trigger, outcome.conclusion, outcome.title)
         return outcome
 
     def _evaluate(self, api: RepoApi, check_run_id: int, request: EvaluationRequest,
+                  publication: supersede.Publication, done: PublishedCheck | None,
                   ctx: GitHubPullContext | None = None) -> EvaluationOutcome:
         ctx = ctx or self.pull_context(api, request)
         verdict = evaluate_pull(ctx, self.pipeline_options())
-        return self._publish(api, check_run_id, ctx, verdict, request.trigger)
+        return self._publish(api, check_run_id, ctx, verdict, request, publication, done)
+
+    def _drop(self, api: RepoApi, request: EvaluationRequest, latest: str, tag: str) -> EvaluationOutcome:
+        """Superseded before it started: nothing is evaluated; a run an earlier attempt left open is cancelled."""
+        log.info("%s %s dropped: superseded by %s", tag, request.trigger, latest)
+        run_ids = api.open_check_runs(self._settings.check_name, request.head_sha)
+        for run_id in run_ids:
+            self._cancel(api, run_id, request.head_sha, latest, tag)
+        return EvaluationOutcome(run_ids[0] if run_ids else 0, "cancelled", supersede.SUPERSEDED_TITLE,
+                                 superseded_by=latest)
+
+    def _cancel(self, api: RepoApi, check_run_id: int, sha: str, latest: str, tag: str) -> None:
+        """A newer head took over: this run ends cancelled, naming it (a newer evaluation of ``sha`` keeps it)."""
+        if latest != sha:
+            self._fail_check_run(api, check_run_id, f"Superseded by {latest[:7]}",
+                                 supersede.superseded_text(sha, latest), tag, conclusion="cancelled")
 
     def pull_context(self, api: RepoApi, request: EvaluationRequest) -> GitHubPullContext:
         """The one context of a delivery: the webhook's pull request as is, fetched only when it lacks one."""
@@ -181,26 +211,44 @@ class GitHubService:
                                self._bot_login())
 
     def _publish(self, api: RepoApi, check_run_id: int, ctx: GitHubPullContext, verdict: Verdict,
-                 trigger: str) -> EvaluationOutcome:
-        """The verdict out: the check run first (it is the gate), then the best-effort comment, review and plan."""
+                 request: EvaluationRequest, publication: supersede.Publication,
+                 done: PublishedCheck | None) -> EvaluationOutcome:
+        """The verdict out: the check run first (it is the gate), then the best-effort comment, review and plan.
+
+        Each step runs only while this evaluation is the pull request's newest (`supersede.Publication`).
+        """
         pull = ctx.pull()
         problems: list[str] = []
         warning = self._protection_warning(api, pull, problems)
-        check = check_run.publish(api, check_run_id, verdict.report, github_check.CheckContext(
-            changed_paths=verdict.changed_paths,
-            protection_warning=warning,
-            neutral_on_warnings=verdict.options.neutral_on_warnings,
-            fail_on_warnings=verdict.options.fail_on_warnings,
-        ))
+        published, annotations = done, 0
+        with publication.guard("check run") as may:
+            if may and published is None:
+                check = check_run.publish(api, check_run_id, verdict.report, github_check.CheckContext(
+                    changed_paths=verdict.changed_paths,
+                    protection_warning=warning,
+                    neutral_on_warnings=verdict.options.neutral_on_warnings,
+                    fail_on_warnings=verdict.options.fail_on_warnings,
+                ))
+                published, annotations = PublishedCheck(check_run_id, check.conclusion, check.title), check.annotations
+                if request.delivery_id:
+                    self._heads.record_published(request.delivery_id, request.head_sha, published)
+        if published is None:
+            self._cancel(api, check_run_id, request.head_sha, publication.superseded_by, publication.tag)
+            return EvaluationOutcome(check_run_id, "cancelled", supersede.SUPERSEDED_TITLE,
+                                     superseded_by=publication.superseded_by)
         comment_id = None
         review_comments = 0
         if pull is not None:
-            comment_id = self._comment(api, pull, verdict, warning, problems)
-            review_comments = self._review(api, pull, verdict, problems)
-            if verdict.options.auto_plan and trigger.startswith("pull_request."):
-                self._auto_plan(api, pull, ctx, problems)
-        return EvaluationOutcome(check_run_id, check.conclusion, check.title, check.annotations, comment_id,
-                                 review_comments, verdict.report, tuple(problems))
+            with publication.guard("comment") as may:
+                comment_id = self._comment(api, pull, verdict, warning, problems) if may else None
+            with publication.guard("review") as may:
+                review_comments = self._review(api, pull, verdict, problems) if may else 0
+            if verdict.options.auto_plan and request.trigger.startswith("pull_request."):
+                with publication.guard("plan") as may:
+                    if may:
+                        self._auto_plan(api, pull, ctx, problems)
+        return EvaluationOutcome(check_run_id, published.conclusion, published.title, annotations, comment_id,
+                                 review_comments, verdict.report, tuple(problems), publication.superseded_by)
 
     def _auto_plan(self, api: RepoApi, pull: PullInfo, ctx: GitHubPullContext, problems: list[str]) -> None:
         """`commands.autoPlan`: the plan comments follow every push. Best effort: the check is already out."""
@@ -358,6 +406,12 @@ def post_plan(api: RepoApi, pull_number: int, ctx: GitHubPullContext, bot_login:
     bodies = [mask_secrets(b) for b in github_plan.plan_comment_bodies(plan)]
     plan_comments.publish_plan(api, pull_number, bodies, bot_login=bot_login)
     return len(bodies)
+
+
+def _keep_published(api: RepoApi, check_run_id: int, title: str, message: str, tag: str) -> None:
+    """An error after an earlier attempt published the verdict: the completed run keeps it; only logged."""
+    log.warning("%s check run %d keeps its published verdict; this attempt stopped: %s: %s", tag, check_run_id,
+                title, message)
 
 
 def trusted_config(trusted: Workspace) -> RepoConfig:

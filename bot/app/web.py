@@ -18,9 +18,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from bot.app.evaluation_service import EvaluationService, MeteredService, load_factory
 from bot.app.handlers import DeliveryLog, dispatch, ignore_reason
 from bot.app.handlers.shape import missing_fields
+from bot.app.head_registry import HeadRegistry, head_registry_for
 from bot.app.metrics import BotMetrics, event_label
 from bot.app.queue import JobQueue, make_queue
 from bot.app.settings import AppSettings
+from bot.app.supersede import note_delivery
 from bot.core.jsonfields import str_at
 
 if TYPE_CHECKING:  # imported when the first job runs (it starts child processes)
@@ -58,6 +60,16 @@ class Runtime:
         self._service_lock = threading.Lock()
         self._in_process = service is not None
         self._runner: JobProcessRunner | None = None
+        self._heads: HeadRegistry | None = None
+
+    def note_head(self, event: str, payload: dict[str, Any], dlog: DeliveryLog) -> None:
+        """A newer head supersedes older queued and running work at once (best effort: workers check again)."""
+        try:
+            if self._heads is None:
+                self._heads = head_registry_for(self.settings)
+            note_delivery(self._heads, event, payload)
+        except Exception as exc:  # noqa: BLE001 - the delivery is queued; its worker decides from the record
+            dlog.warning("event=%s head not noted (its worker will decide): %s", event, exc)
 
     def service(self) -> EvaluationService:
         """Built on first use, in the worker: constructing the GitHub edge must not slow the web front."""
@@ -158,6 +170,7 @@ def receive_webhook() -> tuple[Response, int]:
         rt.metrics.delivery(event, "duplicate")
         dlog.info("event=%s duplicate delivery, already queued", name)
         return jsonify(status="duplicate"), 200
+    rt.note_head(event, payload, dlog)
     rt.metrics.delivery(event, "queued")
     dlog.info("event=%s queued", name)
     return jsonify(status="queued"), 202

@@ -119,29 +119,10 @@ def _abandon_job(job: Job, reason: str) -> None:
 
 
 def run_rq_worker(settings: AppSettings) -> None:
-    from rq import Queue, Worker
+    from rq import Queue
 
-    from bot.app.queue.redis_queue import QUEUE_NAME, connect
-
-    class BoundedShutdownWorker(Worker):
-        def unsubscribe(self) -> None:
-            """Stop the pubsub thread before unsubscribing, with a bounded wait.
-
-            RQ unsubscribes first: the thread may then sit in redis-py's 60 s wait for a new
-            subscription, and redis-py >= 8 joins it without a timeout, so a SIGTERM could take a minute.
-            """
-            thread = self.pubsub_thread
-            if thread is None:
-                return
-            try:
-                thread.stop(timeout=1)
-            except TypeError:  # redis-py < 8: stop() only clears the flag
-                thread.stop()
-            self.pubsub.unsubscribe()
-            thread.join(timeout=1)
-            self.pubsub.close()
-
-    from bot.app.queue.redis_queue import RedisQueue
+    from bot.app.queue.redis_queue import QUEUE_NAME, RedisQueue, connect
+    from bot.app.queue.rq_worker import BoundedShutdownWorker
     from bot.app.redelivery import start_recovery
 
     connection = connect(settings.redis_url or "")
@@ -149,7 +130,8 @@ def run_rq_worker(settings: AppSettings) -> None:
     warm_up()  # before forking: every job's work horse inherits compiled schemas and policies
     _service()  # build once before forking, so every job's work horse inherits it
     worker = BoundedShutdownWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection,
-                                   work_horse_killed_handler=horse_killed)
+                                   work_horse_killed_handler=horse_killed,
+                                   shutdown_seconds=settings.worker_shutdown_seconds)
     worker.work(with_scheduler=True)  # the scheduler runs the delayed retries
 
 

@@ -37,7 +37,8 @@ def run(event: str, payload: dict[str, Any], delivery_id: str = "d-1") -> tuple[
     return result, service.requests
 
 
-def pr_request(trigger: str, delivery_id: str = "d-1") -> dict[str, Any]:
+def pr_request(trigger: str, delivery_id: str = "d-1", example: str = "") -> dict[str, Any]:
+    payload = load_example(example or trigger)
     return {
         "installation_id": 1,
         "repo_full_name": "Codertocat/Hello-World",
@@ -49,6 +50,9 @@ def pr_request(trigger: str, delivery_id: str = "d-1") -> dict[str, Any]:
         "head_repo_full_name": "Codertocat/Hello-World",
         "approvals_from": None,
         "pull": PR_PULL,
+        # Who supersedes whom (bot.app.supersede): the pull request's updated_at, and a push's replaced head.
+        "updated_at": payload["pull_request"]["updated_at"],
+        "before_sha": payload.get("before", ""),
     }
 
 
@@ -74,7 +78,7 @@ def test_pull_request_edited_only_when_the_base_branch_changed() -> None:
     payload["changes"] = {"title": {"from": "old title"}}
     assert run("pull_request", payload) == ("ignored: pull request edited without a base branch change", [])
     payload["changes"] = {"base": {"ref": {"from": "develop"}, "sha": {"from": "0" * 40}}}
-    assert run("pull_request", payload) == ("handled", [pr_request("pull_request.edited")])
+    assert run("pull_request", payload) == ("handled", [pr_request("pull_request.edited", example="pull_request.opened")])
 
 
 def test_pull_request_closed_is_not_routed() -> None:
@@ -98,6 +102,8 @@ def test_check_suite_requested_without_pull_requests_checks_the_whole_tree() -> 
                 "head_repo_full_name": "",
                 "approvals_from": None,
                 "pull": None,
+                "updated_at": "",
+                "before_sha": "",
             }
         ],
     )
@@ -138,6 +144,8 @@ def test_check_run_requested_action_on_our_check_run() -> None:
                 "head_repo_full_name": "",
                 "approvals_from": None,
                 "pull": None,
+                "updated_at": "",
+                "before_sha": "",
             }
         ],
     )
@@ -170,6 +178,8 @@ def test_merge_group_checks_the_queue_candidate() -> None:
                 # Approvals given on the queued PR (gh-readonly-queue/main/pr-104-…) apply in the queue too.
                 "approvals_from": 104,
                 "pull": None,
+                "updated_at": "",
+                "before_sha": "",
             }
         ],
     )

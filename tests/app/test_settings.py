@@ -28,6 +28,7 @@ def test_defaults_from_minimal_env() -> None:
     assert settings.data_dir == Path("./data")
     assert (settings.queue_backend, settings.redis_url) == ("sqlite", None)
     assert (settings.worker_threads, settings.job_lease_seconds, settings.job_timeout_seconds) == (2, 600, 900)
+    assert settings.worker_shutdown_seconds == 20
     assert settings.max_body_bytes == 25 * 1024 * 1024
     assert settings.service_factory == "bot.app.service:GitHubService"
     assert settings.bot_login == ""
@@ -44,6 +45,7 @@ def test_every_variable_is_read() -> None:
             GITOPS_BOT_WORKER_THREADS="0",
             GITOPS_BOT_JOB_LEASE_SECONDS="30",
             GITOPS_BOT_JOB_TIMEOUT_SECONDS="120",
+            GITOPS_BOT_WORKER_SHUTDOWN_SECONDS="7",
             GITOPS_BOT_MAX_BODY_BYTES="1000",
             GITOPS_BOT_APP_SLUG="gitops-bot",
             GITOPS_BOT_SERVICE_FACTORY="tests.support.recording_service:make",
@@ -55,6 +57,7 @@ def test_every_variable_is_read() -> None:
     assert (settings.queue_backend, settings.redis_url) == ("redis", "redis://localhost:6379/1")
     assert (settings.worker_threads, settings.job_lease_seconds, settings.max_body_bytes) == (0, 30, 1000)
     assert settings.job_timeout_seconds == 120
+    assert settings.worker_shutdown_seconds == 7
     assert settings.bot_login == "gitops-bot[bot]"
     assert settings.service_factory == "tests.support.recording_service:make"
 

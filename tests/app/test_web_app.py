@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.app.queue import DeliveryHandler
 from bot.app.settings import AppSettings
@@ -13,7 +16,11 @@ from tests.support.gunicorn import sign
 
 from .conftest import APP_ID, SECRET, load_example
 
-SETTINGS = AppSettings(app_id=APP_ID, private_key="k", webhook_secret=SECRET, max_body_bytes=50_000)
+
+@pytest.fixture
+def settings(tmp_path: Path) -> AppSettings:
+    """The web front notes pull request heads in the data directory (heads.sqlite3): one per test."""
+    return AppSettings(app_id=APP_ID, private_key="k", webhook_secret=SECRET, max_body_bytes=50_000, data_dir=tmp_path)
 
 
 class FakeQueue:
@@ -70,9 +77,9 @@ def post(client: Any, event: str, payload: dict[str, Any], delivery_id: str) -> 
     return client.post("/webhook", data=body, headers=headers, content_type="application/json")
 
 
-def test_queued_delivery_reaches_the_service_through_the_worker_handler() -> None:
+def test_queued_delivery_reaches_the_service_through_the_worker_handler(settings: AppSettings) -> None:
     queue, service = FakeQueue(), FakeService()
-    client = create_app(SETTINGS, service=service, queue=queue).test_client()
+    client = create_app(settings, service=service, queue=queue).test_client()
     response = post(client, "merge_group", load_example("merge_group.checks_requested"), "w-1")
     assert (response.status_code, response.get_json()) == (202, {"status": "queued"})
     assert queue.handler is not None  # the first request started the (fake) workers
@@ -92,8 +99,8 @@ def test_queued_delivery_reaches_the_service_through_the_worker_handler() -> Non
     assert "gitops_bot_queue_depth 1.0" in metrics
 
 
-def test_readyz_reports_an_unreachable_queue() -> None:
-    client = create_app(SETTINGS, service=FakeService(), queue=FakeQueue(reachable=False)).test_client()
+def test_readyz_reports_an_unreachable_queue(settings: AppSettings) -> None:
+    client = create_app(settings, service=FakeService(), queue=FakeQueue(reachable=False)).test_client()
     response = client.get("/readyz")
     assert (response.status_code, response.get_json()) == (
         503,
@@ -101,8 +108,8 @@ def test_readyz_reports_an_unreachable_queue() -> None:
     )
 
 
-def test_queue_failure_answers_503_so_the_delivery_is_not_silently_lost() -> None:
-    client = create_app(SETTINGS, service=FakeService(), queue=FakeQueue(broken=True)).test_client()
+def test_queue_failure_answers_503_so_the_delivery_is_not_silently_lost(settings: AppSettings) -> None:
+    client = create_app(settings, service=FakeService(), queue=FakeQueue(broken=True)).test_client()
     response = post(client, "pull_request", load_example("pull_request.opened"), "w-2")
     assert (response.status_code, response.get_json()) == (
         503,
@@ -110,9 +117,9 @@ def test_queue_failure_answers_503_so_the_delivery_is_not_silently_lost() -> Non
     )
 
 
-def test_body_over_the_limit_is_413_before_anything_else() -> None:
+def test_body_over_the_limit_is_413_before_anything_else(settings: AppSettings) -> None:
     queue = FakeQueue()
-    client = create_app(SETTINGS, service=FakeService(), queue=queue).test_client()
+    client = create_app(settings, service=FakeService(), queue=queue).test_client()
     response = client.post("/webhook", data=b"x" * 50_001, headers={"X-GitHub-Event": "push"})
     assert (response.status_code, response.get_json()["reason"]) == (413, "body larger than 50000 bytes")
     assert queue.jobs == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,9 +71,9 @@ def standin() -> Iterator[GitHubStandIn]:
 
 
 @pytest.fixture
-def service(standin: GitHubStandIn) -> GitHubService:
+def service(standin: GitHubStandIn, tmp_path: Path) -> GitHubService:
     settings = AppSettings(app_id=42, private_key=app_private_key(), webhook_secret="s", api_url=standin.base_url,
-                           app_slug="gitops-policy-bot")
+                           app_slug="gitops-policy-bot", data_dir=tmp_path)
     return GitHubService(settings, retry_policy=RetryPolicy(sleep=lambda _: None))
 
 
@@ -204,7 +205,7 @@ def test_plan_is_posted_as_a_comment(standin: GitHubStandIn, service: GitHubServ
     assert plan.endswith(": no kustomization or manifest directory is affected, nothing will change.\n\n")
 
 
-def test_auto_plan_follows_every_push_in_one_comment() -> None:
+def test_auto_plan_follows_every_push_in_one_comment(tmp_path: Path) -> None:
     config = CONFIG + b"  autoPlan: true\n"
     base = load_tree("shop/base", extra={".gitops-bot.yaml": config})
     violating = load_tree("shop/base", "shop/pr-violating", extra={".gitops-bot.yaml": config})
@@ -215,7 +216,7 @@ def test_auto_plan_follows_every_push_in_one_comment() -> None:
     server = GitHubStandIn([repo])
     with server.serving():
         settings = AppSettings(app_id=42, private_key=app_private_key(), webhook_secret="s",
-                               api_url=server.base_url, app_slug="gitops-policy-bot")
+                               api_url=server.base_url, app_slug="gitops-policy-bot", data_dir=tmp_path)
         service = GitHubService(settings, retry_policy=RetryPolicy(sleep=lambda _: None))
         service.evaluate(EvaluationRequest(1, REPO, VIOLATING, BASE, 2, "pull_request.opened", "d-1"))
         plans = [b for b in bot_replies(server) if b.startswith("<!-- gitops-policy-bot:plan part=1 -->")]
@@ -227,7 +228,7 @@ def test_auto_plan_follows_every_push_in_one_comment() -> None:
     assert all_request_problems(server.requests) == []
 
 
-def test_an_invalid_base_config_is_the_answer_to_a_command() -> None:
+def test_an_invalid_base_config_is_the_answer_to_a_command(tmp_path: Path) -> None:
     broken = b"commands:\n  approvers: [not, a, mapping]\n"
     base = load_tree("shop/base", extra={".gitops-bot.yaml": broken})
     violating = load_tree("shop/base", "shop/pr-violating", extra={".gitops-bot.yaml": broken})
@@ -236,7 +237,7 @@ def test_an_invalid_base_config_is_the_answer_to_a_command() -> None:
     server.roles[(REPO, "writer")] = "write"
     with server.serving():
         settings = AppSettings(app_id=42, private_key=app_private_key(), webhook_secret="s",
-                               api_url=server.base_url, app_slug="gitops-policy-bot")
+                               api_url=server.base_url, app_slug="gitops-policy-bot", data_dir=tmp_path)
         service = GitHubService(settings, retry_policy=RetryPolicy(sleep=lambda _: None))
         assert comment(service, server, APPROVE, "writer") == ["eyes", "confused"]
         [reply] = bot_replies(server)

@@ -42,13 +42,13 @@ def _requests_for_one_file_pr(apps: int, data_dir: Path, runs: int = 1, changed:
     standin = GitHubStandIn([FixtureRepo(REPO, commits={BASE: base, HEAD: head}, pulls={5: PullSpec(5, BASE, HEAD)})])
     counts = []
     with standin.serving():
-        for _ in range(runs):
+        for run in range(runs):
             settings = AppSettings(app_id=42, private_key=app_private_key(), webhook_secret="s",
                                    api_url=standin.base_url, app_slug="gitops-policy-bot", data_dir=data_dir)
             start = len(standin.requests)
             pull = PullInfo(5, HEAD, BASE, "main", f"https://github.com/{REPO}/pull/5")  # as the delivery carries it
             outcome = GitHubService(settings, retry_policy=RetryPolicy(sleep=RecordingSleep())).evaluate(
-                EvaluationRequest(1, REPO, HEAD, BASE, 5, "pull_request.opened", "d-cost", pull=pull))
+                EvaluationRequest(1, REPO, HEAD, BASE, 5, "pull_request.opened", f"d-cost-{run}", pull=pull))
             assert outcome.conclusion == "success", outcome.title
             counts.append(Counter(_kind(r.method, r.path) for r in standin.requests[start:]))
     assert all_request_problems(standin.requests) == []  # REST by GitHub's description, GraphQL by its schema

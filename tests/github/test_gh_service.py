@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from gh_helpers import RecordingSleep
@@ -54,8 +55,9 @@ def standin(shop: FixtureRepo) -> Iterator[GitHubStandIn]:
 
 
 @pytest.fixture
-def service(standin: GitHubStandIn) -> GitHubService:
+def service(standin: GitHubStandIn, tmp_path: Path) -> GitHubService:
     settings = AppSettings(app_id=42, private_key=app_private_key(), webhook_secret="s", api_url=standin.base_url,
+                           data_dir=tmp_path,
                            app_slug="gitops-policy-bot")
     return GitHubService(settings, retry_policy=RetryPolicy(sleep=RecordingSleep()))
 
@@ -187,8 +189,10 @@ class PanickingTreeFactory:
         return api
 
 
-def test_a_crash_that_is_not_an_exception_still_completes_the_check_run(standin: GitHubStandIn) -> None:
-    settings = AppSettings(app_id=42, private_key=app_private_key(), webhook_secret="s", api_url=standin.base_url)
+def test_a_crash_that_is_not_an_exception_still_completes_the_check_run(standin: GitHubStandIn,
+                                                                       tmp_path: Path) -> None:
+    settings = AppSettings(app_id=42, private_key=app_private_key(), webhook_secret="s", api_url=standin.base_url,
+                           data_dir=tmp_path)
     real = GitHubClientFactory(42, app_private_key(), standin.base_url, RetryPolicy(sleep=RecordingSleep()))
     service = GitHubService(settings, client_factory=PanickingTreeFactory(real))  # type: ignore[arg-type]
 
@@ -212,7 +216,7 @@ def test_without_base_or_pull_request_the_whole_head_tree_is_checked(standin: Gi
     assert outcome.comment_id is None
 
 
-def test_reads_are_proportional_to_the_change_not_the_repository() -> None:
+def test_reads_are_proportional_to_the_change_not_the_repository(tmp_path: Path) -> None:
     base_files = load_tree("shop/base", extra={f"apps/team-{i:03d}/deployment.yaml":
                                                load_tree("shop/base")["apps/web/deployment.yaml"].replace(
                                                    b"name: web", f"name: team-{i:03d}".encode())
@@ -223,7 +227,7 @@ def test_reads_are_proportional_to_the_change_not_the_repository() -> None:
     server = GitHubStandIn([big])
     with server.serving():
         settings = AppSettings(app_id=42, private_key=app_private_key(), webhook_secret="s",
-                               api_url=server.base_url)
+                               api_url=server.base_url, data_dir=tmp_path)
         outcome = GitHubService(settings, retry_policy=RetryPolicy(sleep=RecordingSleep())).evaluate(pr(1, COMPLIANT))
 
     by_sha = {blob_sha(data): path for files in (base_files, head_files) for path, data in files.items()}
@@ -234,14 +238,16 @@ def test_reads_are_proportional_to_the_change_not_the_repository() -> None:
     assert len(server.requests_to("GET", r"/repos/acme/shop/git/trees/.*")) == 2
 
 
-def service_of_app(standin: GitHubStandIn, app_id: int) -> GitHubService:
+def service_of_app(standin: GitHubStandIn, app_id: int, data_dir: Path) -> GitHubService:
     settings = AppSettings(app_id=app_id, private_key=app_private_key(), webhook_secret="s",
-                           api_url=standin.base_url, app_slug="gitops-policy-bot")
+                           api_url=standin.base_url, app_slug="gitops-policy-bot", data_dir=data_dir)
     return GitHubService(settings, retry_policy=RetryPolicy(sleep=RecordingSleep()))
 
 
-def test_a_run_left_in_progress_by_an_earlier_attempt_is_continued_not_duplicated(standin: GitHubStandIn) -> None:
-    service = service_of_app(standin, standin.app_id)
+def test_a_run_left_in_progress_by_an_earlier_attempt_is_continued_not_duplicated(
+    standin: GitHubStandIn, tmp_path: Path
+) -> None:
+    service = service_of_app(standin, standin.app_id, tmp_path)
     api = GitHubClientFactory(standin.app_id, app_private_key(), standin.base_url).repo(1, REPO)
     older, left = api.create_check_run("GitOps policy", COMPLIANT), api.create_check_run("GitOps policy", COMPLIANT)
 
@@ -253,15 +259,15 @@ def test_a_run_left_in_progress_by_an_earlier_attempt_is_continued_not_duplicate
     assert len(standin.requests_to("POST", r"/repos/acme/shop/check-runs")) == 2  # ours above; the service made none
 
 
-def test_runs_of_another_app_are_never_continued(standin: GitHubStandIn) -> None:
+def test_runs_of_another_app_are_never_continued(standin: GitHubStandIn, tmp_path: Path) -> None:
     api = GitHubClientFactory(7, app_private_key(), standin.base_url).repo(1, REPO)
     api.create_check_run("GitOps policy", COMPLIANT)  # the stand-in says it belongs to its own app id
-    service_of_app(standin, standin.app_id + 1).evaluate(pr(1, COMPLIANT))
+    service_of_app(standin, standin.app_id + 1, tmp_path).evaluate(pr(1, COMPLIANT))
     assert [r["status"] for r in standin.runs_for(COMPLIANT)] == ["in_progress", "completed"]
 
 
-def test_abandoning_completes_the_open_run_with_the_reason(standin: GitHubStandIn) -> None:
-    service = service_of_app(standin, standin.app_id)
+def test_abandoning_completes_the_open_run_with_the_reason(standin: GitHubStandIn, tmp_path: Path) -> None:
+    service = service_of_app(standin, standin.app_id, tmp_path)
     api = GitHubClientFactory(standin.app_id, app_private_key(), standin.base_url).repo(1, REPO)
     run_id = api.create_check_run("GitOps policy", VIOLATING)
 

@@ -17,6 +17,10 @@ def _base_changed(payload: Payload, settings: AppSettings) -> str | None:
     return None
 
 
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
 @router.register(
     "pull_request", "opened", "synchronize", "reopened", "ready_for_review", "edited", screen=_base_changed
 )
@@ -34,5 +38,7 @@ def on_pull_request(payload: Payload, ctx: HandlerContext) -> None:
         delivery_id=ctx.delivery_id,
         head_repo_full_name=(head_repo.get("full_name") or "") if head_repo else "",
         pull=webhook_pull(event["number"], pull),
+        updated_at=_text(pull.get("updated_at")),
+        before_sha=_text(payload.get("before")),  # synchronize: the head this push replaced
     )
     ctx.service.evaluate(request)
