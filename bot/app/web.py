@@ -12,13 +12,13 @@ import time
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.app.evaluation_service import EvaluationService, MeteredService, load_factory
 from bot.app.handlers import DeliveryLog, dispatch, ignore_reason
 from bot.app.handlers.shape import missing_fields
-from bot.app.metrics import BotMetrics, event_label
+from bot.app.metrics import BotMetrics, watch_github
 from bot.app.queue import JobQueue, make_queue
 from bot.app.settings import AppSettings
 
@@ -49,7 +49,9 @@ class Runtime:
         self.settings = settings
         self.queue = queue
         self.metrics = BotMetrics()
-        self.metrics.track_queue_depth(queue.depth)
+        self.metrics.watch_queue(queue)
+        if service is not None:  # it calls GitHub in this process: count its answers here
+            watch_github()
         self._service = service
         self._service_lock = threading.Lock()
         self._in_process = service is not None
@@ -78,21 +80,16 @@ class Runtime:
 
         return JobProcessRunner(
             self.settings, timeout_seconds=self.settings.job_timeout_seconds,
-            on_outcome=self.count_outcome,
-            on_duration=lambda event, seconds: self.metrics.job_duration.labels(
-                event=event_label(event)).observe(seconds),
+            on_outcome=self.metrics.evaluation, on_duration=self.metrics.job_finished,
         )
-
-    def count_outcome(self, label: str) -> None:
-        self.metrics.evaluations.labels(outcome=label).inc()
 
     def process_delivery(self, event: str, payload: dict[str, Any], delivery_id: str) -> None:
         started = time.monotonic()
         try:
-            service = MeteredService(self.service(), self.count_outcome)
+            service = MeteredService(self.service(), self.metrics.evaluation)
             dispatch(event, payload, delivery_id, service=service, settings=self.settings)
         finally:
-            self.metrics.job_duration.labels(event=event_label(event)).observe(time.monotonic() - started)
+            self.metrics.time_job(event, started)
 
 
 webhook = Blueprint("webhook", __name__)
@@ -185,7 +182,7 @@ def readyz() -> tuple[Response, int]:
 
 @webhook.get("/metrics")
 def metrics() -> Response:
-    return Response(generate_latest(runtime().metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(runtime().metrics.exposition(), mimetype=CONTENT_TYPE_LATEST)
 
 
 def create_app(

@@ -19,6 +19,7 @@ from bot.errors import GitHubError
 from bot.github.api import SYMLINK_MODE, CheckRunOutput, Comment, PullInfo, ReviewComment, TreeEntry
 from bot.github.auth import InstallationTokenCache
 from bot.github.content_cache import ContentCache
+from bot.github.observe import observe_responses
 from bot.github.retry import GitHubRefusal, RetryPolicy, call_with_retries, is_final
 from bot.pull.context import ChangedFile
 
@@ -295,4 +296,5 @@ class GitHubClientFactory:
             timeout=self._timeout, lazy=True, seconds_between_requests=None, seconds_between_writes=None,
             per_page=100,  # the maximum: fewer round trips for big pull requests
         )
+        observe_responses(gh.requester, installation_id)  # metrics: answers by status, rate limit left
         return PyGithubRepo(gh, full_name, self.retry_policy, self.cache, self.app_id)

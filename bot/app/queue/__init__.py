@@ -25,6 +25,9 @@ class JobQueue(Protocol):
     def depth(self) -> int:
         """Deliveries accepted but not yet claimed by a worker."""
 
+    def oldest_age(self) -> float:
+        """Seconds the oldest delivery not yet claimed has waited; 0 when none waits (for /metrics)."""
+
     def start_workers(self, handler: DeliveryHandler) -> None:
         """Start in-process workers, if this backend has any (idempotent within one process)."""
 

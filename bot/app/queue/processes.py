@@ -188,6 +188,9 @@ def serve(conn: Connection, settings: AppSettings, parent_pid: int) -> None:
 
     child_log = logging.getLogger("bot.app.queue.evaluation")
     _die_with_parent()
+    from bot.app.metrics import watch_github
+
+    watch_github()  # into the parent's PROMETHEUS_MULTIPROC_DIR, inherited: its /metrics shows them
     if settings.service_factory == DEFAULT_SERVICE_FACTORY:
         from bot.app.warmup import warm_up
 

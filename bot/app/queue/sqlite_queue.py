@@ -161,6 +161,10 @@ class SqliteQueue:
     def depth(self) -> int:
         return self._db().execute("SELECT COUNT(*) FROM deliveries WHERE status = 'queued'").fetchone()[0]
 
+    def oldest_age(self) -> float:
+        oldest = self._db().execute("SELECT MIN(received_at) FROM deliveries WHERE status = 'queued'").fetchone()[0]
+        return max(self._clock() - oldest, 0.0) if oldest is not None else 0.0
+
     def status(self, delivery_id: str) -> dict[str, Any] | None:
         """The stored row of one delivery (for operators and tests)."""
         cursor = self._db().execute(
