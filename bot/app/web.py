@@ -24,6 +24,7 @@ from bot.app.settings import AppSettings
 
 log = logging.getLogger("bot.app.web")
 EXTENSION = "gitops_bot"
+QUEUED_ANSWER = b'{"status":"queued"}\n'  # the answer to almost every delivery, encoded once
 
 
 def signature_of(body: bytes, secret: str) -> str:
@@ -140,7 +141,7 @@ def receive_webhook() -> tuple[Response, int]:
         dlog.warning("event=%s rejected: %s", name, reason)
         return jsonify(status="error", reason=reason), 400
     try:
-        accepted = rt.queue.enqueue(delivery_id, event, payload)
+        accepted = rt.queue.enqueue(delivery_id, event, payload, body=body)
     except Exception:
         rt.metrics.delivery(event, "error")
         dlog.exception("event=%s could not be queued", name)
@@ -152,7 +153,7 @@ def receive_webhook() -> tuple[Response, int]:
         return jsonify(status="duplicate"), 200
     rt.metrics.delivery(event, "queued")
     dlog.info("event=%s queued", name)
-    return jsonify(status="queued"), 202
+    return Response(QUEUED_ANSWER, mimetype="application/json"), 202
 
 
 @webhook.errorhandler(RequestEntityTooLarge)

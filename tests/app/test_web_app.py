@@ -25,7 +25,7 @@ class FakeQueue:
         self.jobs: dict[str, tuple[str, dict[str, Any]]] = {}
         self.handler: DeliveryHandler | None = None
 
-    def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any]) -> bool:
+    def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any], *, body: bytes | None = None) -> bool:
         if self.broken:
             raise ConnectionError("queue down")
         if delivery_id in self.jobs:

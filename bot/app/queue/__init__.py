@@ -16,8 +16,12 @@ DeliveryHandler = Callable[[str, dict[str, Any], str], None]  # (event, payload,
 class JobQueue(Protocol):
     backend: str
 
-    def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any]) -> bool:
-        """Store a delivery durably; False if this delivery id was already accepted (GitHub redelivery)."""
+    def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any], *, body: bytes | None = None) -> bool:
+        """Store a delivery durably; False if this delivery id was already accepted (GitHub redelivery).
+
+        ``body``: the JSON text ``payload`` was parsed from; a backend that stores text keeps it
+        as is instead of serialising ``payload`` again (the web front's largest cost per delivery).
+        """
 
     def ping(self) -> bool:
         """True when the queue can accept work right now (used by /readyz)."""

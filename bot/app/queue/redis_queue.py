@@ -54,7 +54,7 @@ class RedisQueue:
         self.queue = Queue(QUEUE_NAME, connection=self.connection)
         self.retry = retry or Retry(**RETRY)  # tests pass a short one
 
-    def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any]) -> bool:
+    def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any], *, body: bytes | None = None) -> bool:
         key = DEDUPE_KEY_PREFIX + delivery_id
         if not self.connection.set(key, "1", nx=True, ex=DEDUPE_TTL_SECONDS):
             return False
