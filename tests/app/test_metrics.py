@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +61,10 @@ def test_two_gunicorn_workers_and_their_evaluation_processes_add_up(private_key_
         claimed_by = {r["ppid"] for r in read_records(records)}
         scrapes = [scrape(url + "/metrics") for _ in range(6)]  # answered by either worker
         files = sorted(p.name for p in metrics_dir.glob("counter_*.db"))
+        killed = requests.get(url + "/healthz", timeout=5).json()["pid"]
+        os.kill(killed, signal.SIGKILL)  # gunicorn starts another; what the dead one counted stays
+        wait_for(lambda: not (metrics_dir / f"counter_{killed}.db").exists())  # folded by child_exit
+        after_kill = scrape(url + "/metrics")
     assert len(claimed_by) >= 2, "both gunicorn workers should have evaluated deliveries"
     assert len(files) >= 2 + len(claimed_by), files  # two web workers and at least one evaluation process each
     n = float(len(sent))
@@ -71,6 +77,10 @@ def test_two_gunicorn_workers_and_their_evaluation_processes_add_up(private_key_
         assert metrics["gitops_bot_queue_depth"] == 0
         assert metrics["gitops_bot_queue_oldest_age_seconds"] == 0
         assert metrics["gitops_bot_superseded_jobs_total"] == 0  # defined (counted by the supersede logic)
+    assert f"counter_{killed}.db" in files and (metrics_dir / "counter_archive.db").exists()
+    assert {k: after_kill[k] for k in scrapes[0] if k.startswith("gitops_bot_")
+            and not k.endswith("_created")} == {k: v for k, v in scrapes[0].items() if k.startswith("gitops_bot_")
+                                                and not k.endswith("_created")}
 
 
 def test_the_queue_reports_how_long_its_oldest_delivery_waited(private_key_pem: str, tmp_path: Path) -> None:
