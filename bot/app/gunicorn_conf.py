@@ -49,14 +49,11 @@ def on_starting(server: Any) -> None:
 
 def child_exit(server: Any, worker: Any) -> None:
     # In the master, once a worker is gone: drop its live gauges, fold its counts into the archive.
-    from prometheus_client import multiprocess
-
-    from bot.app.metrics_store import compact_dead_processes, directory
+    from bot.app.metrics_store import directory, forget_process
 
     path = directory()
     if path is not None:
-        multiprocess.mark_process_dead(worker.pid, str(path))
-        compact_dead_processes(path)
+        forget_process(worker.pid, path)
 
 
 def on_exit(server: Any) -> None:

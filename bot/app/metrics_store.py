@@ -16,13 +16,24 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # importing prometheus_client fixes its storage: only types here (see use_private_directory)
     from prometheus_client.metrics_core import Metric
+    from prometheus_client.registry import Collector
+
+
+class _ValueFile(Protocol):
+    """prometheus_client's (unannotated) MmapedDict: one process's values of one kind."""
+
+    def read_all_values(self) -> Iterable[tuple[str, float, float]]: ...
+
+    def write_value(self, key: str, value: float, timestamp: float) -> None: ...
+
+    def close(self) -> None: ...
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +109,26 @@ class DirectoryCollector:
     def collect(self) -> list[Metric]:
         from prometheus_client.multiprocess import MultiProcessCollector
 
+        reader: Callable[[None, str], Collector] = MultiProcessCollector  # typed view of an unannotated class
         with locked(self._path):
             _compact(self._path)
-            return list(MultiProcessCollector(None, str(self._path)).collect())
+            return list(reader(None, str(self._path)).collect())
+
+
+def forget_process(pid: int, path: Path) -> None:
+    """A server process is gone: drop its live gauges, fold what it counted into the archive."""
+    from prometheus_client import multiprocess
+
+    mark_dead: Callable[[int, str], None] = multiprocess.mark_process_dead  # typed view, as above
+    mark_dead(pid, str(path))
+    compact_dead_processes(path)
 
 
 def _compact(path: Path) -> int:
     from prometheus_client.mmap_dict import MmapedDict
 
+    open_file: Callable[[str], _ValueFile] = MmapedDict  # typed views of an unannotated class
+    read_file: Callable[[str], Iterable[tuple[str, float, float, int]]] = MmapedDict.read_all_values_from_file
     dead: dict[str, list[Path]] = {}
     removed = 0
     for file in sorted(path.glob("*.db")):
@@ -118,11 +141,11 @@ def _compact(path: Path) -> int:
             file.unlink()
             removed += 1
     for kind, files in dead.items():
-        archive = MmapedDict(str(path / f"{kind}_{ARCHIVE}.db"))
+        archive = open_file(str(path / f"{kind}_{ARCHIVE}.db"))
         try:
             merged = {key: (value, stamp) for key, value, stamp in archive.read_all_values()}
             for file in files:
-                for key, value, stamp, _ in MmapedDict.read_all_values_from_file(str(file)):
+                for key, value, stamp, _ in read_file(str(file)):
                     merged[key] = _combine(kind, merged.get(key), (value, stamp))
             for key, (value, stamp) in merged.items():
                 archive.write_value(key, value, stamp)

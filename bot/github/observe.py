@@ -38,4 +38,4 @@ def observe_responses(requester: Requester, installation_id: int) -> None:
             except Exception:  # noqa: BLE001 - counting must never fail a GitHub call
                 log.exception("a GitHub response listener failed")
 
-    requester.DEBUG_ON_RESPONSE = on_response  # type: ignore[method-assign]  # the per-instance hook (see above)
+    requester.DEBUG_ON_RESPONSE = on_response  # type: ignore[method-assign,assignment]  # per-instance hook (above)
