@@ -12,6 +12,7 @@ so any worker's /metrics shows the whole server (`bot.app.metrics_store`).
 """
 
 import os
+from pathlib import Path
 from typing import Any
 
 from gunicorn.glogging import CONFIG_DEFAULTS
@@ -38,6 +39,9 @@ logconfig_dict = {
 }
 
 
+_METRICS_DIR: list[Path] = []  # the private directory made by on_starting, removed by on_exit
+
+
 def on_starting(server: Any) -> None:
     # Before any worker exists (and before anything imports prometheus_client): they all inherit it.
     from bot.app.metrics_store import prepare_shared_directory
@@ -61,9 +65,6 @@ def on_exit(server: Any) -> None:
 
     for path in _METRICS_DIR:
         remove_directory(path)
-
-
-_METRICS_DIR: list[Any] = []  # the private directory made by on_starting, removed by on_exit
 
 
 def post_worker_init(worker: Any) -> None:
