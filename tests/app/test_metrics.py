@@ -15,7 +15,9 @@ import requests
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
 from bot.app.metrics_store import DirectoryCollector, compact_dead_processes
+from bot.app.queue.redis_queue import RedisQueue
 from bot.app.queue.sqlite_queue import SqliteQueue
+from bot.app.settings import AppSettings
 from tests.support.gunicorn import REPO_ROOT, free_port, post_webhook, run_gunicorn, subprocess_env, wait_for
 from tests.support.recording_service import read_records
 from tests.support.redis_server import running_redis
@@ -165,3 +167,19 @@ def _when(url: str, name: str, value: float) -> dict[str, float] | None:
     except requests.ConnectionError:
         return None
     return metrics if metrics.get(name) == value else None
+
+
+def test_both_queues_tell_the_age_of_their_oldest_waiting_delivery(tmp_path: Path) -> None:
+    with running_redis(tmp_path) as redis_url:
+        settings = AppSettings(app_id=1, private_key="k", webhook_secret="s", queue_backend="redis",
+                               redis_url=redis_url)
+        queues = [RedisQueue(settings), SqliteQueue(tmp_path / "queue.sqlite3", worker_threads=0)]
+        try:
+            assert [q.oldest_age() for q in queues] == [0.0, 0.0]
+            for queue in queues:
+                assert queue.enqueue("age-1", "pull_request", {"action": "opened"})
+            wait_for(lambda: all(q.oldest_age() > 0.3 for q in queues), timeout=10)
+            assert [q.depth() for q in queues] == [1, 1]
+            assert all(q.oldest_age() < 60 for q in queues)
+        finally:
+            queues[0].stop()
