@@ -61,6 +61,8 @@ def test_two_gunicorn_workers_and_their_evaluation_processes_add_up(private_key_
         queue = SqliteQueue(tmp_path / "queue.sqlite3", worker_threads=0)
         wait_for(lambda: all((queue.status(d) or {}).get("status") == "done" for d in sent))
         claimed_by = {r["ppid"] for r in read_records(records)}
+        evaluators = {r["pid"] for r in read_records(records)}
+        niceness = {os.getpriority(os.PRIO_PROCESS, pid) - os.getpriority(os.PRIO_PROCESS, 0) for pid in evaluators}
         scrapes = [scrape(url + "/metrics") for _ in range(6)]  # answered by either worker
         files = sorted(p.name for p in metrics_dir.glob("counter_*.db"))
         killed = requests.get(url + "/healthz", timeout=5).json()["pid"]
@@ -68,6 +70,7 @@ def test_two_gunicorn_workers_and_their_evaluation_processes_add_up(private_key_
         wait_for(lambda: not (metrics_dir / f"counter_{killed}.db").exists())  # folded by child_exit
         after_kill = scrape(url + "/metrics")
     assert len(claimed_by) >= 2, "both gunicorn workers should have evaluated deliveries"
+    assert niceness == {10}  # evaluation processes yield the CPU to acknowledgements
     assert len(files) >= 2 + len(claimed_by), files  # two web workers and at least one evaluation process each
     n = float(len(sent))
     for metrics in scrapes:
