@@ -365,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--priority", action="store_true", help="autogroup niceness -10 (root): see above")
     args = parser.parse_args(argv)
     if args.priority:
+        if os.getsid(0) != os.getpid():  # a session of our own, or the caller's shell would keep the priority
+            os.execvp("setsid", ["setsid", "--wait", sys.executable, *sys.argv])
         PRIORITY.append(True)
         _prioritise(os.getpid())
     print(f"{os.cpu_count()} CPUs; load average {_load()}{'; --priority' if args.priority else ''}", flush=True)
