@@ -5,9 +5,14 @@ The embedded queue's worker threads must start inside each worker process
 deliveries from before a restart are then processed without waiting for a request.
 Each thread evaluates in its own child process (bot.app.queue.processes), so this
 process only verifies, queues and answers; on exit the children are stopped.
+
+Metrics: every worker and evaluation process writes to one PROMETHEUS_MULTIPROC_DIR
+(the operator's, emptied at start, or a private one made here and removed at exit),
+so any worker's /metrics shows the whole server (`bot.app.metrics_store`).
 """
 
 import os
+from pathlib import Path
 from typing import Any
 
 from gunicorn.glogging import CONFIG_DEFAULTS
@@ -38,6 +43,34 @@ logconfig_dict = {
     "handlers": {name: {**config, "filters": ["mask_secrets"], "formatter": _FORMATTER}
                  for name, config in CONFIG_DEFAULTS["handlers"].items()},
 }
+
+
+_METRICS_DIR: list[Path] = []  # the private directory made by on_starting, removed by on_exit
+
+
+def on_starting(server: Any) -> None:
+    # Before any worker exists (and before anything imports prometheus_client): they all inherit it.
+    from bot.app.metrics_store import prepare_shared_directory
+
+    path, private = prepare_shared_directory()
+    _METRICS_DIR[:] = [path] if private else []
+    server.log.info("metrics of every worker in %s", path)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    # In the master, once a worker is gone: drop its live gauges, fold its counts into the archive.
+    from bot.app.metrics_store import directory, forget_process
+
+    path = directory()
+    if path is not None:
+        forget_process(worker.pid, path)
+
+
+def on_exit(server: Any) -> None:
+    from bot.app.metrics_store import remove_directory
+
+    for path in _METRICS_DIR:
+        remove_directory(path)
 
 
 def post_worker_init(worker: Any) -> None:

@@ -1,11 +1,27 @@
-"""Prometheus metrics of one app instance, on its own registry so tests can build many apps."""
+"""The App's Prometheus metrics: what each process counts, and how /metrics (web or worker) shows all of it.
+
+Two kinds of metric live here. `BotMetrics` (deliveries, jobs, evaluations) belongs to one app
+instance with its own registry, so tests can build many apps in one process. The process-wide
+ones below (GitHub answers, rate limits, superseded jobs, redeliveries) are updated far from
+the web front: in evaluation processes, RQ work horses, the recovery loop. With
+PROMETHEUS_MULTIPROC_DIR set (gunicorn and the worker set it, see `bot.app.metrics_store`)
+every process writes to that directory and any one of them shows the sum of all.
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from bot.app import metrics_store
+
+log = logging.getLogger(__name__)
 
 # Events we route; anything else is labelled "other" so a hostile sender cannot grow label sets.
 KNOWN_EVENTS = frozenset(
@@ -22,16 +38,102 @@ KNOWN_EVENTS = frozenset(
     }
 )
 
+PROCESS_REGISTRY = CollectorRegistry()
+
+github_api_calls_total = Counter(
+    "gitops_bot_github_api_calls",
+    "GitHub REST answers to installation-token requests, by HTTP status",
+    ["status"],
+    registry=PROCESS_REGISTRY,
+)
+github_rate_limit_remaining = Gauge(
+    "gitops_bot_github_rate_limit_remaining",
+    "x-ratelimit-remaining of GitHub's latest answer, per installation",
+    ["installation"],
+    multiprocess_mode="mostrecent",
+    registry=PROCESS_REGISTRY,
+)
+superseded_jobs_total = Counter(
+    "gitops_bot_superseded_jobs",
+    "Queued or running jobs dropped because a newer head sha of the same pull request arrived",
+    registry=PROCESS_REGISTRY,
+)
+redeliveries_total = Counter(
+    "gitops_bot_redeliveries",
+    "Failed deliveries this App asked GitHub to redeliver (missed-delivery recovery)",
+    registry=PROCESS_REGISTRY,
+)
+
 
 def event_label(event: str) -> str:
     return event if event in KNOWN_EVENTS else "other"
 
 
+class QueueProbe(Protocol):
+    """What /metrics asks the queue at scrape time (both backends answer for every process at once)."""
+
+    def depth(self) -> int: ...
+
+    def oldest_age(self) -> float: ...
+
+
+class QueueCollector(Collector):
+    """Queue depth and the age of the oldest waiting delivery, read when scraped.
+
+    A queue that cannot answer yields NaN (and a log line) rather than failing the whole scrape.
+    """
+
+    def __init__(self, queue: QueueProbe) -> None:
+        self._queue = queue
+
+    def collect(self) -> Iterable[Metric]:
+        yield GaugeMetricFamily("gitops_bot_queue_depth", "Deliveries waiting in the queue",
+                                value=self._ask("depth", lambda: float(self._queue.depth())))
+        yield GaugeMetricFamily(
+            "gitops_bot_queue_oldest_age_seconds",
+            "Seconds the oldest waiting delivery has waited (0 when none waits)",
+            value=self._ask("oldest age", self._queue.oldest_age),
+        )
+
+    @staticmethod
+    def _ask(what: str, read: Callable[[], float]) -> float:
+        try:
+            return float(read())
+        except Exception as exc:  # noqa: BLE001 - a scrape must still show everything else
+            log.warning("metrics: the queue did not tell its %s: %s: %s", what, type(exc).__name__, exc)
+            return float("nan")
+
+
+class _Union(Collector):
+    """Several registries shown as one (single-process mode)."""
+
+    def __init__(self, *registries: CollectorRegistry) -> None:
+        self._registries = registries
+
+    def collect(self) -> Iterator[Metric]:
+        for registry in self._registries:
+            yield from registry.collect()
+
+
+def exposition(*extra: Collector, registries: tuple[CollectorRegistry, ...] = ()) -> bytes:
+    """The /metrics text: the multiprocess directory's sum when there is one, else these registries."""
+    registry = CollectorRegistry(auto_describe=False)
+    path = metrics_store.directory()
+    if path is not None:
+        registry.register(metrics_store.DirectoryCollector(path))
+    else:
+        registry.register(_Union(*registries, PROCESS_REGISTRY))
+    for collector in extra:
+        registry.register(collector)
+    return generate_latest(registry)
+
+
 class BotMetrics:
-    """The counters the web front and the embedded workers update."""
+    """The counters the web front, the embedded workers and the standalone worker update."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self._probes: list[Collector] = []
         self.deliveries = Counter(
             "gitops_bot_deliveries",
             "Webhook deliveries received, by event and result",
@@ -48,9 +150,6 @@ class BotMetrics:
             "Deliveries whose id was already queued (GitHub redeliveries)",
             registry=self.registry,
         )
-        self.queue_depth = Gauge(
-            "gitops_bot_queue_depth", "Deliveries waiting in the queue", registry=self.registry
-        )
         self.job_duration = Histogram(
             "gitops_bot_job_duration_seconds",
             "Time spent handling one queued delivery",
@@ -65,16 +164,53 @@ class BotMetrics:
             registry=self.registry,
         )
 
-    def track_queue_depth(self, depth: Callable[[], int]) -> None:
-        """Read the depth at scrape time; a queue that cannot answer reports NaN rather than failing /metrics."""
+    def watch_queue(self, queue: QueueProbe) -> None:
+        """Show ``queue``'s depth and oldest age on this app's /metrics (read at scrape time)."""
+        self._probes.append(QueueCollector(queue))
 
-        def safe_depth() -> float:
-            try:
-                return float(depth())
-            except Exception:
-                return math.nan
-
-        self.queue_depth.set_function(safe_depth)
+    def exposition(self) -> bytes:
+        return exposition(*self._probes, registries=(self.registry,))
 
     def delivery(self, event: str, result: str) -> None:
         self.deliveries.labels(event=event_label(event), result=result).inc()
+
+    def evaluation(self, outcome: str) -> None:
+        self.evaluations.labels(outcome=outcome).inc()
+
+    def job_finished(self, event: str, seconds: float) -> None:
+        self.job_duration.labels(event=event_label(event)).observe(seconds)
+
+    def time_job(self, event: str, started: float) -> None:
+        """``started`` is a `time.monotonic()` reading taken when the job began."""
+        self.job_finished(event, time.monotonic() - started)
+
+
+def serve_directory(port: int) -> None:
+    """Serve this process's metrics directory on ``port`` (`gitops-bot-worker`; web processes have /metrics)."""
+    from prometheus_client import start_http_server
+
+    path = metrics_store.directory()
+    if path is None:
+        raise RuntimeError(f"{metrics_store.ENV} is not set: the worker's metrics would miss its work horses")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(metrics_store.DirectoryCollector(path))
+    start_http_server(port, registry=registry)
+
+
+def count_github_answer(installation_id: int, status: int, headers: Mapping[str, object]) -> None:
+    """`bot.github.observe` listener: one answer from GitHub, with its rate-limit headers."""
+    github_api_calls_total.labels(status=str(status) if 100 <= status <= 599 else "other").inc()
+    remaining = headers.get("x-ratelimit-remaining")
+    if remaining is None or installation_id <= 0:
+        return
+    try:
+        github_rate_limit_remaining.labels(installation=str(installation_id)).set(float(str(remaining)))
+    except ValueError:
+        log.warning("GitHub sent a malformed x-ratelimit-remaining: %.40r", remaining)
+
+
+def watch_github() -> None:
+    """Count this process's GitHub answers (idempotent; each process that calls GitHub calls this)."""
+    from bot.github.observe import add_listener
+
+    add_listener(count_github_answer)

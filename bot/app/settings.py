@@ -33,6 +33,7 @@ class AppSettings:
     job_lease_seconds: int = 600  # a job whose worker stopped renewing its lease this long is re-queued (crash recovery)
     job_timeout_seconds: int = 900  # an embedded job's evaluation process is killed after this (wall clock)
     worker_shutdown_seconds: int = 20  # an RQ worker's running job gets this long after SIGTERM, then goes back
+    worker_metrics_port: int = 0  # `gitops-bot-worker` serves its Prometheus metrics here (0: no endpoint)
     max_body_bytes: int = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
     app_slug: str = ""  # the App's login is "<slug>[bot]"; its own events are ignored
     service_factory: str = (
@@ -83,6 +84,7 @@ class AppSettings:
             job_lease_seconds=_int(env, "GITOPS_BOT_JOB_LEASE_SECONDS", default=600, minimum=1),
             job_timeout_seconds=_int(env, "GITOPS_BOT_JOB_TIMEOUT_SECONDS", default=900, minimum=1),
             worker_shutdown_seconds=_int(env, "GITOPS_BOT_WORKER_SHUTDOWN_SECONDS", default=20, minimum=1),
+            worker_metrics_port=_int(env, "GITOPS_BOT_WORKER_METRICS_PORT", default=0, minimum=0),
             max_body_bytes=_int(env, "GITOPS_BOT_MAX_BODY_BYTES", default=25 * 1024 * 1024, minimum=1),
             app_slug=_get(env, "GITOPS_BOT_APP_SLUG"),
             service_factory=_get(env, "GITOPS_BOT_SERVICE_FACTORY", DEFAULT_SERVICE_FACTORY),

@@ -12,14 +12,14 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.app.evaluation_service import EvaluationService, MeteredService, load_factory
 from bot.app.handlers import DeliveryLog, dispatch, ignore_reason
 from bot.app.handlers.shape import missing_fields
 from bot.app.head_registry import HeadRegistry, head_registry_for
-from bot.app.metrics import BotMetrics, event_label
+from bot.app.metrics import BotMetrics, watch_github
 from bot.app.queue import JobQueue, make_queue
 from bot.app.settings import AppSettings
 from bot.app.supersede import note_delivery
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # imported when the first job runs (it starts child processes
 
 log = logging.getLogger("bot.app.web")
 EXTENSION = "gitops_bot"
+QUEUED_ANSWER = b'{"status":"queued"}\n'  # the answer to almost every delivery, encoded once
 
 
 def signature_of(body: bytes, secret: str) -> str:
@@ -55,7 +56,9 @@ class Runtime:
         self.settings = settings
         self.queue = queue
         self.metrics = BotMetrics()
-        self.metrics.track_queue_depth(queue.depth)
+        self.metrics.watch_queue(queue)
+        if service is not None:  # it calls GitHub in this process: count its answers here
+            watch_github()
         self._service = service
         self._service_lock = threading.Lock()
         self._in_process = service is not None
@@ -94,21 +97,16 @@ class Runtime:
 
         return JobProcessRunner(
             self.settings, timeout_seconds=self.settings.job_timeout_seconds,
-            on_outcome=self.count_outcome,
-            on_duration=lambda event, seconds: self.metrics.job_duration.labels(
-                event=event_label(event)).observe(seconds),
+            on_outcome=self.metrics.evaluation, on_duration=self.metrics.job_finished,
         )
-
-    def count_outcome(self, label: str) -> None:
-        self.metrics.evaluations.labels(outcome=label).inc()
 
     def process_delivery(self, event: str, payload: dict[str, Any], delivery_id: str) -> None:
         started = time.monotonic()
         try:
-            service = MeteredService(self.service(), self.count_outcome)
+            service = MeteredService(self.service(), self.metrics.evaluation)
             dispatch(event, payload, delivery_id, service=service, settings=self.settings)
         finally:
-            self.metrics.job_duration.labels(event=event_label(event)).observe(time.monotonic() - started)
+            self.metrics.time_job(event, started)
 
 
 webhook = Blueprint("webhook", __name__)
@@ -160,7 +158,7 @@ def receive_webhook() -> tuple[Response, int]:
         dlog.warning("event=%s rejected: %s", name, reason)
         return jsonify(status="error", reason=reason), 400
     try:
-        accepted = rt.queue.enqueue(delivery_id, event, payload)
+        accepted = rt.queue.enqueue(delivery_id, event, payload, body=body)
     except Exception:
         rt.metrics.delivery(event, "error")
         dlog.exception("event=%s could not be queued", name)
@@ -173,7 +171,7 @@ def receive_webhook() -> tuple[Response, int]:
     rt.note_head(event, payload, dlog)
     rt.metrics.delivery(event, "queued")
     dlog.info("event=%s queued", name)
-    return jsonify(status="queued"), 202
+    return Response(QUEUED_ANSWER, mimetype="application/json"), 202
 
 
 @webhook.errorhandler(RequestEntityTooLarge)
@@ -203,7 +201,7 @@ def readyz() -> tuple[Response, int]:
 
 @webhook.get("/metrics")
 def metrics() -> Response:
-    return Response(generate_latest(runtime().metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(runtime().metrics.exposition(), mimetype=CONTENT_TYPE_LATEST)
 
 
 def create_app(

@@ -4,6 +4,10 @@ With GITOPS_BOT_QUEUE=redis it runs an RQ worker on the bot's queue (RQ forks
 a work horse per job); with the SQLite queue it runs the embedded workers in
 the foreground, each evaluating in its own child process, as the web
 processes do (useful when those run with GITOPS_BOT_WORKER_THREADS=0).
+
+Its metrics (jobs, evaluations, GitHub answers of its horses or children) go to a
+private PROMETHEUS_MULTIPROC_DIR and are served on GITOPS_BOT_WORKER_METRICS_PORT:
+each worker is its own scrape target, so nothing is counted on two endpoints.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ import os
 import signal
 import sys
 import threading
+import time
 from functools import cache
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from bot.app.evaluation_service import EvaluationService, load_factory
+from bot.app.evaluation_service import EvaluationService, MeteredService, load_factory
 from bot.app.handlers import dispatch
 from bot.app.log_format import configure_root_logging
 from bot.app.queue.processes import Abandoning
@@ -25,11 +30,13 @@ from bot.app.settings import AppSettings
 from bot.app.warmup import warm_up
 from bot.errors import ConfigError
 
-if TYPE_CHECKING:  # RQ is imported where a worker starts
+if TYPE_CHECKING:  # RQ is imported where a worker starts; the metrics import prometheus_client, which must wait for main()
     from resource import struct_rusage
 
     from redis import Redis
     from rq.job import Job
+
+    from bot.app.metrics import BotMetrics
 
 log = logging.getLogger("bot.app.worker")
 
@@ -45,14 +52,24 @@ def _service() -> EvaluationService:
     return load_factory(settings.service_factory)(settings)
 
 
+@cache
+def _metrics() -> BotMetrics:
+    from bot.app.metrics import BotMetrics, watch_github
+
+    watch_github()
+    return BotMetrics()
+
+
 def process_delivery(event: str, payload: dict[str, Any], delivery_id: str) -> str:
     """The RQ job function: one delivery through its handler (raising makes RQ retry it).
 
     An error that can never succeed (``retryable = False``: GitHub said 404/410/422) ends the job
     instead: retrying would only repeat it.
     """
+    started = time.monotonic()
     try:
-        return dispatch(event, payload, delivery_id, service=_service(), settings=_settings())
+        service = MeteredService(_service(), _metrics().evaluation)
+        return dispatch(event, payload, delivery_id, service=service, settings=_settings())
     except Exception as exc:
         if getattr(exc, "retryable", True) is not False:
             raise
@@ -60,6 +77,8 @@ def process_delivery(event: str, payload: dict[str, Any], delivery_id: str) -> s
                   type(exc).__name__, exc)
         abandon_delivery(event, payload, delivery_id, f"{type(exc).__name__}: {exc}")
         return f"failed: {exc}"
+    finally:
+        _metrics().time_job(event, started)
 
 
 def abandon_delivery(event: str, payload: dict[str, Any], delivery_id: str, reason: str) -> None:
@@ -129,6 +148,7 @@ def run_rq_worker(settings: AppSettings) -> None:
     start_recovery(settings, RedisQueue(settings).received)  # a thread of this process (horses do not inherit it)
     warm_up()  # before forking: every job's work horse inherits compiled schemas and policies
     _service()  # build once before forking, so every job's work horse inherits it
+    _metrics()  # likewise; each horse writes its counts to its own file in the metrics directory
     worker = BoundedShutdownWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection,
                                    work_horse_killed_handler=horse_killed,
                                    shutdown_seconds=settings.worker_shutdown_seconds)
@@ -148,7 +168,9 @@ def run_sqlite_worker(settings: AppSettings) -> None:
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    queue.start_workers(JobProcessRunner(settings, timeout_seconds=settings.job_timeout_seconds))
+    metrics = _metrics()
+    queue.start_workers(JobProcessRunner(settings, timeout_seconds=settings.job_timeout_seconds,
+                                         on_outcome=metrics.evaluation, on_duration=metrics.job_finished))
     stopping.wait()
     queue.stop()
 
@@ -160,11 +182,31 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"gitops-bot-worker: {e}", file=sys.stderr)
         return 2
-    if settings.queue_backend == "redis":
-        run_rq_worker(settings)
-    else:
-        run_sqlite_worker(settings)
+    from bot.app.metrics_store import remove_directory, use_private_directory
+
+    # Before anything imports prometheus_client: this process, its work horses and evaluation
+    # processes all count into this directory, whatever PROMETHEUS_MULTIPROC_DIR it inherited.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    metrics_dir = use_private_directory("gitops-bot-worker-metrics-")
+    try:
+        serve_metrics(settings)
+        if settings.queue_backend == "redis":
+            run_rq_worker(settings)
+        else:
+            run_sqlite_worker(settings)
+    finally:
+        remove_directory(metrics_dir)
     return 0
+
+
+def serve_metrics(settings: AppSettings) -> None:
+    if not settings.worker_metrics_port:
+        log.info("no metrics endpoint: set GITOPS_BOT_WORKER_METRICS_PORT to scrape this worker")
+        return
+    from bot.app.metrics import serve_directory
+
+    serve_directory(settings.worker_metrics_port)
+    log.info("metrics on :%d/metrics", settings.worker_metrics_port)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from bot.github.api import SYMLINK_MODE, CheckRunOutput, Comment, PullInfo, Revi
 from bot.github.auth import InstallationAuth, InstallationTokenCache
 from bot.github.conditional import ConditionalCache
 from bot.github.content_cache import ContentCache
+from bot.github.observe import observe_responses
 from bot.github.rate_limit import MemoryRateLimitStore, RateLimiter
 from bot.github.rate_limit_redis import RedisRateLimitStore
 from bot.github.retry import GitHubRefusal, RetryPolicy, call_with_retries, is_final
@@ -353,4 +354,5 @@ class GitHubClientFactory:
         )
         govern(gh, lambda kwargs: GovernedAdapter(installation_id, self.limiter, self.etags, self.scope,
                                                   self.tokens.forget, **kwargs))
+        observe_responses(gh.requester, installation_id)  # metrics: answers by status, rate limit left
         return PyGithubRepo(gh, full_name, self.retry_policy, self.cache, self.app_id)

@@ -32,7 +32,7 @@ class FakeQueue:
         self.jobs: dict[str, tuple[str, dict[str, Any]]] = {}
         self.handler: DeliveryHandler | None = None
 
-    def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any]) -> bool:
+    def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any], *, body: bytes | None = None) -> bool:
         if self.broken:
             raise ConnectionError("queue down")
         if delivery_id in self.jobs:
@@ -45,6 +45,9 @@ class FakeQueue:
 
     def depth(self) -> int:
         return len(self.jobs)
+
+    def oldest_age(self) -> float:
+        return 12.5 if self.jobs else 0.0
 
     def start_workers(self, handler: DeliveryHandler) -> None:
         self.handler = handler
@@ -97,6 +100,7 @@ def test_queued_delivery_reaches_the_service_through_the_worker_handler(settings
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'gitops_bot_evaluations_total{outcome="failure"} 1.0' in metrics
     assert "gitops_bot_queue_depth 1.0" in metrics
+    assert "gitops_bot_queue_oldest_age_seconds 12.5" in metrics
 
 
 def test_readyz_reports_an_unreachable_queue(settings: AppSettings) -> None:

@@ -45,7 +45,7 @@ def test_deploy_sources_and_rendered_base_pass_the_bots_own_check():
     rendered = kustomize(DEPLOY)
     assert loud(bot_check("-", stdin=rendered)) == []
     kinds = sorted(d["kind"] for d in yaml.safe_load_all(rendered) if d)
-    assert kinds == ["Deployment", "Deployment", "Namespace", "NetworkPolicy", "NetworkPolicy", "Service", "ServiceAccount"]
+    assert kinds == ["Deployment", "Deployment", "Namespace", "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", "Service", "ServiceAccount"]
 
 
 def test_rendered_base_is_hardened_and_references_secrets_only():

@@ -125,6 +125,7 @@ class GitHubStandIn:
         self.app_id = app_id  # the App every check run here belongs to
         self.requests: list[RecordedRequest] = []
         self.tokens_minted = 0
+        self.calls_by_credential: dict[str, int] = {}  # Authorization header -> answers (rate-limit headers)
         self.check_runs: dict[int, dict[str, Any]] = {}
         self.issue_comments: dict[int, dict[str, Any]] = {}
         self.review_comments: dict[int, dict[str, Any]] = {}
@@ -254,6 +255,17 @@ class GitHubStandIn:
         @app.after_request
         def conditional_and_counted(response: Response) -> Response:
             return standin._conditional_and_counted(response)
+
+        @app.after_request
+        def rate_limit_headers(response: Response) -> Response:
+            """GitHub's primary rate-limit headers on every answer: 5,000 an hour per credential."""
+            credential = request.headers.get("Authorization", "")
+            with standin._lock:
+                used = standin.calls_by_credential[credential] = standin.calls_by_credential.get(credential, 0) + 1
+            response.headers.setdefault("X-RateLimit-Limit", "5000")
+            response.headers.setdefault("X-RateLimit-Remaining", str(max(5000 - used, 0)))
+            response.headers.setdefault("X-RateLimit-Reset", str(int(time.time()) + 3600))
+            return response
 
         def repo_or_404(owner: str, name: str) -> FixtureRepo:
             full = f"{owner}/{name}"

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 _CONTEXT = multiprocessing.get_context("spawn")
 POLL_SECONDS = 0.2
+# Evaluations are background work; answering GitHub within its 10 s (and our 50 ms) is not: on a busy
+# host the web threads of the parent get the CPU first. On an idle host the niceness changes nothing.
+EVALUATION_NICENESS = 10
 
 
 class JobError(Exception):
@@ -194,6 +197,10 @@ def serve(conn: Connection, settings: AppSettings, parent_pid: int) -> None:
 
     child_log = logging.getLogger("bot.app.queue.evaluation")
     _die_with_parent()
+    os.nice(EVALUATION_NICENESS)
+    from bot.app.metrics import watch_github
+
+    watch_github()  # into the parent's PROMETHEUS_MULTIPROC_DIR, inherited: its /metrics shows them
     if settings.service_factory == DEFAULT_SERVICE_FACTORY:
         from bot.app.warmup import warm_up
 

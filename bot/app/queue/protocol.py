@@ -14,8 +14,12 @@ DeliveryHandler = Callable[[str, dict[str, Any], str], None]  # (event, payload,
 class JobQueue(Protocol):
     backend: str
 
-    def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any]) -> bool:
-        """Store a delivery durably; False if this delivery id was already accepted (GitHub redelivery)."""
+    def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any], *, body: bytes | None = None) -> bool:
+        """Store a delivery durably; False if this delivery id was already accepted (GitHub redelivery).
+
+        ``body``: the JSON text ``payload`` was parsed from; a backend that stores text keeps it
+        as is instead of serialising ``payload`` again (the web front's largest cost per delivery).
+        """
 
     def received(self, delivery_id: str) -> bool:
         """True if this delivery id was ever accepted (the dedupe record; the missed-delivery recovery asks)."""
@@ -25,6 +29,9 @@ class JobQueue(Protocol):
 
     def depth(self) -> int:
         """Deliveries accepted but not yet claimed by a worker."""
+
+    def oldest_age(self) -> float:
+        """Seconds the oldest delivery not yet claimed has waited; 0 when none waits (for /metrics)."""
 
     def start_workers(self, handler: DeliveryHandler) -> None:
         """Start in-process workers, if this backend has any (idempotent within one process)."""

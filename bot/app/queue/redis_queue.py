@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -53,7 +54,7 @@ class RedisQueue:
         self.queue = Queue(QUEUE_NAME, connection=self.connection)
         self.retry = retry or Retry(max=RETRY_MAX, interval=RETRY_INTERVALS)  # tests pass a short one
 
-    def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any]) -> bool:
+    def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any], *, body: bytes | None = None) -> bool:
         key = DEDUPE_KEY_PREFIX + delivery_id
         if not self.connection.set(key, "1", nx=True, ex=DEDUPE_TTL_SECONDS):
             return False
@@ -88,6 +89,15 @@ class RedisQueue:
 
     def depth(self) -> int:
         return self.queue.count
+
+    def oldest_age(self) -> float:
+        """From the enqueue time of the job at the head of RQ's list (RQ runs them in order)."""
+        for job_id in self.queue.get_job_ids(0, 5):  # the head, or the next if it just expired
+            job = self.queue.fetch_job(job_id)
+            if job is not None and job.enqueued_at is not None:
+                enqueued = job.enqueued_at.replace(tzinfo=job.enqueued_at.tzinfo or UTC)
+                return max((datetime.now(UTC) - enqueued).total_seconds(), 0.0)
+        return 0.0
 
     def start_workers(self, handler: DeliveryHandler) -> None:
         """Nothing to start here: RQ workers are their own processes (`python -m bot.app.worker`)."""

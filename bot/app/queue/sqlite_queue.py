@@ -42,23 +42,31 @@ CREATE TABLE IF NOT EXISTS deliveries (
     updated_at   REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_status ON deliveries (status, received_at);
+-- Every column the claim tests, in the index: the row (whose 25 kB payload comes first, in
+-- overflow pages SQLite must walk to reach later columns) is read only for the job taken.
+CREATE INDEX IF NOT EXISTS deliveries_claimable ON deliveries (status, received_at, available_at, lease_until);
 """
 
-CLAIMABLE = """
-SELECT 1 FROM deliveries
- WHERE (status = 'queued' AND available_at <= :now) OR (status = 'running' AND lease_until < :now)
- LIMIT 1
+# The oldest claimable job: the first queued one whose backoff is over, or a running one whose lease
+# lapsed. Two ordered index walks that stop at their first match; an OR of both would collect and
+# sort every queued row on each claim (36 ms of CPU per claim with 800 waiting).
+NEXT_CLAIMABLE = """
+SELECT delivery_id, received_at FROM (
+    SELECT delivery_id, received_at FROM deliveries INDEXED BY deliveries_claimable
+     WHERE status = 'queued' AND available_at <= :now ORDER BY received_at LIMIT 1)
+UNION ALL
+SELECT delivery_id, received_at FROM (
+    SELECT delivery_id, received_at FROM deliveries INDEXED BY deliveries_claimable
+     WHERE status = 'running' AND lease_until < :now ORDER BY received_at LIMIT 1)
 """
 
-CLAIM = """
+CLAIMABLE = f"SELECT 1 FROM ({NEXT_CLAIMABLE}) LIMIT 1"
+
+CLAIM = f"""
 UPDATE deliveries
    SET status = 'running', attempts = attempts + 1, lease_until = :now + :lease,
        claim_token = :token, updated_at = :now
- WHERE delivery_id = (
-        SELECT delivery_id FROM deliveries
-         WHERE (status = 'queued' AND available_at <= :now)
-            OR (status = 'running' AND lease_until < :now)
-         ORDER BY received_at LIMIT 1)
+ WHERE delivery_id = (SELECT delivery_id FROM ({NEXT_CLAIMABLE}) ORDER BY received_at LIMIT 1)
 RETURNING delivery_id, event, payload, attempts
 """
 
@@ -137,14 +145,32 @@ class SqliteQueue:
         db: sqlite3.Connection = self._local.db
         return db
 
+    def _request_db(self) -> sqlite3.Connection:
+        """The connection of a thread that answers webhooks: it never runs a WAL checkpoint.
+
+        A checkpoint copies the WAL into the database and fsyncs it (tens of milliseconds on a
+        busy disk); left to the committing connection, it lands on whichever acknowledgement
+        crosses the threshold. Worker threads' connections keep SQLite's automatic checkpoints,
+        so the WAL is still folded back as jobs complete.
+        """
+        db = self._db()
+        if getattr(self._local, "request_key", None) != self._local.key:
+            db.execute("PRAGMA wal_autocheckpoint=0")
+            self._local.request_key = self._local.key
+        return db
+
     # -- JobQueue ----------------------------------------------------------------------------------
 
-    def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any]) -> bool:
+    def enqueue(self, delivery_id: str, event: str, payload: dict[str, Any], *, body: bytes | None = None) -> bool:
         now = self._clock()
-        cursor = self._db().execute(
+        try:
+            text = body.decode("utf-8") if body is not None else None  # json.loads took UTF-16/32 too
+        except UnicodeDecodeError:
+            text = None
+        cursor = self._request_db().execute(
             "INSERT OR IGNORE INTO deliveries (delivery_id, event, payload, status, available_at,"
             " received_at, updated_at) VALUES (?, ?, ?, 'queued', ?, ?, ?)",
-            (delivery_id, event, json.dumps(payload, separators=(",", ":")), now, now, now),
+            (delivery_id, event, text or json.dumps(payload, separators=(",", ":")), now, now, now),
         )
         if cursor.rowcount == 1:
             self._wake.set()
@@ -166,6 +192,10 @@ class SqliteQueue:
     def depth(self) -> int:
         count: int = self._db().execute("SELECT COUNT(*) FROM deliveries WHERE status = 'queued'").fetchone()[0]
         return count
+
+    def oldest_age(self) -> float:
+        oldest = self._db().execute("SELECT MIN(received_at) FROM deliveries WHERE status = 'queued'").fetchone()[0]
+        return max(self._clock() - oldest, 0.0) if oldest is not None else 0.0
 
     def status(self, delivery_id: str) -> dict[str, Any] | None:
         """The stored row of one delivery (for operators and tests)."""
