@@ -65,7 +65,8 @@ class _ByteCounter:
 def _child(api_url: str, data_dir: str, runs: int, results: Any, go: Any, head: str = HEAD) -> None:
     """Evaluate the pull request ``runs`` times with one service (one worker process)."""
     start = time.perf_counter()
-    from bot.app.service import EvaluationRequest, GitHubService
+    from bot.app.evaluation_service import EvaluationRequest
+    from bot.app.service import GitHubService
     from bot.app.settings import AppSettings
     from bot.github.api import PullInfo
     from bot.github.retry import RetryPolicy

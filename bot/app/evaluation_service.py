@@ -9,12 +9,34 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # only types: routing a delivery must not import the GitHub edge
-    from bot.app.service import EvaluationRequest
     from bot.app.settings import AppSettings
     from bot.commands.events import CommentEvent
+    from bot.github.api import PullInfo
+
+
+@dataclass(frozen=True)
+class EvaluationRequest:
+    """One evaluation to run, as the handlers decided it from a delivery."""
+
+    installation_id: int
+    repo_full_name: str  # "owner/name" of the base repository
+    head_sha: str
+    base_sha: str | None  # None: no base (e.g. check_suite without a PR) -> whole-tree check of head
+    pull_number: int | None  # None for merge_group and check_suite without PR
+    trigger: str  # "pull_request.opened", "check_run.rerequested", "merge_group.checks_requested", ...
+    delivery_id: str = ""
+    head_repo_full_name: str = ""  # fork PRs: head commits are readable through the base repo too
+    # merge_group: the queued PR whose approvals (its comments) also apply to the merge group's findings.
+    approvals_from: int | None = None
+    # pull_request deliveries: the webhook's pull request object, complete, so it is not fetched again.
+    pull: PullInfo | None = None
+    # pull_request deliveries: when GitHub changed the PR, and the head a push replaced (who supersedes whom).
+    updated_at: str = ""
+    before_sha: str = ""
 
 
 class Outcome(Protocol):
@@ -52,10 +74,6 @@ def load_factory(spec: str) -> ServiceFactory:
     return factory
 
 
-if TYPE_CHECKING:  # the default factory fits the seam: checked statically, costs nothing at run time
-    from bot.app.service import GitHubService
-
-    _DEFAULT_FACTORY: ServiceFactory = GitHubService
 
 
 class MeteredService:

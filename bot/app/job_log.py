@@ -9,40 +9,22 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-import requests
+from bot.github.observe import add_listener
 
 log = logging.getLogger("bot.app.jobs")
 
 _counting = threading.local()  # the GitHub call counter of the job running in this thread, if any
-_install_lock = threading.Lock()
 
 
 class _CallCounter:
-    def __init__(self, api_url: str) -> None:
-        self.api_url = api_url.rstrip("/") + "/"
-        self.calls = 0
+    calls = 0
 
 
-def _install_counting() -> None:
-    """Count every request a job thread sends to GitHub, wherever it is made.
-
-    PyGithub opens its own ``requests`` sessions and offers no request hook, so the count is taken
-    where all of them send (`requests.Session.send`); requests elsewhere, or to other hosts, pass
-    through untouched. Installed once per process.
-    """
-    with _install_lock:
-        if getattr(requests.Session.send, "_gitops_bot_counted", False):
-            return
-        original = requests.Session.send
-
-        def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-            counter = getattr(_counting, "counter", None)
-            if counter is not None and (request.url or "").startswith(counter.api_url):
-                counter.calls += 1
-            return original(self, request, **kwargs)
-
-        send._gitops_bot_counted = True  # type: ignore[attr-defined]  # marks the wrapper: install once
-        requests.Session.send = send  # type: ignore[method-assign]  # the only hook PyGithub leaves
+def _count_answer(installation_id: int, status: int, headers: Mapping[str, Any]) -> None:
+    """A GitHub answer to an installation client (`bot.github.observe`): the job of this thread made one call."""
+    counter = getattr(_counting, "counter", None)
+    if counter is not None:
+        counter.calls += 1
 
 
 def delivery_fields(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -66,10 +48,14 @@ def delivery_fields(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def logged_job(event: str, payload: Mapping[str, Any], delivery_id: str, api_url: str) -> Iterator[None]:
-    """Run one job's handler and log its line afterwards, however it ended (an error is re-raised)."""
-    _install_counting()
-    counter = _CallCounter(api_url)
+def logged_job(event: str, payload: Mapping[str, Any], delivery_id: str) -> Iterator[None]:
+    """Run one job's handler and log its line afterwards, however it ended (an error is re-raised).
+
+    ``github_calls`` counts the answers GitHub gave the job's installation clients in this thread,
+    retries and pages included (the App's own token mints are not the job's calls).
+    """
+    add_listener(_count_answer)
+    counter = _CallCounter()
     outer = getattr(_counting, "counter", None)
     _counting.counter = counter
     started = time.monotonic()

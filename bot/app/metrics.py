@@ -176,6 +176,8 @@ class BotMetrics:
 
     def evaluation(self, outcome: str) -> None:
         self.evaluations.labels(outcome=outcome).inc()
+        if outcome == "superseded":  # `bot.app.supersede`: a newer head took over, nothing was published
+            superseded_jobs_total.inc()
 
     def job_finished(self, event: str, seconds: float) -> None:
         self.job_duration.labels(event=event_label(event)).observe(seconds)

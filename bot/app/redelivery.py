@@ -190,6 +190,10 @@ class RecoveryLoop:
                    "outcome": "error" if report.errors else "ok"})
         for error in report.errors:
             log.warning("redelivery failed: %s", error)
+        if report.redelivered:
+            from bot.app import metrics  # prometheus_client: imported once the process has set up its metrics
+
+            metrics.redeliveries_total.inc(len(report.redelivered))
         return report
 
 

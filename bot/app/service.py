@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.app import supersede
+from bot.app.evaluation_service import EvaluationRequest, ServiceFactory
 from bot.app.head_registry import HeadRegistry, PublishedCheck, Refusal, head_registry_for
 from bot.app.pipeline import PipelineOptions, Verdict, evaluate_pull
 from bot.app.publish import check_run, ownership, plan_comments, review, sticky_comment
@@ -37,25 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-
-
-@dataclass(frozen=True)
-class EvaluationRequest:
-    installation_id: int
-    repo_full_name: str  # "owner/name" of the base repository
-    head_sha: str
-    base_sha: str | None  # None: no base (e.g. check_suite without a PR) -> whole-tree check of head
-    pull_number: int | None  # None for merge_group and check_suite without PR
-    trigger: str  # "pull_request.opened", "check_run.rerequested", "merge_group.checks_requested", ...
-    delivery_id: str = ""
-    head_repo_full_name: str = ""  # fork PRs: head commits are readable through the base repo too
-    # merge_group: the queued PR whose approvals (its comments) also apply to the merge group's findings.
-    approvals_from: int | None = None
-    # pull_request deliveries: the webhook's pull request object, complete, so it is not fetched again.
-    pull: PullInfo | None = None
-    # pull_request deliveries: when GitHub changed the PR, and the head a push replaced (who supersedes whom).
-    updated_at: str = ""
-    before_sha: str = ""
 
 
 @dataclass(frozen=True)
@@ -423,3 +405,7 @@ def trusted_config(trusted: Workspace) -> RepoConfig:
 def _repo_html_url(pull: PullInfo) -> str:
     """https://github.com/o/r from https://github.com/o/r/pull/7 (saves a request for the repository)."""
     return pull.html_url.rsplit("/pull/", 1)[0]
+
+
+if TYPE_CHECKING:  # the default factory fits the seam: checked statically, costs nothing at run time
+    _DEFAULT_FACTORY: ServiceFactory = GitHubService

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from bot.app.head_registry import HeadClaim, HeadRegistry, Refusal, Ticket
 
 if TYPE_CHECKING:
-    from bot.app.service import EvaluationRequest
+    from bot.app.evaluation_service import EvaluationRequest
     from bot.github.api import RepoApi
 
 log = logging.getLogger(__name__)

@@ -318,7 +318,7 @@ class GitHubClientFactory:
 
     ``sharing`` (see `bot.github.sharing`) puts all three in Redis for every worker; without it
     they are this process's. Waits use ``retry_policy.sleep``/``clock``: tests never wait for real.
-    Metrics observe every GitHub answer through ``limiter.hooks``.
+    Metrics and the job log line observe every answer through `bot.github.observe`.
     """
 
     def __init__(self, app_id: int, private_key: str, api_url: str,

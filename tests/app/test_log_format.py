@@ -5,17 +5,19 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from bot.app.handlers import DeliveryLog
 from bot.app.job_log import delivery_fields, logged_job
 from bot.app.log_format import JsonFormatter, configure_root_logging, log_format
 from bot.app.log_masking import MaskSecretsFilter
 from bot.errors import ConfigError
-from tests.support.github_standin import GitHubStandIn
+from bot.github.client import GitHubClientFactory
+from bot.github.retry import RetryPolicy
+from tests.support.github_standin import FixtureRepo, GitHubStandIn, PullSpec, app_private_key, fake_sha
 
 from .conftest import load_example
 
@@ -74,15 +76,25 @@ def test_a_deliverys_fields_come_from_its_payload() -> None:
 
 def test_the_job_line_counts_the_github_calls_of_its_thread_only(caplog: pytest.LogCaptureFixture) -> None:
     payload = load_example("pull_request.opened")
-    other = GitHubStandIn()  # another host: not GitHub for this App
-    with GitHubStandIn().serving() as api_url, other.serving() as other_url, caplog.at_level("INFO"):
-        with logged_job("pull_request", payload, "d-2", api_url):
+    sha = fake_sha("log")
+    standin = GitHubStandIn([FixtureRepo("acme/x", commits={sha: {"a.yaml": b"x: 1\n"}}, pulls={5: PullSpec(5, sha, sha)})])
+    with standin.serving(), caplog.at_level("INFO"):
+        factory = GitHubClientFactory(42, app_private_key(), standin.base_url, RetryPolicy(sleep=lambda _: None))
+
+        def read_pull() -> None:  # a fresh client each time: one request to GitHub
+            factory.repo(1, "acme/x").get_pull(5)
+
+        with logged_job("pull_request", payload, "d-2"):
             for _ in range(3):
-                requests.get(f"{api_url}/repos/acme/nothing", timeout=5)
-            requests.get(f"{other_url}/repos/acme/nothing", timeout=5)
-        with pytest.raises(ValueError), logged_job("pull_request", payload, "d-3", api_url):
-            requests.get(f"{api_url}/repos/acme/nothing", timeout=5)
+                read_pull()
+            elsewhere = threading.Thread(target=read_pull)  # another job's thread: not this job's
+            elsewhere.start()
+            elsewhere.join()
+        with pytest.raises(ValueError), logged_job("pull_request", payload, "d-3"):
+            read_pull()
             raise ValueError("broken")
+        read_pull()  # outside any job: counted nowhere
+    assert sum(r.path.endswith("/pulls/5") for r in standin.requests) == 6  # every read reached GitHub
     done, failed = (r for r in caplog.records if r.name == "bot.app.jobs")
     assert [vars(done)[k] for k in ("outcome", "github_calls", "delivery_id", "pr")] == ["handled", 3, "d-2", 2]
     assert [vars(failed)[k] for k in ("outcome", "github_calls", "error")] == ["failed", 1, "ValueError: broken"]

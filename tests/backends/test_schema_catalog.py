@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app.service import EvaluationRequest, GitHubService
+from bot.app.evaluation_service import EvaluationRequest
+from bot.app.service import GitHubService
 from bot.app.settings import AppSettings
 from bot.backends.schema_catalog import SchemaFetcher, default_cache_dir
 from bot.cli import main

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.app.service import EvaluationRequest, GitHubService
+from bot.app.evaluation_service import EvaluationRequest
+from bot.app.service import GitHubService
 from bot.app.settings import AppSettings
 from bot.commands.approvals import approvals_in, marker, new_approval
 from bot.commands.events import CommentEvent

@@ -7,6 +7,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import requests
+
 from tests.e2e.shop import PULLS, REPO, SECRET, app_env, pull_request_payload, shop_repo
 from tests.support.github_standin import GitHubStandIn, all_request_problems
 from tests.support.gunicorn import REPO_ROOT, free_port, serve_gunicorn, subprocess_env, wait_for
@@ -61,6 +63,7 @@ def test_a_delivery_missed_while_the_app_was_down_is_recovered_once(tmp_path: Pa
             assert asked.path == f"/app/hook/deliveries/{standin.hook.attempts(missed)[0]['id']}/attempts"
             assert len(standin.requests_to("GET", "/app/hook/deliveries")) == 1  # one run for both workers
             assert "1 missed, 1 redelivered" in server.output()
+            assert "gitops_bot_redeliveries_total 1.0" in requests.get(server.url + "/metrics", timeout=10).text
 
             # 4. Two processes recover at once (no lease): one redelivery between them.
             lost = standin.hook.plant("pull_request", pull_request_payload("opened", policy_edit, standin),

@@ -60,7 +60,9 @@ def test_a_push_during_an_evaluation_stops_it_from_publishing(app: App, standin:
     assert standin.comments_on(REPO, 1) == []
     assert reviews_on(standin, 1) == []
     assert f"pull_request.opened: check run {old_run['id']} in progress" in app.server.output()
-    assert 'gitops_bot_evaluations_total{outcome="superseded"} 1.0' in requests.get(app.url + "/metrics", timeout=10).text
+    scraped = requests.get(app.url + "/metrics", timeout=10).text
+    assert 'gitops_bot_evaluations_total{outcome="superseded"} 1.0' in scraped
+    assert "gitops_bot_superseded_jobs_total 1.0" in scraped
 
 
 def test_a_late_delivery_of_an_older_push_changes_nothing(app: App, standin: GitHubStandIn) -> None:

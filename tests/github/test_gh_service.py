@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from gh_helpers import RecordingSleep
 
-from bot.app.service import EvaluationRequest, GitHubService
+from bot.app.evaluation_service import EvaluationRequest
+from bot.app.service import GitHubService
 from bot.app.settings import AppSettings
 from bot.github.client import GitHubClientFactory, PyGithubRepo
 from bot.github.retry import RetryPolicy

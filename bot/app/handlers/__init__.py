@@ -54,7 +54,7 @@ def dispatch(
         return f"ignored: {reason}"
     found = route(event, payload.get("action"))
     assert found is not None  # ignore_reason returned None, so a route exists
-    with logged_job(event, payload, delivery_id, settings.api_url):  # the job's one summary line
+    with logged_job(event, payload, delivery_id):  # the job's one summary line
         found.handler(
             payload, HandlerContext(settings=settings, service=service, log=log, delivery_id=delivery_id)
         )

@@ -28,8 +28,7 @@ from typing import TYPE_CHECKING, Any
 from bot.app.settings import DEFAULT_SERVICE_FACTORY, AppSettings
 
 if TYPE_CHECKING:  # types only: the web process must not import the service's edge
-    from bot.app.evaluation_service import CommandOutcome, EvaluationService
-    from bot.app.service import EvaluationRequest
+    from bot.app.evaluation_service import CommandOutcome, EvaluationRequest, EvaluationService
     from bot.commands.events import CommentEvent
 
 log = logging.getLogger(__name__)
