@@ -60,7 +60,8 @@ def chart_releases(ws: Workspace, limits: LoadLimits = DEFAULT_LIMITS,
     """Every release of a repository chart declared in ``ws``, in file order; None when the tree is too large to scan.
 
     Costs nothing in a tree without a ``Chart.yaml``; otherwise reads every manifest (as the
-    deploy-target scan does), so a tree with more than ``max_files`` manifests is not scanned.
+    deploy-target scan does, batched by ``ws.prefetch``), so a tree with more than ``max_files``
+    manifests is not scanned. For a change, `bot.core.rendered_charts` first asks whether it can touch a release.
     """
     classifier = Classifier(ws.paths)
     charts = set(classifier.chart_dirs)
@@ -70,6 +71,7 @@ def chart_releases(ws: Workspace, limits: LoadLimits = DEFAULT_LIMITS,
     if len(manifests) > max_files:
         return None
     found: list[ChartRelease] = []
+    ws.prefetch(manifests)  # the App reads them a hundred to a request, not one each
     for path in manifests:
         data = ws.read(path)
         if not data or not any(marker in data for marker in _MARKERS):

@@ -69,16 +69,24 @@ class DeployerPath:
         return self.recurse and (self.directory == "" or directory.startswith(self.directory + "/"))
 
 
-def find_deployer_paths(ws: Workspace, max_files: int = MAX_SCANNED_FILES) -> list[DeployerPath]:
-    """Every (directory, deployer) pair declared by manifests of ``ws``, sorted by directory.
+def find_deployer_paths(ws: Workspace, max_files: int | None = None) -> list[DeployerPath]:
+    """Every (directory, deployer) pair declared by manifests of ``ws``, sorted by directory; [] past the cap.
 
-    Reads every manifest holding a marker (each one an API call in the App), so a tree
-    with more than ``max_files`` manifests is not scanned: it shows no deployer.
+    Where a tree too large to scan must not look like a tree without deployers, use `scan_deployer_paths`.
+    """
+    return scan_deployer_paths(ws, max_files) or []
+
+
+def scan_deployer_paths(ws: Workspace, max_files: int | None = None) -> list[DeployerPath] | None:
+    """Every (directory, deployer) pair declared by manifests of ``ws``, sorted by directory; None when not scanned.
+
+    Reads every manifest holding a marker (batched by ``ws.prefetch`` in the App), so a tree
+    with more than ``max_files`` (default `MAX_SCANNED_FILES`) manifests is not scanned: the caller says so.
     """
     classifier = Classifier(ws.paths)
     manifests = [p for p in ws.paths if classifier.classify(p) is FileKind.MANIFEST]
-    if len(manifests) > max_files:
-        return []
+    if len(manifests) > (MAX_SCANNED_FILES if max_files is None else max_files):
+        return None
     found: list[DeployerPath] = []
     ws.prefetch(manifests)  # the App reads them a hundred to a request
     for path in manifests:

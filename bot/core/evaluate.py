@@ -114,7 +114,7 @@ def evaluate(
 
     with clock("render"):  # kustomize roots in scope, built by the front door's renderer (README: Rendered verdict)
         rendered = render_stage(head, options.renderer, options.changed_paths, options.deleted_paths, scope, report,
-                                options.max_rendered_roots)
+                                options.max_rendered_roots, base)
 
     with clock("schema"):
         try:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.charts import ChartRelease
-from bot.core.deploy_targets import find_deployer_paths
+from bot.core.deploy_targets import MAX_SCANNED_FILES, scan_deployer_paths
 from bot.core.findings import Finding, Severity, Source
 from bot.core.jsonfields import list_at
 from bot.core.kustomization import KustomizationNode, KustomizationTree
@@ -83,13 +83,21 @@ def rendered_label(root: str, index: int) -> str:
     return posixpath.join(root, f"{_LABEL_MARK}{index}")
 
 
-def kustomize_roots(ws: Workspace, tree: KustomizationTree) -> list[str]:
-    """Deploy targets that are kustomizations: the ones nobody includes, and those a deployer points at."""
+def kustomize_roots(ws: Workspace, tree: KustomizationTree, notices: list[str] | None = None) -> list[str]:
+    """Deploy targets that are kustomizations: the ones nobody includes, and those a deployer points at.
+
+    When the tree is too large to look for deployers, says so in ``notices`` (never a silent "none").
+    """
     nodes = tree.all_nodes()
     included = {d for node in nodes.values() for d in node.includes}
     roots = {d for d, n in nodes.items() if d not in included and n.kind != "Component"}
-    if any(n for n in nodes.values()):  # deployers only matter when there is a kustomization to point at
-        roots |= {dp.directory for dp in find_deployer_paths(ws) if dp.directory in nodes}
+    inner = set(nodes) - roots
+    if inner:  # deployers only add roots when they point at a kustomization something else includes
+        found = scan_deployer_paths(ws)
+        if found is None:
+            _not_scanned(notices, sorted(inner))
+        else:
+            roots |= {dp.directory for dp in found if dp.directory in nodes}
     return sorted(roots)
 
 
@@ -131,15 +139,33 @@ def roots_near(tree: KustomizationTree, wanted: set[str]) -> tuple[list[str], li
     return roots, sorted(set(far) - included)
 
 
-def deployed_bases(ws: Workspace, tree: KustomizationTree, roots: Sequence[str]) -> set[str]:
+def deployed_bases(ws: Workspace, tree: KustomizationTree, roots: Sequence[str],
+                   notices: list[str] | None = None) -> set[str]:
     """Kustomizations inside the builds of ``roots`` that a deployer also applies directly: each is a root of its own.
 
-    Only looked for when the roots include other kustomizations (the deployer scan reads the tree's manifests).
+    Only looked for when the roots include other kustomizations (the deployer scan reads the tree's manifests,
+    batched); a tree too large to scan is said in ``notices``, naming the bases that may be deployed directly.
     """
     inner = {n.directory for r in roots for n in closure(tree, r)[1:] if n.kind != "Component"} - set(roots)
     if not inner:
         return set()
-    return {dp.directory for dp in find_deployer_paths(ws)} & inner
+    found = scan_deployer_paths(ws)
+    if found is None:
+        _not_scanned(notices, sorted(inner))
+        return set()
+    return {dp.directory for dp in found} & inner
+
+
+def _not_scanned(notices: list[str] | None, inner: Sequence[str]) -> None:
+    """The deployer scan gave up: name the kustomizations a deployer may apply directly, which were not rendered alone."""
+    if notices is None:
+        return
+    shown = ", ".join(d or "." for d in inner[:5]) + (f" and {len(inner) - 5} more" if len(inner) > 5 else "")
+    notices.append(
+        f"the tree has more than {MAX_SCANNED_FILES} manifests, too many to look for Argo CD Applications and Flux "
+        f"Kustomizations: the included kustomizations {shown} were rendered only inside the kustomizations that include them, not as roots a "
+        "deployer may apply directly (README: Rendered verdict)"
+    )
 
 
 def _widest_level(kdirs: Sequence[str], directory: str) -> str | None:
@@ -188,10 +214,10 @@ def render_roots(
     if not tree.kustomization_directories:
         roots: list[str] = []
     elif wanted is None:
-        roots = kustomize_roots(ws, tree)
+        roots = kustomize_roots(ws, tree, out.notices)
     else:
         roots, far = roots_near(tree, wanted)
-        roots = sorted({*roots, *deployed_bases(ws, tree, roots)})
+        roots = sorted({*roots, *deployed_bases(ws, tree, roots, out.notices)})
         if far:
             out.notices.append(
                 f"kustomizations that include {', '.join(far[:3])}{' ...' if len(far) > 3 else ''} were looked for "

@@ -8,6 +8,7 @@ and every object remembers the template Helm says made it (``# Source:`` comment
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
 from collections.abc import Sequence
@@ -36,13 +37,18 @@ from bot.core.yamlpos import LoadLimits
 
 HELM_OFF = ("Helm rendering is off (the operator turns it on with GITOPS_BOT_HELM=1 and a helm binary on PATH; "
             "README: Rendered verdict)")
+# Bytes any Application, HelmRelease or GitRepository holds: a changed file without them deploys no chart.
+_DEPLOYER_MARKERS = (b"argoproj.io", b"helm.toolkit.fluxcd.io", b"source.toolkit.fluxcd.io")
 _SOURCE = re.compile(r"^# Source: (\S+)[ \t]*$", re.MULTILINE)
 
 
 def render_charts(ws: Workspace, renderer: Renderer, wanted: set[str] | None, limits: LoadLimits,
-                  out: RenderedRoots, max_roots: int) -> None:
-    """Render the releases in scope into ``out``, while the evaluation has rendered fewer than ``max_roots`` roots."""
-    releases = _in_scope(ws, wanted, limits, out)
+                  out: RenderedRoots, max_roots: int, base: Workspace | None = None) -> None:
+    """Render the releases in scope into ``out``, while the evaluation has rendered fewer than ``max_roots`` roots.
+
+    ``base`` (the tree before the change) tells what a deleted path was; without it a deletion may touch a release.
+    """
+    releases = _in_scope(ws, base, wanted, limits, out)
     if not releases:
         return
     if not renderer.helm_enabled:
@@ -80,9 +86,10 @@ def render_charts(ws: Workspace, renderer: Renderer, wanted: set[str] | None, li
         )
 
 
-def _in_scope(ws: Workspace, wanted: set[str] | None, limits: LoadLimits, out: RenderedRoots) -> list[ChartRelease]:
+def _in_scope(ws: Workspace, base: Workspace | None, wanted: set[str] | None, limits: LoadLimits,
+              out: RenderedRoots) -> list[ChartRelease]:
     """Every release (whole tree), or those whose chart, value files or deployer a change touches."""
-    if wanted is not None and not _may_touch_a_release(ws, wanted):
+    if wanted is not None and not _may_touch_a_release(ws, base, wanted, limits):
         return []
     releases = chart_releases(ws, limits)
     if releases is None:
@@ -95,12 +102,36 @@ def _in_scope(ws: Workspace, wanted: set[str] | None, limits: LoadLimits, out: R
     return [r for r in releases if r.reads(paths) & wanted]
 
 
-def _may_touch_a_release(ws: Workspace, wanted: set[str]) -> bool:
-    """A change can only alter a release through a chart's file, a value file or a deployer (both manifests here)."""
+def _may_touch_a_release(ws: Workspace, base: Workspace | None, wanted: set[str], limits: LoadLimits) -> bool:
+    """Whether a change may alter a release: through a chart's file, a value file or a deployer.
+
+    Decided from the changed files alone (their bytes are read anyway), so an ordinary manifest
+    change never makes the whole tree be read for deployers (one request per file in the App).
+    """
     classifier = Classifier(ws.paths)
     if not classifier.chart_dirs:
         return False
-    return any(classifier.chart_of(p) is not None or classifier.classify(p) is FileKind.MANIFEST for p in wanted)
+    return any(_may_touch(classifier, ws, base, p, limits) for p in sorted(wanted))
+
+
+def _may_touch(classifier: Classifier, ws: Workspace, base: Workspace | None, path: str, limits: LoadLimits) -> bool:
+    """A chart's file, a values file (by name, or YAML that is no Kubernetes object) or a deployer, at base or head."""
+    if classifier.chart_of(path) is not None or fnmatch.fnmatchcase(posixpath.basename(path), "*values*"):
+        return True
+    if classifier.classify(path) is not FileKind.MANIFEST:
+        return False  # a kustomization, CI or tooling file, not YAML: never read by Helm through a deployer
+    if not ws.exists(path) and base is None:
+        return True  # deleted, and what it was is unknown: it may have been a value file or a deployer
+    for tree in (ws, base):
+        data = tree.read(path) if tree is not None and tree.exists(path) else None
+        if data is None:
+            continue
+        if any(marker in data for marker in _DEPLOYER_MARKERS):
+            return True
+        loaded = load_manifest(path, data, limits)
+        if loaded.skipped or loaded.findings or not loaded.resources:
+            return True  # not only Kubernetes objects: it may be a value file a deployer names
+    return False
 
 
 def _inputs(ws: Workspace, release: ChartRelease, limits: LoadLimits) -> tuple[ChartRelease, dict[str, bytes]] | str:

@@ -50,6 +50,7 @@ def render_stage(
     scope: Scope,
     report: Report,
     max_roots: int = DEFAULT_MAX_RENDERED_ROOTS,
+    base: Workspace | None = None,
 ) -> RenderStage:
     """Render what is in scope with ``renderer``; without one, say that roots were judged as files."""
     if renderer is None:
@@ -59,7 +60,7 @@ def render_stage(
     wanted = None if changed is None else {*changed, *deleted}
     rendered = render_roots(head, renderer, wanted, scope.limits, max_roots)
     render_charts(head, renderer, None if wanted is None else {p.strip("/") for p in wanted}, scope.limits,
-                  rendered, max_roots)
+                  rendered, max_roots, base)
     report.findings.extend(rendered.findings)
     report.notices.extend(rendered.notices)
     return RenderStage(rendered, ProvenanceMap(head, rendered, scope.limits))

@@ -10,7 +10,7 @@ Target = DeployerPath  # the plan's name for a (directory, deployer) pair
 __all__ = ["MAX_SCANNED_FILES", "Target", "deployers_of", "find_targets"]
 
 
-def find_targets(ws: Workspace, max_files: int = MAX_SCANNED_FILES) -> list[Target]:
+def find_targets(ws: Workspace, max_files: int | None = None) -> list[Target]:
     """Every (directory, deployer) pair declared by manifests of ``ws``, sorted by directory."""
     return find_deployer_paths(ws, max_files)
 

@@ -30,15 +30,25 @@ REPO = "acme/big"
 BASE, HEAD = fake_sha("cost-base"), fake_sha("cost-head")
 
 
-def _requests_for_one_file_pr(apps: int, data_dir: Path, runs: int = 1, changed: tuple[int, ...] = (7,)
-                              ) -> list[Counter[str]]:
+# A repository chart and the Application that installs it: beside them, a manifest change costs the same.
+CHART = {
+    "charts/web/Chart.yaml": b"apiVersion: v2\nname: web\nversion: 1.0.0\n",
+    "charts/web/values.yaml": b"replicas: 1\n",
+    "charts/web/templates/cm.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n",
+    "argo/web.yaml": b"apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: web, namespace: argocd}\n"
+                     b"spec: {source: {path: charts/web}}\n",
+}
+
+
+def _requests_for_one_file_pr(apps: int, data_dir: Path, runs: int = 1, changed: tuple[int, ...] = (7,),
+                              extra: dict[str, bytes] | None = None) -> list[Counter[str]]:
     """Requests by kind (method + path, shas and numbers folded) per evaluation, each by a fresh service.
 
     A fresh `GitHubService` is what a new worker process holds: only the content cache
     under ``data_dir`` carries over from one run to the next.
     """
-    base = gitops_repo(apps * 10, kustomize=True)
-    head = gitops_repo(apps * 10, kustomize=True, changed=changed)
+    base = {**gitops_repo(apps * 10, kustomize=True), **(extra or {})}
+    head = {**gitops_repo(apps * 10, kustomize=True, changed=changed), **(extra or {})}
     assert [p for p in head if head[p] != base.get(p)] == [f"apps/app{i:05d}/deployment.yaml" for i in changed]
     standin = GitHubStandIn([FixtureRepo(REPO, commits={BASE: base, HEAD: head}, pulls={5: PullSpec(5, BASE, HEAD)})])
     counts = []
@@ -75,6 +85,18 @@ def test_a_one_file_pull_request_costs_the_same_13_requests_at_50_and_1500_kusto
     # kustomizations above it, then the patch the kustomization names, then the rest of the root's build.
     assert large["POST /graphql"] == 2 and large["GET /repos/acme/big/git/blobs/{id}"] == 1, large
     assert sum(large.values()) == 13, large
+
+
+def test_a_helm_chart_in_the_repository_does_not_make_a_manifest_change_read_the_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Only a chart's file, a value file or a deployer can change a release: other manifests never scan for deployers."""
+    monkeypatch.delenv("GITOPS_BOT_CACHE_DIR")
+    [plain] = _requests_for_one_file_pr(50, tmp_path / "plain")
+    [charted] = _requests_for_one_file_pr(50, tmp_path / "charted", extra=CHART)
+
+    assert charted == plain, charted
+    assert sum(charted.values()) == 13, charted
 
 
 def test_twenty_changed_apps_cost_the_same_at_50_and_500_kustomizations(tmp_path: Path,
