@@ -39,17 +39,20 @@ KNOWN_EVENTS = frozenset(
 )
 
 PROCESS_REGISTRY = CollectorRegistry()
+# GitHub's x-ratelimit-resource values (https://docs.github.com/en/rest/rate-limit); anything else is "other".
+_RESOURCES = frozenset({"core", "graphql", "search", "code_search", "integration_manifest", "source_import",
+                        "code_scanning_upload", "actions_runner_registration", "scim", "dependency_snapshots"})
 
 github_api_calls_total = Counter(
     "gitops_bot_github_api_calls",
-    "GitHub REST answers to installation-token requests, by HTTP status",
+    "GitHub answers (REST and GraphQL) to installation-token requests, by HTTP status (304: answered from the ETag cache)",
     ["status"],
     registry=PROCESS_REGISTRY,
 )
 github_rate_limit_remaining = Gauge(
     "gitops_bot_github_rate_limit_remaining",
-    "x-ratelimit-remaining of GitHub's latest answer, per installation",
-    ["installation"],
+    "x-ratelimit-remaining of GitHub's latest answer, per installation and limit (x-ratelimit-resource)",
+    ["installation", "resource"],
     multiprocess_mode="mostrecent",
     registry=PROCESS_REGISTRY,
 )
@@ -206,9 +209,14 @@ def count_github_answer(installation_id: int, status: int, headers: Mapping[str,
     if remaining is None or installation_id <= 0:
         return
     try:
-        github_rate_limit_remaining.labels(installation=str(installation_id)).set(float(str(remaining)))
+        value = float(str(remaining))
     except ValueError:
         log.warning("GitHub sent a malformed x-ratelimit-remaining: %.40r", remaining)
+        return
+    resource = str(headers.get("x-ratelimit-resource") or "core")
+    if resource not in _RESOURCES:  # a label value from the network: a known few, never free text
+        resource = "other"
+    github_rate_limit_remaining.labels(installation=str(installation_id), resource=resource).set(value)
 
 
 def watch_github() -> None:

@@ -23,7 +23,6 @@ from bot.github.api import SYMLINK_MODE, CheckRunOutput, Comment, PullInfo, Revi
 from bot.github.auth import InstallationAuth, InstallationTokenCache
 from bot.github.conditional import ConditionalCache
 from bot.github.content_cache import ContentCache
-from bot.github.observe import observe_responses
 from bot.github.rate_limit import MemoryRateLimitStore, RateLimiter
 from bot.github.rate_limit_redis import RedisRateLimitStore
 from bot.github.retry import GitHubRefusal, RetryPolicy, call_with_retries, is_final
@@ -318,7 +317,7 @@ class GitHubClientFactory:
 
     ``sharing`` (see `bot.github.sharing`) puts all three in Redis for every worker; without it
     they are this process's. Waits use ``retry_policy.sleep``/``clock``: tests never wait for real.
-    Metrics and the job log line observe every answer through `bot.github.observe`.
+    Metrics and the job log line observe every GitHub answer through `bot.github.observe` (reported by the transport).
     """
 
     def __init__(self, app_id: int, private_key: str, api_url: str,
@@ -339,7 +338,8 @@ class GitHubClientFactory:
         pacing = dataclasses.replace(sharing.rate_limits, sleep=self.retry_policy.sleep, clock=self.retry_policy.clock)
         store = RedisRateLimitStore(connection) if connection is not None else MemoryRateLimitStore()
         self.limiter = RateLimiter(store, pacing, self.scope)
-        self.etags = ConditionalCache(connection)
+        # ETag answers hold repository content (patches, comments): in Redis only where the content cache is.
+        self.etags = ConditionalCache(connection if sharing.etags_in_redis else None)
         self.cache = cache or ContentCache()  # trees and blobs by sha; shared across workers when given a store
         self._timeout = timeout_seconds
 
@@ -354,5 +354,4 @@ class GitHubClientFactory:
         )
         govern(gh, lambda kwargs: GovernedAdapter(installation_id, self.limiter, self.etags, self.scope,
                                                   self.tokens.forget, **kwargs))
-        observe_responses(gh.requester, installation_id)  # metrics: answers by status, rate limit left
         return PyGithubRepo(gh, full_name, self.retry_policy, self.cache, self.app_id)

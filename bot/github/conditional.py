@@ -17,6 +17,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import redis
 
@@ -27,8 +28,8 @@ DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024
 MAX_ENTRY_BYTES = 1024 * 1024  # a bigger answer is simply read again
 DEFAULT_TTL_SECONDS = 24 * 3600
 KEPT_HEADERS = ("content-type", "link")
-# Paths addressed by sha (cached by content elsewhere) or that answer for the App, not a repository.
-_NOT_KEPT = ("/git/blobs/", "/git/trees/", "/compare/", "/app/", "/access_tokens")
+# Repository paths addressed by sha (cached by content elsewhere); `/app/...` answers for the App, not a repository.
+_BY_SHA = (("git", "blobs"), ("git", "trees"), ("compare",))
 _AT_SHA = re.compile(r"[?&]ref=[0-9a-f]{40}(?:[0-9a-f]{24})?(?:&|$)")
 
 
@@ -53,7 +54,15 @@ class CachedAnswer:
 
 def worth_keeping(method: str, url: str) -> bool:
     """GET reads that may be repeated and are not addressed by a sha (a file at a commit is, at a branch is not)."""
-    return method == "GET" and not any(part in url for part in _NOT_KEPT) and not _AT_SHA.search(url)
+    if method != "GET" or _AT_SHA.search(url):
+        return False
+    parts = tuple(urlsplit(url).path.strip("/").split("/"))
+    if parts[:2] == ("api", "v3"):  # GitHub Enterprise Server's API root
+        parts = parts[2:]
+    if parts[:1] == ("repos",):
+        within = parts[3:]  # after /repos/{owner}/{name}: a repository named "app" is a repository
+        return not any(within[:len(prefix)] == prefix for prefix in _BY_SHA)
+    return parts[:1] != ("app",)
 
 
 class ConditionalCache:

@@ -254,16 +254,22 @@ def _unlink(path: Path) -> None:
         pass
 
 
-def content_cache_from_env(env: Mapping[str, str], data_dir: Path, redis_url: str | None) -> ContentCache:
-    """The cache the operator chose (GITOPS_BOT_CACHE*); ``auto``: Redis when the queue is Redis, else disk."""
+def content_cache_mode(env: Mapping[str, str], redis_url: str | None) -> str:
+    """GITOPS_BOT_CACHE resolved (``auto`` to ``redis`` or ``disk``): where repository content may be kept."""
     mode = (env.get("GITOPS_BOT_CACHE", "") or "auto").strip().lower()
     if mode not in CACHE_MODES:
         raise ConfigError(f"GITOPS_BOT_CACHE must be one of {', '.join(CACHE_MODES)}, got {mode!r}")
+    if mode == "auto":
+        return "redis" if redis_url else "disk"
+    return mode
+
+
+def content_cache_from_env(env: Mapping[str, str], data_dir: Path, redis_url: str | None) -> ContentCache:
+    """The cache the operator chose (GITOPS_BOT_CACHE*); ``auto``: Redis when the queue is Redis, else disk."""
+    mode = content_cache_mode(env, redis_url)
     memory = _positive(env, "GITOPS_BOT_CACHE_MEMORY_BYTES", DEFAULT_MEMORY_BYTES)
     if mode == "off":
         return ContentCache(None, memory_bytes=0)
-    if mode == "auto":
-        mode = "redis" if redis_url else "disk"
     if mode == "memory":
         return ContentCache(None, memory)
     if mode == "redis":

@@ -6,8 +6,6 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from github.Requester import Requester
-
 log = logging.getLogger(__name__)
 
 # (installation id, HTTP status, response headers with lower-case names)
@@ -21,21 +19,22 @@ def add_listener(listener: ResponseListener) -> None:
         _listeners.append(listener)
 
 
-def observe_responses(requester: Requester, installation_id: int) -> None:
-    """Hook one PyGithub client: its requester reports each answer (retries and pages included).
+def remove_listener(listener: ResponseListener) -> None:
+    """Stop calling ``listener`` (tests that listen for a while)."""
+    if listener in _listeners:
+        _listeners.remove(listener)
 
-    PyGithub calls ``DEBUG_ON_RESPONSE`` after every request, whatever API method made it; it has
-    no other per-client hook. Redirects and 202 re-polls count once; requests that got no answer
-    (connection errors) are not answers and are not counted here.
+
+def report(installation_id: int, status: int, headers: Mapping[str, str]) -> None:
+    """One answer as it came over the wire (`bot.github.transport` calls this for every request it sends).
+
+    The transport sees what PyGithub does not: a ``304`` before it is replayed as the kept ``200``,
+    every retry, page, redirect hop and GraphQL query. Requests that got no answer (connection
+    errors) are not answers and are not reported.
     """
-    original = requester.DEBUG_ON_RESPONSE
-
-    def on_response(status: int, headers: dict[str, str | int], data: str) -> None:
-        original(status, headers, data)
-        for listener in list(_listeners):
-            try:
-                listener(installation_id, status, headers)
-            except Exception:  # noqa: BLE001 - counting must never fail a GitHub call
-                log.exception("a GitHub response listener failed")
-
-    requester.DEBUG_ON_RESPONSE = on_response  # type: ignore[method-assign,assignment]  # per-instance hook (above)
+    lowered = {name.lower(): value for name, value in headers.items()}
+    for listener in list(_listeners):
+        try:
+            listener(installation_id, status, lowered)
+        except Exception:  # noqa: BLE001 - counting must never fail a GitHub call
+            log.exception("a GitHub response listener failed")

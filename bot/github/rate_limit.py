@@ -1,7 +1,8 @@
 """One rate-limit policy for every process: GitHub's primary and secondary limits and write pacing, per installation.
 
 GitHub's rules (https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api):
-every answer carries ``x-ratelimit-remaining``/``x-ratelimit-reset`` for the installation; a secondary
+every answer carries ``x-ratelimit-remaining``/``x-ratelimit-reset`` for the installation and the
+limit named by ``x-ratelimit-resource`` (``core`` for REST, ``graphql``, ...: separate windows); a secondary
 limit answers 403/429 with ``Retry-After`` (or only a message) and wants at least a minute of quiet;
 writes go one at a time, a second apart when they create content. The state lives in a `RateLimitStore`:
 in process, or in Redis so that every worker on every host obeys the same numbers.
@@ -38,15 +39,9 @@ class RateLimitPolicy:
     clock: Callable[[], float] = field(default=time.time, compare=False)
 
 
-@dataclass(frozen=True)
-class GitHubCall:
-    """One answer from GitHub, as the metrics see it (a hook on `RateLimiter`)."""
-
-    installation_id: int
-    method: str
-    status: int
-    remaining: int | None  # x-ratelimit-remaining, when GitHub sent it
-    not_modified: bool = False  # a 304 to a conditional request: it cost no rate limit
+def resource_of(path: str) -> str:
+    """The limit a request counts against before GitHub says so: GraphQL has its own window, REST is ``core``."""
+    return "graphql" if path.rstrip("/").endswith("/graphql") else "core"
 
 
 class RateLimited(GitHubError):
@@ -157,18 +152,21 @@ class RateLimiter:
         self.store: RateLimitStore = store or MemoryRateLimitStore()
         self.policy = policy or RateLimitPolicy()
         self._scope = scope  # the App (id, API host): two Apps sharing a Redis never share limits
-        self.hooks: list[Callable[[GitHubCall], None]] = []  # e.g. metrics: calls by status, remaining
 
     def _key(self, installation_id: int) -> str:
         return f"{self._scope}:{installation_id}"
 
-    def before_request(self, installation_id: int) -> None:
-        """Sleep while the installation is held off or has used its window down to the reserve."""
-        key, now = self._key(installation_id), self.policy.clock()
-        wait, why = self.store.held_off_until(key) - now, "a secondary rate limit"
-        window = self.store.window(key)
+    def _window_key(self, installation_id: int, resource: str) -> str:
+        """Windows are per limit (core, graphql, search...): one used up never holds back the others."""
+        return f"{self._scope}:{installation_id}:{resource}"
+
+    def before_request(self, installation_id: int, resource: str = "core") -> None:
+        """Sleep while the installation is held off or has used ``resource``'s window down to the reserve."""
+        now = self.policy.clock()
+        wait, why = self.store.held_off_until(self._key(installation_id)) - now, "a secondary rate limit"
+        window = self.store.window(self._window_key(installation_id, resource))
         if window is not None and window[0] <= self.policy.reserve and window[1] - now > wait:
-            wait, why = window[1] - now, f"the rate limit to reset ({window[0]} requests left)"
+            wait, why = window[1] - now, f"the {resource} rate limit to reset ({window[0]} requests left)"
         if wait <= 0:
             return
         if wait > self.policy.max_wait_seconds:
@@ -180,26 +178,20 @@ class RateLimiter:
         log.warning("GitHub installation %d: waiting %.1f s for %s", installation_id, wait, why)
         self.policy.sleep(wait)
 
-    def after_response(self, installation_id: int, method: str, status: int, headers: Mapping[str, str],
-                       message: str = "") -> None:
-        """Record the window GitHub reported and any secondary limit; tell the hooks."""
+    def after_response(self, installation_id: int, status: int, headers: Mapping[str, str], message: str = "",
+                       resource: str = "core") -> None:
+        """Record the window GitHub reported (for the limit it names, else ``resource``) and any secondary limit."""
         key = self._key(installation_id)
         remaining = _number(_header(headers, "x-ratelimit-remaining"))
         reset = _number(_header(headers, "x-ratelimit-reset"))
         if remaining is not None and reset is not None and status != 304:
-            self.store.record(key, int(remaining), reset)
+            named = (_header(headers, "x-ratelimit-resource") or resource).strip().lower() or resource
+            self.store.record(self._window_key(installation_id, named), int(remaining), reset)
         backoff = secondary_limit_wait(status, headers, message, self.policy.secondary_backoff_seconds)
         if backoff is not None:
             log.warning("GitHub installation %d: secondary rate limit (%d); no requests for %.0f s",
                         installation_id, status, backoff)
             self.store.hold_off(key, self.policy.clock() + backoff)
-        call = GitHubCall(installation_id, method, status, int(remaining) if remaining is not None else None,
-                          not_modified=status == 304)
-        for hook in self.hooks:
-            try:
-                hook(call)
-            except Exception:  # a metrics hook never breaks a GitHub call
-                log.exception("GitHub call hook failed")
 
     @contextmanager
     def write_turn(self, installation_id: int, creates_content: bool) -> Iterator[None]:

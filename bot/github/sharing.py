@@ -10,6 +10,7 @@ import redis
 from cryptography.fernet import MultiFernet
 
 from bot.errors import ConfigError
+from bot.github.content_cache import content_cache_mode
 from bot.github.rate_limit import RateLimitPolicy
 from bot.github.token_store import KEY_VARIABLE, fernet_from_text
 
@@ -18,15 +19,20 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class GitHubSharing:
-    """``connection`` None: everything stays in the process. ``token_key`` None: tokens never leave the process."""
+    """``connection`` None: everything stays in the process. ``token_key`` None: tokens never leave the process.
+
+    ``etags_in_redis``: ETag answers (pull-request file lists with patches, comments) go to Redis
+    only when the operator keeps repository content there (the content cache is ``redis``).
+    """
 
     connection: redis.Redis | None = None
     token_key: MultiFernet | None = field(default=None, repr=False)
     rate_limits: RateLimitPolicy = field(default_factory=RateLimitPolicy)
+    etags_in_redis: bool = False
 
 
 def github_sharing_from_env(env: Mapping[str, str], redis_url: str | None) -> GitHubSharing:
-    """Redis when GITOPS_BOT_REDIS_URL is set; GITOPS_BOT_TOKEN_CACHE_KEY; the pacing variables (see README)."""
+    """Redis when GITOPS_BOT_REDIS_URL is set; GITOPS_BOT_TOKEN_CACHE_KEY; GITOPS_BOT_CACHE; pacing (see README)."""
     policy = RateLimitPolicy(
         reserve=int(_number(env, "GITOPS_BOT_RATE_LIMIT_RESERVE", 10, integer=True)),
         max_wait_seconds=_number(env, "GITOPS_BOT_RATE_LIMIT_MAX_WAIT_SECONDS", 900),
@@ -41,7 +47,10 @@ def github_sharing_from_env(env: Mapping[str, str], redis_url: str | None) -> Gi
     connection = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
     if token_key is None:
         log.info("%s is not set: installation tokens are cached in each process only, never in Redis", KEY_VARIABLE)
-    return GitHubSharing(connection, token_key, policy)
+    etags_in_redis = content_cache_mode(env, redis_url) == "redis"
+    if not etags_in_redis:
+        log.info("the content cache is not in Redis: ETag answers are kept in each process only")
+    return GitHubSharing(connection, token_key, policy, etags_in_redis=etags_in_redis)
 
 
 def _number(env: Mapping[str, str], name: str, default: float, integer: bool = False) -> float:

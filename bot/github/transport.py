@@ -2,11 +2,13 @@
 
 PyGithub has no hook on its requests, but it builds its HTTP connection from a class held by
 its ``Requester``; `govern` swaps in one whose ``requests`` session sends through
-`GovernedAdapter`. Everything PyGithub does (pagination included) then goes through here.
+`GovernedAdapter`. Everything PyGithub does (pagination included) then goes through here, and
+every answer is reported to `bot.github.observe` as it came (a 304 as a 304).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -19,13 +21,16 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from bot.github.conditional import KEPT_HEADERS, CachedAnswer, ConditionalCache, worth_keeping
-from bot.github.rate_limit import WRITE_METHODS, RateLimiter
+from bot.github.observe import report
+from bot.github.rate_limit import WRITE_METHODS, RateLimiter, resource_of
 
 log = logging.getLogger(__name__)
 
 # Writes that notify people (comments, reviews): GitHub asks for a second between them.
 _CREATES_CONTENT = re.compile(r"/(comments|reviews|replies|issues|pulls)$")
 _CONNECTION_CLASS = "_Requester__connectionClass"  # PyGithub's per-Requester connection factory
+_GRAPHQL_STRING = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"')
+_GRAPHQL_MUTATION = re.compile(r"\bmutation\b")
 
 Unauthorized = Callable[[int, str], None]  # (installation id, the refused token)
 
@@ -45,16 +50,17 @@ class GovernedAdapter(HTTPAdapter):
     def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
         method = (request.method or "GET").upper()
         path = urlsplit(request.url or "").path
-        self._limiter.before_request(self.installation_id)
-        if method in WRITE_METHODS:
+        resource = resource_of(path)
+        self._limiter.before_request(self.installation_id, resource)
+        if writes(method, resource, request.body):
             with self._limiter.write_turn(self.installation_id, creates_content=method == "POST"
                                           and bool(_CREATES_CONTENT.search(path))):
                 response = super().send(request, *args, **kwargs)
-            self._learn(method, response)
+            self._learn(response, resource)
             return response
         key, cached = self._conditional(request, method)
         response = super().send(request, *args, **kwargs)
-        self._learn(method, response)
+        self._learn(response, resource)
         if key is None or self._etags is None:
             return response
         if response.status_code == 304 and cached is not None:
@@ -76,14 +82,33 @@ class GovernedAdapter(HTTPAdapter):
             request.headers["If-None-Match"] = cached.etag
         return key, cached
 
-    def _learn(self, method: str, response: Response) -> None:
+    def _learn(self, response: Response, resource: str) -> None:
         status = response.status_code
         message = response.text[:1000] if status in (403, 429) else ""
-        self._limiter.after_response(self.installation_id, method, status, response.headers, message)
+        self._limiter.after_response(self.installation_id, status, response.headers, message, resource)
+        report(self.installation_id, status, response.headers)
         if status == 401:
             refused = (response.request.headers.get("Authorization") or "").partition(" ")[2]
             self._on_unauthorized(self.installation_id, refused)
 
+
+def writes(method: str, resource: str, body: bytes | str | None) -> bool:
+    """Whether a request takes the installation's write turn: REST writes, and GraphQL only for a mutation.
+
+    A GraphQL query is a POST but reads (batched blob reads must not queue behind check-run and
+    comment writes); a body that cannot be read as a GraphQL request counts as a write.
+    """
+    if method not in WRITE_METHODS:
+        return False
+    if resource != "graphql" or method != "POST":
+        return True
+    try:
+        query = json.loads(body or b"{}").get("query")
+    except (ValueError, AttributeError):
+        return True
+    if not isinstance(query, str):
+        return True
+    return bool(_GRAPHQL_MUTATION.search(re.sub(r"#[^\n]*", "", _GRAPHQL_STRING.sub('""', query))))
 
 
 def _replay(answer: CachedAnswer, not_modified: Response) -> Response:

@@ -7,8 +7,9 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -16,10 +17,13 @@ from cryptography.fernet import Fernet
 from gh_helpers import BASE, HEAD, REPO, RecordingSleep
 
 from bot.errors import ConfigError, GitHubError
+from bot.github import observe
 from bot.github.client import GitHubClientFactory
-from bot.github.rate_limit import GitHubCall, RateLimited
+from bot.github.conditional import worth_keeping
+from bot.github.rate_limit import RateLimited, resource_of
 from bot.github.retry import RetryPolicy
 from bot.github.sharing import GitHubSharing, github_sharing_from_env
+from bot.github.transport import writes
 from tests.support.github_standin import FixtureRepo, GitHubStandIn, PullSpec, app_private_key
 from tests.support.redis_server import running_redis
 
@@ -171,6 +175,30 @@ def test_an_exhausted_limit_that_resets_too_late_gives_up_clearly(
     assert "giving up this call (the job is retried later)" in caplog.text
 
 
+@pytest.mark.parametrize("use_redis", [False, True])
+def test_graphql_and_rest_limits_are_separate_windows(standin: GitHubStandIn, redis_url: str,
+                                                      use_redis: bool) -> None:
+    redis.Redis.from_url(redis_url).flushdb()
+    sleeps = RecordingSleep()
+    factory = make_factory(standin, sleeps, sharing(redis_url) if use_redis else None)
+    api = factory.repo(1, REPO)
+    head, base = ({e.path: e for e in api.tree(sha)} for sha in (HEAD, BASE))
+    first, second = [head["apps/a.yaml"], head["README.md"]], [head["apps/b.yaml"], base["apps/a.yaml"]]
+    standin.set_rate_limit(1, remaining=11, reset_in=40, resource="graphql")
+    standin.set_rate_limit(1, remaining=0, reset_in=3600)  # REST used up for an hour: GraphQL is not held back
+
+    read = api.blobs([e.sha for e in first], {e.sha: e.size for e in first})  # GraphQL now says 10 left
+    assert read == {first[0].sha: b"kind: A\nx: 2\n", first[1].sha: b"hi\n"}
+    assert sleeps.waits == []
+    standin.set_rate_limit(1, remaining=5000)  # REST back, GraphQL at its reserve
+    assert api.get_pull(7).head_sha == HEAD
+    assert sleeps.waits == []
+    assert len(api.blobs([e.sha for e in second], {e.sha: e.size for e in second})) == 2
+
+    assert sleeps.waits == [pytest.approx(40, abs=2)]  # only GraphQL waited for its own reset
+    assert standin.graphql_windows[1].remaining == 9
+
+
 # ---- secondary rate limits ----------------------------------------------------------------------
 
 
@@ -236,13 +264,53 @@ def test_one_write_at_a_time_per_installation(standin: GitHubStandIn, redis_url:
     assert [r["head_sha"] for r in standin.check_runs.values()] == [BASE, HEAD]
 
 
+def test_graphql_reads_do_not_wait_for_the_write_turn(standin: GitHubStandIn, factory: GitHubClientFactory) -> None:
+    api = factory.repo(1, REPO)
+    entries = [e for e in api.tree(HEAD) if e.path.startswith("apps/")]
+    read: dict[str, bytes] = {}
+
+    with factory.limiter.write_turn(1, creates_content=False):  # a check-run write in progress
+        thread = threading.Thread(target=lambda: read.update(
+            api.blobs([e.sha for e in entries], {e.sha: e.size for e in entries})))
+        thread.start()
+        thread.join(30)
+        assert sorted(read.values()) == [b"kind: A\nx: 2\n", b"kind: B\n"]  # done while the write turn is held
+    assert len(standin.requests_to("POST", r"/graphql")) == 1
+
+
+@pytest.mark.parametrize(("method", "url", "body", "write"), [
+    ("POST", "/graphql", b'{"query": "query { viewer { login } }"}', False),
+    ("POST", "/graphql", b'{"query": "{ repository(name: \\"mutation\\") { id } }"}', False),
+    ("POST", "/graphql", b'{"query": "# mutation\\nquery { viewer { login } }"}', False),
+    ("POST", "/api/graphql", b'{"query": "mutation { addStar(input: {}) { clientMutationId } }"}', True),
+    ("POST", "/graphql", b"not json", True),
+    ("POST", "/repos/acme/gitops/check-runs", b"{}", True),
+    ("PATCH", "/repos/acme/gitops/check-runs/1", b"{}", True),
+    ("GET", "/repos/acme/gitops/pulls/7", None, False),
+])
+def test_only_graphql_mutations_are_writes(method: str, url: str, body: bytes | None, write: bool) -> None:
+    assert writes(method, resource_of(url), body) is write
+
+
 # ---- conditional requests -----------------------------------------------------------------------
 
 
-def test_repeated_reads_are_conditional_and_cost_no_rate_limit(standin: GitHubStandIn,
-                                                               factory: GitHubClientFactory) -> None:
-    calls: list[GitHubCall] = []
-    factory.limiter.hooks.append(calls.append)
+@pytest.fixture
+def answers() -> Iterator[list[tuple[int, int, str | None]]]:
+    """What `bot.github.observe` listeners (the metrics) see: (installation, status, x-ratelimit-remaining)."""
+    seen: list[tuple[int, int, str | None]] = []
+
+    def listen(installation_id: int, status: int, headers: Mapping[str, Any]) -> None:
+        seen.append((installation_id, status, headers.get("x-ratelimit-remaining")))
+
+    observe.add_listener(listen)
+    yield seen
+    observe.remove_listener(listen)
+
+
+def test_repeated_reads_are_conditional_and_cost_no_rate_limit(
+    standin: GitHubStandIn, factory: GitHubClientFactory, answers: list[tuple[int, int, str | None]]
+) -> None:
     first = factory.repo(1, REPO)
     pull, files = first.get_pull(7), first.pull_files(7)
     remaining = standin.rate_windows[1].remaining
@@ -255,8 +323,31 @@ def test_repeated_reads_are_conditional_and_cost_no_rate_limit(standin: GitHubSt
     assert standin.rate_windows[1].remaining == remaining
     conditional = standin.requests_to("GET", r"/repos/acme/gitops/pulls/7(/files)?")
     assert len(conditional) == 4
-    assert [(c.status, c.not_modified) for c in calls] == [(200, False), (200, False), (304, True), (304, True)]
-    assert calls[-1].remaining == remaining
+    assert answers == [(1, 200, str(remaining + 1)), (1, 200, str(remaining)),  # the metrics see the real 304s
+                       (1, 304, str(remaining)), (1, 304, str(remaining))]
+
+
+def test_a_repository_named_app_gets_conditional_reads(tmp_path: Path) -> None:
+    repo = FixtureRepo("acme/app", commits={BASE: {}, HEAD: {"a.yaml": b"a: 1\n"}}, pulls={7: PullSpec(7, BASE, HEAD)})
+    server = GitHubStandIn([repo])
+    with server.serving():
+        factory = make_factory(server, RecordingSleep())
+        assert factory.repo(1, "acme/app").get_pull(7) == factory.repo(1, "acme/app").get_pull(7)
+    assert server.not_modified == 1
+
+
+@pytest.mark.parametrize(("url", "kept"), [
+    ("https://api.github.com/repos/acme/app/pulls/7", True),
+    ("https://api.github.com/repos/app/app/issues/7/comments", True),
+    ("https://ghe.example/api/v3/repos/acme/app/contents/a.yaml?ref=main", True),
+    ("https://api.github.com/app/installations/1/access_tokens", False),
+    ("https://ghe.example/api/v3/app", False),
+    ("https://api.github.com/repos/acme/app/git/trees/" + HEAD, False),
+    ("https://api.github.com/repos/acme/gitops/compare/a...b", False),
+    ("https://api.github.com/repos/acme/gitops/contents/a.yaml?ref=" + HEAD, False),
+])
+def test_which_reads_are_kept_for_etags(url: str, kept: bool) -> None:
+    assert worth_keeping("GET", url) is kept
 
 
 def test_a_changed_pull_request_is_read_afresh(standin: GitHubStandIn, factory: GitHubClientFactory,
@@ -279,6 +370,33 @@ def test_etags_are_shared_across_workers_and_pages(shared: str) -> None:
     assert len(first) == 150 and second == first
     assert len(server.requests_to("GET", r"/repos/acme/gitops/pulls/7/files")) == 4  # two pages, twice
     assert server.not_modified == 2  # the second worker's pages, both answered 304 (Link header replayed)
+
+
+@pytest.mark.parametrize("cache", ["disk", "memory", "off"])
+def test_etag_answers_stay_out_of_redis_unless_the_content_cache_is_there(
+    standin: GitHubStandIn, shared: str, cache: str
+) -> None:
+    share = github_sharing_from_env({"GITOPS_BOT_TOKEN_CACHE_KEY": KEY, "GITOPS_BOT_CACHE": cache}, shared)
+    first, second = (make_factory(standin, RecordingSleep(), share) for _ in range(2))
+
+    files = first.repo(1, REPO).pull_files(7)
+    assert first.repo(1, REPO).pull_files(7) == files  # conditional within the process
+    assert standin.not_modified == 1
+    second.repo(1, REPO).pull_files(7)  # another worker: nothing shared, read in full
+
+    assert standin.not_modified == 1
+    stored = redis_dump(shared)
+    assert not any(k.startswith(b"gitops-bot:etag:") for k in stored)
+    assert not any(b"x: 2" in v for v in stored.values())  # the patch of apps/a.yaml
+    assert any(k.startswith(b"gitops-bot:token:") for k in stored)  # Redis is in use for what may go there
+
+
+def test_etag_answers_go_to_redis_with_the_content_cache(standin: GitHubStandIn, shared: str) -> None:
+    share = github_sharing_from_env({"GITOPS_BOT_CACHE": "redis"}, shared)
+    make_factory(standin, RecordingSleep(), share).repo(1, REPO).pull_files(7)
+    make_factory(standin, RecordingSleep(), share).repo(1, REPO).pull_files(7)
+    assert standin.not_modified == 1
+    assert any(k.startswith(b"gitops-bot:etag:") for k in redis_dump(shared))
 
 
 def test_etags_are_kept_per_installation(standin: GitHubStandIn, factory: GitHubClientFactory) -> None:

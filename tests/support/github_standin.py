@@ -85,6 +85,11 @@ class RateWindow:
     limit: int = 5000
 
 
+def _resource_of_request() -> str:
+    """GitHub's limit for the current request, as its ``x-ratelimit-resource`` names it."""
+    return "graphql" if request.path == "/graphql" else "core"
+
+
 def load_tree(*layers: str | Path, extra: dict[str, bytes] | None = None) -> dict[str, bytes]:
     """A commit's files: directories (relative to fixtures/repos/) laid over each other, then ``extra``."""
     files: dict[str, bytes] = {}
@@ -138,7 +143,8 @@ class GitHubStandIn:
         self.held: list[str] = []  # paths of requests that waited at a gate
         self.removed_installations: set[int] = set()  # token requests for these answer 404 (App uninstalled)
         self.hook = HookDeliveryLog()  # the App's webhook: events "sent" to it, its delivery log, redeliveries
-        self.rate_windows: dict[int, RateWindow] = {}  # installation -> primary limit (requests with its token)
+        self.rate_windows: dict[int, RateWindow] = {}  # installation -> REST ("core") limit (requests with its token)
+        self.graphql_windows: dict[int, RateWindow] = {}  # installation -> GraphQL limit: a window of its own
         self.revoked_tokens: set[str] = set()  # requests with these answer 401 Bad credentials
         self.minted_tokens: list[str] = []
         self.not_modified = 0  # 304s answered to If-None-Match (they cost no rate limit)
@@ -160,12 +166,16 @@ class GitHubStandIn:
         with self._lock:
             self._failures += [_Failure(status, retry_after, path_contains, secondary) for _ in range(count)]
 
-    def set_rate_limit(self, installation_id: int, remaining: int, reset_in: float = 3600.0) -> RateWindow:
-        """The installation's primary window: ``remaining`` requests until ``reset_in`` seconds from now."""
+    def set_rate_limit(self, installation_id: int, remaining: int, reset_in: float = 3600.0,
+                       resource: str = "core") -> RateWindow:
+        """The installation's ``core`` (REST) or ``graphql`` window: ``remaining`` requests for ``reset_in`` seconds."""
         with self._lock:
             window = RateWindow(remaining, int(self.clock() + reset_in))
-            self.rate_windows[installation_id] = window
+            self._windows(resource)[installation_id] = window
             return window
+
+    def _windows(self, resource: str) -> dict[int, RateWindow]:
+        return self.graphql_windows if resource == "graphql" else self.rate_windows
 
     def revoke_tokens(self) -> None:
         """Every token minted so far answers 401 from now on (as after the App's key was rotated)."""
@@ -265,6 +275,7 @@ class GitHubStandIn:
             response.headers.setdefault("X-RateLimit-Limit", "5000")
             response.headers.setdefault("X-RateLimit-Remaining", str(max(5000 - used, 0)))
             response.headers.setdefault("X-RateLimit-Reset", str(int(time.time()) + 3600))
+            response.headers.setdefault("X-RateLimit-Resource", _resource_of_request())
             return response
 
         def repo_or_404(owner: str, name: str) -> FixtureRepo:
@@ -599,11 +610,13 @@ class GitHubStandIn:
         if request.headers.get("Authorization", "").removeprefix("token ") in self.revoked_tokens:
             return _json({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}, 401)
         installation = self._installation_of_request()
-        window = self.rate_windows.get(installation) if installation is not None else None
+        windows = self._windows(_resource_of_request())
+        window = windows.get(installation) if installation is not None else None
         if window is None or window.remaining > 0 or window.reset <= self.clock():
             return None
         resp = _json({"message": f"API rate limit exceeded for installation ID {installation}.",
                       "documentation_url": "https://docs.github.com/rest/overview/rate-limits"}, 403)
+        resp.headers["X-RateLimit-Resource"] = _resource_of_request()
         return resp
 
     def _conditional_and_counted(self, response: Response) -> Response:
@@ -619,8 +632,9 @@ class GitHubStandIn:
         installation = self._installation_of_request()
         if installation is None:
             return response
+        resource = _resource_of_request()
         with self._lock:
-            window = self.rate_windows.setdefault(installation, RateWindow())
+            window = self._windows(resource).setdefault(installation, RateWindow())
             now = self.clock()
             if window.reset <= now:
                 window.reset, window.remaining = int(now + 3600), window.limit
@@ -630,6 +644,7 @@ class GitHubStandIn:
             response.headers["X-RateLimit-Remaining"] = str(window.remaining)
             response.headers["X-RateLimit-Reset"] = str(window.reset)
             response.headers["X-RateLimit-Used"] = str(window.limit - window.remaining)
+            response.headers["X-RateLimit-Resource"] = resource
         return response
 
     def _repo_json(self, repo: FixtureRepo) -> dict[str, Any]:
