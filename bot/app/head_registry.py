@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import redis
 
+from bot.app.sqlite_files import open_wal
+
 if TYPE_CHECKING:
     from bot.app.settings import AppSettings
 
@@ -214,10 +216,7 @@ class SqliteHeadRegistry(_Registry):
         """One connection per thread and process (a connection must not cross a fork)."""
         key = (os.getpid(), threading.get_ident())
         if getattr(self._local, "key", None) != key:
-            fresh = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            fresh.execute("PRAGMA journal_mode=WAL")
-            fresh.execute("PRAGMA busy_timeout=30000")
-            self._local.db, self._local.key = fresh, key
+            self._local.db, self._local.key = open_wal(self.path), key
         db: sqlite3.Connection = self._local.db
         return db
 

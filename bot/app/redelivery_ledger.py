@@ -15,6 +15,8 @@ from typing import Protocol
 
 import redis
 
+from bot.app.sqlite_files import create_schema, open_wal
+
 # GitHub keeps deliveries three days; a guid remembered a day longer can never be listed again.
 REMEMBER_SECONDS = 4 * 24 * 3600
 LEASE_KEY = "gitops-bot:redelivery:lease"
@@ -56,18 +58,11 @@ class SqliteLedger:
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
         self._clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = self._connect()
-        try:
-            db.executescript(SCHEMA)
-        finally:
-            db.close()
+        create_schema(self.path, SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
         # A connection per call: the recovery runs once per interval, and connections must not cross a fork.
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        return open_wal(self.path)
 
     def claim_run(self, owner: str, seconds: float) -> bool:
         now = self._clock()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.core.sandbox import SandboxLimits
+from bot.env import env_int
 from bot.errors import ConfigError
 from bot.github.sharing import github_sharing_from_env
 from bot.reporters.github_check import DEFAULT_CHECK_NAME
@@ -110,16 +111,9 @@ def _required(env: Mapping[str, str], name: str) -> str:
 def _int(
     env: Mapping[str, str], name: str, *, default: int = 0, required: bool = False, minimum: int = 0
 ) -> int:
-    text = _required(env, name) if required else _get(env, name)
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {text!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
+    if required:
+        _required(env, name)
+    return env_int(env, name, default=default, minimum=minimum)
 
 
 def _lookback(env: Mapping[str, str]) -> int:

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.findings import Finding, Severity, Source
-from bot.errors import ConfigError, PolicyError
+from bot.env import env_number
+from bot.errors import PolicyError
 
 RULE_TIMEOUT = "policy/timeout"
 RULE_RESOURCE_LIMIT = "policy/resource-limit"
@@ -66,30 +67,17 @@ class SandboxLimits:
         """Limits from the operator's environment; a bad value is a ConfigError naming the variable."""
         d = cls()
         return cls(
-            wall_seconds=_number(env, "GITOPS_BOT_SANDBOX_TIMEOUT", d.wall_seconds),
-            trusted_wall_seconds=_number(env, "GITOPS_BOT_TRUSTED_POLICY_TIMEOUT", d.trusted_wall_seconds),
-            cpu_seconds=int(_number(env, "GITOPS_BOT_SANDBOX_CPU_SECONDS", d.cpu_seconds)),
-            memory_bytes=int(_number(env, "GITOPS_BOT_SANDBOX_MEMORY_MB", d.memory_bytes >> 20)) << 20,
-            output_bytes=int(_number(env, "GITOPS_BOT_SANDBOX_OUTPUT_MB", d.output_bytes >> 20)) << 20,
+            wall_seconds=env_number(env, "GITOPS_BOT_SANDBOX_TIMEOUT", default=d.wall_seconds, positive=True),
+            trusted_wall_seconds=env_number(env, "GITOPS_BOT_TRUSTED_POLICY_TIMEOUT", default=d.trusted_wall_seconds, positive=True),
+            cpu_seconds=int(env_number(env, "GITOPS_BOT_SANDBOX_CPU_SECONDS", default=d.cpu_seconds, positive=True)),
+            memory_bytes=int(env_number(env, "GITOPS_BOT_SANDBOX_MEMORY_MB", default=d.memory_bytes >> 20, positive=True)) << 20,
+            output_bytes=int(env_number(env, "GITOPS_BOT_SANDBOX_OUTPUT_MB", default=d.output_bytes >> 20, positive=True)) << 20,
         )
 
 
 def default_limits() -> SandboxLimits:
     """Read at call time (never at import): tests and operators set the variables before evaluating."""
     return SandboxLimits.from_env(os.environ)
-
-
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {text!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {text!r}")
-    return value
 
 
 class SandboxLimitError(PolicyError):

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from bot.env import env_int
 from bot.errors import ConfigError
 from bot.github.api import TreeEntry
 from bot.github.blobs import MemoryStore, git_blob_sha
@@ -267,7 +268,7 @@ def content_cache_mode(env: Mapping[str, str], redis_url: str | None) -> str:
 def content_cache_from_env(env: Mapping[str, str], data_dir: Path, redis_url: str | None) -> ContentCache:
     """The cache the operator chose (GITOPS_BOT_CACHE*); ``auto``: Redis when the queue is Redis, else disk."""
     mode = content_cache_mode(env, redis_url)
-    memory = _positive(env, "GITOPS_BOT_CACHE_MEMORY_BYTES", DEFAULT_MEMORY_BYTES)
+    memory = env_int(env, "GITOPS_BOT_CACHE_MEMORY_BYTES", default=DEFAULT_MEMORY_BYTES, minimum=1)
     if mode == "off":
         return ContentCache(None, memory_bytes=0)
     if mode == "memory":
@@ -278,20 +279,7 @@ def content_cache_from_env(env: Mapping[str, str], data_dir: Path, redis_url: st
         import redis
 
         connection = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
-        ttl = _positive(env, "GITOPS_BOT_CACHE_TTL_SECONDS", DEFAULT_REDIS_TTL_SECONDS)
+        ttl = env_int(env, "GITOPS_BOT_CACHE_TTL_SECONDS", default=DEFAULT_REDIS_TTL_SECONDS, minimum=1)
         return ContentCache(RedisStore(connection, ttl), memory)
     directory = Path(env.get("GITOPS_BOT_CACHE_DIR", "").strip() or data_dir / "cache")
-    return ContentCache(DiskStore(directory, _positive(env, "GITOPS_BOT_CACHE_MAX_BYTES", DEFAULT_DISK_BYTES)), memory)
-
-
-def _positive(env: Mapping[str, str], name: str, default: int) -> int:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {text!r}") from None
-    if value < 1:
-        raise ConfigError(f"{name} must be at least 1, got {value}")
-    return value
+    return ContentCache(DiskStore(directory, env_int(env, "GITOPS_BOT_CACHE_MAX_BYTES", default=DEFAULT_DISK_BYTES, minimum=1)), memory)

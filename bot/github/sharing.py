@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import redis
 from cryptography.fernet import MultiFernet
 
-from bot.errors import ConfigError
+from bot.env import env_int, env_number
 from bot.github.content_cache import content_cache_mode
 from bot.github.rate_limit import RateLimitPolicy
 from bot.github.token_store import KEY_VARIABLE, fernet_from_text
@@ -34,11 +34,11 @@ class GitHubSharing:
 def github_sharing_from_env(env: Mapping[str, str], redis_url: str | None) -> GitHubSharing:
     """Redis when GITOPS_BOT_REDIS_URL is set; GITOPS_BOT_TOKEN_CACHE_KEY; GITOPS_BOT_CACHE; pacing (see README)."""
     policy = RateLimitPolicy(
-        reserve=int(_number(env, "GITOPS_BOT_RATE_LIMIT_RESERVE", 10, integer=True)),
-        max_wait_seconds=_number(env, "GITOPS_BOT_RATE_LIMIT_MAX_WAIT_SECONDS", 900),
-        write_pause_seconds=_number(env, "GITOPS_BOT_GITHUB_WRITE_PAUSE_SECONDS", 1.0),
+        reserve=env_int(env, "GITOPS_BOT_RATE_LIMIT_RESERVE", default=10),
+        max_wait_seconds=env_number(env, "GITOPS_BOT_RATE_LIMIT_MAX_WAIT_SECONDS", default=900),
+        write_pause_seconds=env_number(env, "GITOPS_BOT_GITHUB_WRITE_PAUSE_SECONDS", default=1.0),
         # GitHub asks for at least a minute; only a test against a stand-in has reason to wait less.
-        secondary_backoff_seconds=_number(env, "GITOPS_BOT_SECONDARY_BACKOFF_SECONDS", 60.0),
+        secondary_backoff_seconds=env_number(env, "GITOPS_BOT_SECONDARY_BACKOFF_SECONDS", default=60.0),
     )
     key_text = env.get(KEY_VARIABLE, "").strip()
     token_key = fernet_from_text(key_text) if key_text else None
@@ -51,16 +51,3 @@ def github_sharing_from_env(env: Mapping[str, str], redis_url: str | None) -> Gi
     if not etags_in_redis:
         log.info("the content cache is not in Redis: ETag answers are kept in each process only")
     return GitHubSharing(connection, token_key, policy, etags_in_redis=etags_in_redis)
-
-
-def _number(env: Mapping[str, str], name: str, default: float, integer: bool = False) -> float:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text) if integer else float(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be a{'n integer' if integer else ' number'}, got {text!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must be at least 0, got {text}")
-    return value

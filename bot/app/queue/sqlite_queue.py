@@ -24,6 +24,7 @@ from typing import Any
 
 from bot.app.queue.processes import JobError
 from bot.app.queue.protocol import DeliveryHandler
+from bot.app.sqlite_files import create_schema, open_wal
 
 log = logging.getLogger(__name__)
 
@@ -120,21 +121,12 @@ class SqliteQueue:
         self._started_pid: int | None = None
         self._active: set[str] = set()  # claim tokens of jobs running in this process (their leases are renewed)
         self._start_lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = self._connect()
-        try:
-            db.executescript(SCHEMA)
-        finally:
-            db.close()
+        create_schema(self.path, SCHEMA)
 
     # -- connections -------------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes, which is what we need
-        db.execute("PRAGMA busy_timeout=30000")
-        return db
+        return open_wal(self.path, synchronous_normal=True)
 
     def _db(self) -> sqlite3.Connection:
         """One connection per thread and process (a connection must not cross a fork)."""
