@@ -101,7 +101,9 @@ def delivery_failed(job: Job, connection: Redis, exc_type: type[BaseException] |
     """
     if job.should_retry:  # another attempt follows and continues the same check run
         return
-    if _runner().closed:  # stopped by this worker's shutdown: handed back, the next worker continues the run
+    from bot.app.queue.rq_worker import ENDED_BY_WORKER
+
+    if job.meta.get(ENDED_BY_WORKER):  # handed back on shutdown (the next worker continues the run) or stopped
         return
     from rq.exceptions import AbandonedJobError
     from rq.timeouts import JobTimeoutException

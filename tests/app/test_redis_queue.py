@@ -13,6 +13,7 @@ import pytest
 import redis
 import requests
 from rq import Retry
+from rq.command import send_stop_job_command
 from rq.job import Job, JobStatus
 
 from bot.app.queue.redis_queue import DEDUPE_KEY_PREFIX, RedisQueue, job_id_for
@@ -198,3 +199,27 @@ def test_an_evaluation_process_killed_mid_job_is_replaced_and_the_job_retried(
                                                                          ("finish", False)]
     assert {r["ppid"] for r in lines} == {worker.pid}
     assert "the evaluation process died (signal 9) during the evaluation" in (tmp_path / "worker.log").read_text()
+
+
+def test_a_job_stopped_by_rq_completes_its_check_run_once_saying_so(worker_env: dict[str, str], tmp_path: Path) -> None:
+    """`rq`'s stop-job command kills the evaluation process; only the stopped callback ends the run."""
+    records = tmp_path / "ending.jsonl"
+    env = {**worker_env, "GITOPS_BOT_SERVICE_FACTORY": "tests.support.ending_service:make",
+           "GITOPS_TEST_RECORD_FILE": str(records)}
+    queue = RedisQueue(AppSettings.from_env(env), retry=Retry(max=2, interval=0))
+    worker = _rq_worker(env, tmp_path / "worker.log")
+    try:
+        assert queue.enqueue("slow-stop", "pull_request", load_example("pull_request.opened"))
+        [start] = wait_for(lambda: read_lines(records))
+        send_stop_job_command(queue.connection, job_id_for("slow-stop"))
+        job = Job.fetch(job_id_for("slow-stop"), connection=queue.connection)
+        wait_for(lambda: job.get_status() == JobStatus.STOPPED, timeout=60)
+        lines = wait_for(lambda: len(read_lines(records)) >= 2 and read_lines(records))
+        alive = worker.poll() is None
+    finally:
+        worker.terminate()
+        worker.wait(20)
+        queue.stop()
+    assert alive and start["phase"] == "start"
+    assert [(r["phase"], r["reason"]) for r in lines] == [("start", ""),
+                                                          ("abandon", "the job was stopped by an operator")]

@@ -89,11 +89,6 @@ class JobProcessRunner:
         for child in children:
             child.kill()
 
-    @property
-    def closed(self) -> bool:
-        """True once `close` ran: a job failing now was stopped by the worker's shutdown, not by itself."""
-        return self._closed
-
     def prestart(self) -> None:
         """Start the calling thread's evaluation process now: it warms up before the first job, not during it."""
         self._child()

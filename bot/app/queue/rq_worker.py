@@ -23,12 +23,18 @@ from types import FrameType
 from typing import Any
 
 from rq import Queue, SimpleWorker
+from rq.callbacks import execute_stopped_callback
+from rq.executions import Execution
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 
 from bot.app.queue.processes import JobProcessRunner
 
 log = logging.getLogger(__name__)
+
+# In the running job's meta (in memory) when this worker ended it on purpose (a shutdown, RQ's stop-job
+# command): the job's failure callback then leaves its check run alone (`bot.app.worker.delivery_failed`).
+ENDED_BY_WORKER = "gitops_bot_ended_by_worker"
 
 
 class EvaluationProcessWorker(SimpleWorker):
@@ -40,6 +46,7 @@ class EvaluationProcessWorker(SimpleWorker):
         self.runner = runner  # the job function (`bot.app.worker.process_delivery`) hands its delivery to it
         self.shutdown_seconds = shutdown_seconds
         self._handing_back: str | None = None  # the id of the job we stopped on shutdown
+        self._running: Job | None = None  # the job object the job function and its callbacks see
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """Warm shutdown, with a deadline for the running job (idle: RQ stops at once by raising)."""
@@ -48,10 +55,18 @@ class EvaluationProcessWorker(SimpleWorker):
         timer.daemon = True
         timer.start()
 
+    def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
+        self._running = job
+        try:
+            return bool(super().perform_job(job, queue, execution))
+        finally:
+            self._running = None
+
     def _hand_back(self) -> None:
-        job = self.get_current_job()
+        job = self._running
         if job is None:
             return
+        job.meta[ENDED_BY_WORKER] = "shutdown"
         log.warning("worker %s: job %s still running %g s after SIGTERM; stopping it and handing it back",
                     self.name, job.id, self.shutdown_seconds)
         self._handing_back = job.id
@@ -59,6 +74,9 @@ class EvaluationProcessWorker(SimpleWorker):
 
     def kill_horse(self, sig: signal.Signals = signal.SIGKILL) -> None:
         """RQ's stop-job command and cold shutdown: the evaluation process is what runs the job here."""
+        job = self._running
+        if job is not None and job.id == self._stopped_job_id:
+            job.meta[ENDED_BY_WORKER] = "stopped"
         for pid in self.runner.pids():
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -68,6 +86,11 @@ class EvaluationProcessWorker(SimpleWorker):
     def handle_job_failure(self, job: Job, queue: Queue, started_job_registry: Any = None, exc_string: str = "",
                            execution: Any = None) -> None:
         if self._handing_back != job.id:
+            if job.id == self._stopped_job_id:  # RQ's forking worker runs this callback; SimpleWorker does not
+                try:
+                    execute_stopped_callback(job, self.death_penalty_class)
+                except Exception:  # noqa: BLE001 - as RQ: the job is stopped either way
+                    log.exception("worker %s: stopped callback for job %s raised", self.name, job.id)
             super().handle_job_failure(job, queue, started_job_registry, exc_string, execution)
             return
         retries_left = job.retries_left
