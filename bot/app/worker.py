@@ -1,11 +1,12 @@
 """Standalone queue worker: ``gitops-bot-worker`` / ``python -m bot.app.worker``.
 
-With GITOPS_BOT_QUEUE=redis it runs an RQ worker on the bot's queue (RQ forks
-a work horse per job); with the SQLite queue it runs the embedded workers in
+With GITOPS_BOT_QUEUE=redis it runs an RQ worker on the bot's queue, which hands
+every job to the worker's long-lived evaluation process (no work horse forked per
+job: the caches stay warm); with the SQLite queue it runs the embedded workers in
 the foreground, each evaluating in its own child process, as the web
 processes do (useful when those run with GITOPS_BOT_WORKER_THREADS=0).
 
-Its metrics (jobs, evaluations, GitHub answers of its horses or children) go to a
+Its metrics (jobs, evaluations, GitHub answers of its evaluation processes) go to a
 private PROMETHEUS_MULTIPROC_DIR and are served on GITOPS_BOT_WORKER_METRICS_PORT:
 each worker is its own scrape target, so nothing is counted on two endpoints.
 """
@@ -17,22 +18,17 @@ import os
 import signal
 import sys
 import threading
-import time
 from functools import cache
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from bot.app.evaluation_service import EvaluationService, MeteredService, load_factory
-from bot.app.handlers import dispatch
 from bot.app.log_format import configure_root_logging
-from bot.app.queue.processes import Abandoning
+from bot.app.queue.processes import JobError, JobProcessRunner
 from bot.app.settings import AppSettings
 from bot.app.warmup import warm_up
 from bot.errors import ConfigError
 
 if TYPE_CHECKING:  # RQ is imported where a worker starts; the metrics import prometheus_client, which must wait for main()
-    from resource import struct_rusage
-
     from redis import Redis
     from rq.job import Job
 
@@ -47,12 +43,6 @@ def _settings() -> AppSettings:
 
 
 @cache
-def _service() -> EvaluationService:
-    settings = _settings()
-    return load_factory(settings.service_factory)(settings)
-
-
-@cache
 def _metrics() -> BotMetrics:
     from bot.app.metrics import BotMetrics, watch_github
 
@@ -60,36 +50,45 @@ def _metrics() -> BotMetrics:
     return BotMetrics()
 
 
+# RQ's job timeout (a signal in this process, GITOPS_BOT_JOB_LEASE_SECONDS) ends a job first and
+# kills its evaluation process; the runner's own deadline only backs it up.
+RUNNER_TIMEOUT_MARGIN_SECONDS = 60.0
+
+
+@cache
+def _runner() -> JobProcessRunner:
+    """This RQ worker's evaluation process, kept across jobs (started afresh after a death or a timeout)."""
+    settings, metrics = _settings(), _metrics()
+    return JobProcessRunner(settings, timeout_seconds=settings.job_lease_seconds + RUNNER_TIMEOUT_MARGIN_SECONDS,
+                            on_outcome=metrics.evaluation, on_duration=metrics.job_finished)
+
+
 def process_delivery(event: str, payload: dict[str, Any], delivery_id: str) -> str:
-    """The RQ job function: one delivery through its handler (raising makes RQ retry it).
+    """The RQ job function: one delivery through the worker's evaluation process (raising makes RQ retry it).
 
     An error that can never succeed (``retryable = False``: GitHub said 404/410/422) ends the job
     instead: retrying would only repeat it.
     """
-    started = time.monotonic()
     try:
-        service = MeteredService(_service(), _metrics().evaluation)
-        return dispatch(event, payload, delivery_id, service=service, settings=_settings())
-    except Exception as exc:
-        if getattr(exc, "retryable", True) is not False:
+        _runner()(event, payload, delivery_id)
+    except JobError as exc:
+        if exc.retryable:
             raise
-        log.error("[%s] %s delivery failed for good, not retried: %s: %s", delivery_id, event,
-                  type(exc).__name__, exc)
-        abandon_delivery(event, payload, delivery_id, f"{type(exc).__name__}: {exc}")
+        log.error("[%s] %s delivery failed for good, not retried: %s", delivery_id, event, exc)
+        abandon_delivery(event, payload, delivery_id, str(exc))
         return f"failed: {exc}"
-    finally:
-        _metrics().time_job(event, started)
+    return "done"
 
 
 def abandon_delivery(event: str, payload: dict[str, Any], delivery_id: str, reason: str) -> None:
     """The delivery will not run again: complete its open check run as failed, saying why (best effort).
 
     Only runs still ``in_progress`` are touched, so after an attempt that completed its own run this
-    changes nothing.
+    changes nothing. It runs in the evaluation process, like the job.
     """
     try:
-        dispatch(event, payload, delivery_id, service=Abandoning(_service(), reason), settings=_settings())
-    except Exception as exc:  # noqa: BLE001 - logged; the job is failed either way
+        _runner().abandon(event, payload, delivery_id, reason)
+    except JobError as exc:  # logged; the job is failed either way
         log.error("[%s] could not complete what the abandoned delivery started: %s", delivery_id, exc)
 
 
@@ -97,10 +96,14 @@ def delivery_failed(job: Job, connection: Redis, exc_type: type[BaseException] |
                     exc: BaseException | None, traceback: TracebackType | None) -> None:
     """RQ's failure callback: after the last attempt, the open check run ends as failed.
 
-    RQ calls it after every failed attempt (in the work horse; for a job whose worker died, in RQ's
+    RQ calls it after every failed attempt (in the worker; for a job whose worker died, in RQ's
     registry cleanup) and before it decides about a retry, so ``retries_left`` still counts this attempt.
     """
     if job.should_retry:  # another attempt follows and continues the same check run
+        return
+    from bot.app.queue.rq_worker import ENDED_BY_WORKER
+
+    if job.meta.get(ENDED_BY_WORKER):  # handed back on shutdown (the next worker continues the run) or stopped
         return
     from rq.exceptions import AbandonedJobError
     from rq.timeouts import JobTimeoutException
@@ -110,25 +113,18 @@ def delivery_failed(job: Job, connection: Redis, exc_type: type[BaseException] |
                   "(GITOPS_BOT_JOB_LEASE_SECONDS)")
     elif exc_type is not None and issubclass(exc_type, AbandonedJobError):
         reason = "the worker running it died on the last attempt"
+    elif isinstance(exc, JobError) and exc.death:  # SIGKILL, a memory limit, a native crash
+        reason = f"the process running it died ({exc.death}) on the last attempt"
     else:
-        reason = f"it failed on every attempt, the last time with {getattr(exc_type, '__name__', 'an error')}"
+        error_type = exc.error_type if isinstance(exc, JobError) else ""  # what the job raised in its process
+        reason = ("it failed on every attempt, the last time with "
+                  f"{error_type or getattr(exc_type, '__name__', 'an error')}")
     _abandon_job(job, reason)
 
 
 def delivery_stopped(job: Job, connection: Redis) -> None:
     """RQ's stopped callback (``rq`` was told to stop the job): it is not retried, so its run ends now."""
     _abandon_job(job, "the job was stopped by an operator")
-
-
-def horse_killed(job: Job, retpid: int, ret_val: int, rusage: struct_rusage | None) -> None:
-    """The worker's hook for a work horse that died (kill -9, a memory limit, RQ's hard job timeout).
-
-    No failure callback runs then; RQ retries the job right after this if attempts are left.
-    """
-    if job.should_retry:
-        return
-    how = f"signal {os.WTERMSIG(ret_val)}" if os.WIFSIGNALED(ret_val) else f"exit status {os.WEXITSTATUS(ret_val)}"
-    _abandon_job(job, f"the process running it died ({how}) on the last attempt")
 
 
 def _abandon_job(job: Job, reason: str) -> None:
@@ -141,18 +137,19 @@ def run_rq_worker(settings: AppSettings) -> None:
     from rq import Queue
 
     from bot.app.queue.redis_queue import QUEUE_NAME, RedisQueue, connect
-    from bot.app.queue.rq_worker import BoundedShutdownWorker
+    from bot.app.queue.rq_worker import EvaluationProcessWorker
     from bot.app.redelivery import start_recovery
 
     connection = connect(settings.redis_url or "")
-    start_recovery(settings, RedisQueue(settings).received)  # a thread of this process (horses do not inherit it)
-    warm_up()  # before forking: every job's work horse inherits compiled schemas and policies
-    _service()  # build once before forking, so every job's work horse inherits it
-    _metrics()  # likewise; each horse writes its counts to its own file in the metrics directory
-    worker = BoundedShutdownWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection,
-                                   work_horse_killed_handler=horse_killed,
-                                   shutdown_seconds=settings.worker_shutdown_seconds)
-    worker.work(with_scheduler=True)  # the scheduler runs the delayed retries
+    start_recovery(settings, RedisQueue(settings).received)
+    runner = _runner()
+    runner.prestart()  # it compiles schemas and policies now, not during the first job
+    worker = EvaluationProcessWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection,
+                                     runner=runner, shutdown_seconds=settings.worker_shutdown_seconds)
+    try:
+        worker.work(with_scheduler=True)  # the scheduler runs the delayed retries
+    finally:
+        runner.close()
 
 
 def run_sqlite_worker(settings: AppSettings) -> None:
@@ -211,7 +208,7 @@ def serve_metrics(settings: AppSettings) -> None:
 
 if __name__ == "__main__":
     # Run the importable module's main, not this __main__ copy: RQ imports "bot.app.worker" by name,
-    # and the service built before forking must live in that module to be inherited.
+    # and the job function must find the evaluation process started by that module.
     from bot.app.worker import main as worker_main
 
     sys.exit(worker_main())

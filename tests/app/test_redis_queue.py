@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ import pytest
 import redis
 import requests
 from rq import Retry
+from rq.command import send_stop_job_command
 from rq.job import Job, JobStatus
 
 from bot.app.queue.redis_queue import DEDUPE_KEY_PREFIX, RedisQueue, job_id_for
@@ -141,3 +144,82 @@ def test_a_job_given_up_by_rq_completes_its_open_check_run_once(worker_env: dict
     head_sha = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
     assert {r["head_sha"] for r in lines} == {head_sha}
     assert [r["phase"] for r in lines if r["delivery_id"] == "raise-1"] == ["start"] * 3 + ["abandon"]
+
+
+def _rq_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "bot.app.worker"], cwd=REPO_ROOT, env=subprocess_env(env),
+                            stdout=subprocess.DEVNULL, stderr=open(log_path, "wb"))  # noqa: SIM115 - closed with it
+
+
+def test_an_rq_worker_keeps_its_evaluation_process_from_one_job_to_the_next(
+    worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """No work horse per job: both deliveries are evaluated by the same child of the worker (its caches stay)."""
+    queue = RedisQueue(AppSettings.from_env(worker_env))
+    worker = _rq_worker(worker_env, tmp_path / "worker.log")
+    try:
+        assert queue.enqueue("keep-1", "pull_request", load_example("pull_request.opened"))
+        wait_for(lambda: len(read_records(tmp_path / "requests.jsonl")) == 1)
+        assert queue.enqueue("keep-2", "pull_request", load_example("pull_request.opened"))
+        records = wait_for(lambda: len(read_records(tmp_path / "requests.jsonl")) == 2
+                           and read_records(tmp_path / "requests.jsonl"))
+        alive = worker.poll() is None
+    finally:
+        worker.terminate()
+        worker.wait(20)
+        queue.stop()
+    assert alive
+    assert [r["delivery_id"] for r in records] == ["keep-1", "keep-2"]
+    assert records[0]["pid"] == records[1]["pid"] != worker.pid
+    assert {r["ppid"] for r in records} == {worker.pid}
+
+
+def test_an_evaluation_process_killed_mid_job_is_replaced_and_the_job_retried(
+    worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """SIGKILL of the evaluation process: the worker survives, the attempt fails, the retry runs in a fresh one."""
+    env = {**worker_env, "GITOPS_TEST_SERVICE_SLEEP": "3"}
+    queue = RedisQueue(AppSettings.from_env(env), retry=Retry(max=1, interval=0))
+    records = tmp_path / "requests.jsonl"
+    worker = _rq_worker(env, tmp_path / "worker.log")
+    try:
+        assert queue.enqueue("crash-1", "pull_request", load_example("pull_request.opened"))
+        [first] = wait_for(lambda: read_records(records, phase="start"))
+        os.kill(first["pid"], signal.SIGKILL)
+        job = Job.fetch(job_id_for("crash-1"), connection=queue.connection)
+        wait_for(lambda: job.get_status() in (JobStatus.FAILED, JobStatus.FINISHED), timeout=60)
+        status, alive = job.get_status(), worker.poll() is None
+        lines = read_records(records, phase=None)
+    finally:
+        worker.terminate()
+        worker.wait(20)
+        queue.stop()
+    assert (status, alive) == (JobStatus.FINISHED, True)
+    assert [(r["phase"], r["pid"] == first["pid"]) for r in lines] == [("start", True), ("start", False),
+                                                                         ("finish", False)]
+    assert {r["ppid"] for r in lines} == {worker.pid}
+    assert "the evaluation process died (signal 9) during the evaluation" in (tmp_path / "worker.log").read_text()
+
+
+def test_a_job_stopped_by_rq_completes_its_check_run_once_saying_so(worker_env: dict[str, str], tmp_path: Path) -> None:
+    """`rq`'s stop-job command kills the evaluation process; only the stopped callback ends the run."""
+    records = tmp_path / "ending.jsonl"
+    env = {**worker_env, "GITOPS_BOT_SERVICE_FACTORY": "tests.support.ending_service:make",
+           "GITOPS_TEST_RECORD_FILE": str(records)}
+    queue = RedisQueue(AppSettings.from_env(env), retry=Retry(max=2, interval=0))
+    worker = _rq_worker(env, tmp_path / "worker.log")
+    try:
+        assert queue.enqueue("slow-stop", "pull_request", load_example("pull_request.opened"))
+        [start] = wait_for(lambda: read_lines(records))
+        send_stop_job_command(queue.connection, job_id_for("slow-stop"))
+        job = Job.fetch(job_id_for("slow-stop"), connection=queue.connection)
+        wait_for(lambda: job.get_status() == JobStatus.STOPPED, timeout=60)
+        lines = wait_for(lambda: len(read_lines(records)) >= 2 and read_lines(records))
+        alive = worker.poll() is None
+    finally:
+        worker.terminate()
+        worker.wait(20)
+        queue.stop()
+    assert alive and start["phase"] == "start"
+    assert [(r["phase"], r["reason"]) for r in lines] == [("start", ""),
+                                                          ("abandon", "the job was stopped by an operator")]

@@ -45,12 +45,17 @@ class JobError(Exception):
 
     ``leaves_work_open``: the process died or was stopped mid-job, so what it started (a check
     run in progress) is still open; a job that raised has already completed its check run.
+    ``death``: how the process died mid-job ("signal 9", "exit code 1"), empty if it did not;
+    ``error_type``: the name of the exception the job raised in its process, empty if none did.
     """
 
-    def __init__(self, message: str, *, retryable: bool = True, leaves_work_open: bool = True) -> None:
+    def __init__(self, message: str, *, retryable: bool = True, leaves_work_open: bool = True,
+                 death: str = "", error_type: str = "") -> None:
         super().__init__(message)
         self.retryable = retryable
         self.leaves_work_open = leaves_work_open
+        self.death = death
+        self.error_type = error_type
 
 
 class JobProcessRunner:
@@ -83,6 +88,10 @@ class JobProcessRunner:
         for child in children:
             child.kill()
 
+    def prestart(self) -> None:
+        """Start the calling thread's evaluation process now: it warms up before the first job, not during it."""
+        self._child()
+
     def pids(self) -> list[int]:
         with self._lock:
             return [c.process.pid for c in self._children if c.process.pid]
@@ -95,6 +104,9 @@ class JobProcessRunner:
         except JobError:
             if not child.alive() or self._closed:  # died, timed out (killed) or stopping
                 self._forget(child)
+            raise
+        except BaseException:  # interrupted while the child works (an RQ job timeout's signal): it must not go on
+            self._forget(child)
             raise
         finally:
             if self._on_duration is not None and message[0] == "run":
@@ -161,14 +173,14 @@ class _Child:
         while True:
             if self.conn.poll(POLL_SECONDS):
                 try:
-                    status, detail, retryable, outcomes = self.conn.recv()
+                    status, error_type, detail, retryable, outcomes = self.conn.recv()
                 except (EOFError, OSError):
-                    raise JobError(self._death()) from None
+                    raise self._death() from None
                 if status == "error":
-                    raise JobError(detail, retryable=retryable, leaves_work_open=False)
+                    raise JobError(detail, retryable=retryable, leaves_work_open=False, error_type=error_type)
                 return list(outcomes)
             if not self.process.is_alive():
-                raise JobError(self._death())
+                raise self._death()
             if stopping():
                 raise JobError("the worker stopped during the evaluation")
             if time.monotonic() > deadline:
@@ -178,11 +190,11 @@ class _Child:
                 raise JobError(f"the evaluation ran longer than {timeout:g} s and was stopped "
                                "(GITOPS_BOT_JOB_TIMEOUT_SECONDS)", retryable=False)
 
-    def _death(self) -> str:
+    def _death(self) -> JobError:
         self.process.join(5)
         code = self.process.exitcode
         how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-        return f"the evaluation process died ({how}) during the evaluation"
+        return JobError(f"the evaluation process died ({how}) during the evaluation", death=how)
 
 
 # ---- the child side -------------------------------------------------------------------------------
@@ -218,7 +230,7 @@ def serve(conn: Connection, settings: AppSettings, parent_pid: int) -> None:
                 service = load_factory(settings.service_factory)(settings)
             wrapped = MeteredService(service, outcomes.append) if kind == "run" else Abandoning(service, reason)
             dispatch(event, payload, delivery_id, service=wrapped, settings=settings)
-            reply: tuple[str, str, bool, list[str]] = ("ok", "", True, outcomes)
+            reply: tuple[str, str, str, bool, list[str]] = ("ok", "", "", True, outcomes)
         except (KeyboardInterrupt, SystemExit):
             return
         except BaseException as exc:  # noqa: BLE001 - also native panics: the parent decides about retries
@@ -226,7 +238,7 @@ def serve(conn: Connection, settings: AppSettings, parent_pid: int) -> None:
             child_log.error("[%s] %s failed%s: %s: %s", delivery_id or "-", event,
                             "" if retryable else " for good", type(exc).__name__, exc,
                             exc_info=retryable)
-            reply = ("error", f"{type(exc).__name__}: {exc}", retryable, outcomes)
+            reply = ("error", type(exc).__name__, f"{type(exc).__name__}: {exc}", retryable, outcomes)
         try:
             conn.send(reply)
         except OSError:
