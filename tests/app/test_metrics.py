@@ -18,7 +18,15 @@ from bot.app.metrics_store import DirectoryCollector, compact_dead_processes
 from bot.app.queue.redis_queue import RedisQueue
 from bot.app.queue.sqlite_queue import SqliteQueue
 from bot.app.settings import AppSettings
-from tests.support.gunicorn import REPO_ROOT, free_port, post_webhook, run_gunicorn, subprocess_env, wait_for
+from tests.support.gunicorn import (
+    REPO_ROOT,
+    free_port,
+    post_webhook,
+    run_gunicorn,
+    serve_gunicorn,
+    subprocess_env,
+    wait_for,
+)
 from tests.support.recording_service import read_records
 from tests.support.redis_server import running_redis
 
@@ -46,14 +54,21 @@ def test_two_gunicorn_workers_and_their_evaluation_processes_add_up(private_key_
     records = tmp_path / "requests.jsonl"
     payload = load_example("pull_request.opened")
     sent: list[str] = []
-    with run_gunicorn(env, workers=2) as url:
+    with serve_gunicorn(env, workers=2) as server:
+        url = server.url
         assert not (metrics_dir / "counter_1.db").exists()  # emptied at start
         for _ in range(6):  # which worker accepts or claims is the kernel's choice: send until both did
             batch = [f"mp-{next(_ids)}" for _ in range(8)]
             assert [post_webhook(url, "pull_request", payload, SECRET, d).status_code for d in batch] == [202] * 8
             sent += batch
             expected = len(sent)
-            wait_for(lambda: len(read_records(records)) == expected, timeout=60)  # noqa: B023 - called at once
+            try:
+                wait_for(lambda: len(read_records(records)) == expected, timeout=60)  # noqa: B023 - called at once
+            except AssertionError:  # say where the missing deliveries are
+                queue = SqliteQueue(tmp_path / "queue.sqlite3", worker_threads=0)
+                late = {d: queue.status(d) for d in sent if not any(r.get("delivery_id") == d
+                                                                    for r in read_records(records))}
+                raise AssertionError(f"not evaluated within 60 s: {late}\n{server.output()[-6000:]}") from None
             if len({r["ppid"] for r in read_records(records)}) >= 2:
                 break
         assert post_webhook(url, "pull_request", payload, SECRET, sent[0]).status_code == 200  # duplicate
