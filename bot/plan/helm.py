@@ -18,17 +18,12 @@ from pathlib import Path
 
 from bot.core.charts import ChartRelease, application_release, application_sources, normalise
 from bot.core.manifests import load_manifest
+from bot.core.rendered import read_bounded
 from bot.core.workspace import Workspace
 from bot.errors import GitOpsBotError
 from bot.plan.deployers import Target
 from bot.plan.kustomize_runner import RenderFailed, minimal_environment, run_limited
-from bot.plan.render import (
-    MAX_MATERIALISED_BYTES,
-    MAX_MATERIALISED_FILES,
-    Rendered,
-    RenderRefused,
-    materialise,
-)
+from bot.plan.render import Rendered, RenderRefused, materialise
 
 HELM_SWITCH = "GITOPS_BOT_HELM"
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -193,13 +188,7 @@ def prepare_helm(ws: Workspace, source: HelmSource) -> HelmInput:
             raise RenderRefused(f"Application {source.application}: value file {value_file} is not in the repository")
         if value_file not in paths:
             paths.append(value_file)
-    if len(paths) > MAX_MATERIALISED_FILES:
-        raise RenderRefused(f"the chart has more than {MAX_MATERIALISED_FILES} files")
-    files: dict[str, bytes] = {}
-    total = 0
-    for path in paths:
-        files[path] = ws.read(path) or b""
-        total += len(files[path])
-        if total > MAX_MATERIALISED_BYTES:
-            raise RenderRefused(f"the chart is larger than {MAX_MATERIALISED_BYTES} bytes")
+    files = read_bounded(ws, paths, "the chart")
+    if isinstance(files, str):
+        raise RenderRefused(files)
     return HelmInput(source, files)

@@ -15,14 +15,16 @@ from pathlib import Path
 
 from bot.core.classify import Classifier, FileKind
 from bot.core.manifests import load_manifest
+from bot.core.rendered import MAX_ROOT_BYTES, MAX_ROOT_FILES
 from bot.core.resource import Resource
 from bot.core.workspace import Workspace
 from bot.errors import GitOpsBotError
 from bot.plan.graph import KustomizationGraph
 from bot.plan.kustomize_runner import KustomizeRunner
 
-MAX_MATERIALISED_BYTES = 64 * 1024 * 1024
-MAX_MATERIALISED_FILES = 20_000
+# The same bounds as the verdict's renders: what one build may read.
+MAX_MATERIALISED_BYTES = MAX_ROOT_BYTES
+MAX_MATERIALISED_FILES = MAX_ROOT_FILES
 
 
 class RenderRefused(GitOpsBotError):
